@@ -1,0 +1,160 @@
+#include "events/event.h"
+
+#include <capnp/dynamic.h>
+#include <capnp/schema.h>
+#include <kj/exception.h>
+
+#include <cstring>
+
+#include "core/validate.h"
+
+namespace annals::events {
+namespace {
+
+capnp::StructSchema payload_schema() { return capnp::Schema::from<Envelope::Payload>(); }
+
+bool is_known_payload(PayloadType type) {
+  static const uint16_t kCount = [] {
+    return static_cast<uint16_t>(payload_schema().getUnionFields().size());
+  }();
+  return static_cast<uint16_t>(type) < kCount;
+}
+
+std::string describe(const kj::Exception& e) {
+  return std::string(e.getDescription().cStr());
+}
+
+Status validate_value(const capnp::DynamicValue::Reader& value, const std::string& path, int depth);
+
+Status validate_struct(const capnp::DynamicStruct::Reader& s, const std::string& path, int depth) {
+  if (depth > kNestingLimit) return Status::corruption("nesting too deep at " + path);
+  auto schema = s.getSchema();
+  for (auto field : schema.getNonUnionFields()) {
+    if (!s.has(field, capnp::HasMode::NON_DEFAULT)) continue;
+    std::string p = path + "." + std::string(field.getProto().getName().cStr());
+    ANNALS_RETURN_IF_ERROR(validate_value(s.get(field), p, depth + 1));
+  }
+  KJ_IF_MAYBE(active, s.which()) {
+    std::string p = path + "." + std::string(active->getProto().getName().cStr());
+    if (s.has(*active, capnp::HasMode::NON_DEFAULT)) {
+      ANNALS_RETURN_IF_ERROR(validate_value(s.get(*active), p, depth + 1));
+    }
+  } else {
+    if (schema.getUnionFields().size() > 0) {
+      return Status::corruption("unknown union member at " + path);
+    }
+  }
+  return Status::ok();
+}
+
+Status validate_value(const capnp::DynamicValue::Reader& value, const std::string& path,
+                      int depth) {
+  switch (value.getType()) {
+    case capnp::DynamicValue::TEXT: {
+      auto t = value.as<capnp::Text>();
+      if (!is_valid_utf8(std::string_view(t.begin(), t.size()))) {
+        return Status::corruption("text is not valid UTF-8 at " + path);
+      }
+      return Status::ok();
+    }
+    case capnp::DynamicValue::STRUCT:
+      return validate_struct(value.as<capnp::DynamicStruct>(), path, depth);
+    case capnp::DynamicValue::LIST: {
+      auto list = value.as<capnp::DynamicList>();
+      for (uint i = 0; i < list.size(); ++i) {
+        ANNALS_RETURN_IF_ERROR(
+            validate_value(list[i], path + "[" + std::to_string(i) + "]", depth + 1));
+      }
+      return Status::ok();
+    }
+    case capnp::DynamicValue::ENUM: {
+      auto e = value.as<capnp::DynamicEnum>();
+      if (e.getEnumerant() == nullptr) {
+        return Status::corruption("unknown enum value " + std::to_string(e.getRaw()) + " at " +
+                                  path);
+      }
+      return Status::ok();
+    }
+    default:
+      return Status::ok();
+  }
+}
+
+}  // namespace
+
+NewEvent::NewEvent(std::string_view org_id, std::string_view stream_id, std::string_view actor)
+    : message_(std::make_unique<capnp::MallocMessageBuilder>(256)) {
+  auto env = envelope();
+  env.setOrgId(capnp::Text::Reader(org_id.data(), org_id.size()));
+  env.setStreamId(capnp::Text::Reader(stream_id.data(), stream_id.size()));
+  env.setActor(capnp::Text::Reader(actor.data(), actor.size()));
+}
+
+std::string NewEvent::encode() {
+  kj::Array<capnp::word> words = capnp::messageToFlatArray(*message_);
+  auto bytes = words.asBytes();
+  return std::string(reinterpret_cast<const char*>(bytes.begin()), bytes.size());
+}
+
+Event::Event(Event&&) noexcept = default;
+Event& Event::operator=(Event&&) noexcept = default;
+Event::~Event() = default;
+
+Result<Event> Event::decode(std::string_view bytes) {
+  if (bytes.empty()) return Status::corruption("event is empty");
+  if (bytes.size() % sizeof(capnp::word) != 0) {
+    return Status::corruption("event is " + std::to_string(bytes.size()) +
+                              " bytes, not a whole number of 8-byte words");
+  }
+  if (bytes.size() > kMaxEventBytes) {
+    return Status::corruption("event is " + std::to_string(bytes.size()) + " bytes, over the " +
+                              std::to_string(kMaxEventBytes) + " byte limit");
+  }
+  Event event;
+  event.words_ = kj::heapArray<capnp::word>(bytes.size() / sizeof(capnp::word));
+  std::memcpy(event.words_.begin(), bytes.data(), bytes.size());
+  try {
+    capnp::ReaderOptions options;
+    options.traversalLimitInWords = kTraversalLimitWords;
+    options.nestingLimit = kNestingLimit;
+    event.reader_ = std::make_unique<capnp::FlatArrayMessageReader>(event.words_.asPtr(), options);
+    if (event.reader_->getEnd() != event.words_.end()) {
+      return Status::corruption("event has trailing bytes after its message");
+    }
+    event.root_ = event.reader_->getRoot<Envelope>();
+    event.root_.totalSize();  // walks every pointer: bounds, limits
+    Status org = validate_org_id(Event::view(event.root_.getOrgId()));
+    if (!org.is_ok()) return Status::corruption("event has a bad org_id: " + org.message());
+    if (event.root_.getStreamId().size() == 0) return Status::corruption("event has no stream id");
+    event.root_.getActor();
+    event.root_.getIdempotencyKey();
+    PayloadType type = event.root_.getPayload().which();
+    if (type == PayloadType::UNSET) return Status::corruption("event has no payload");
+    if (!is_known_payload(type)) {
+      return Status::corruption("unknown event type " + std::to_string(static_cast<int>(type)) +
+                                " (written by a newer Annals?)");
+    }
+  } catch (const kj::Exception& e) {
+    return Status::corruption("event does not decode: " + describe(e));
+  }
+  return event;
+}
+
+std::string payload_type_name(PayloadType type) {
+  for (auto field : payload_schema().getUnionFields()) {
+    if (field.getProto().getDiscriminantValue() == static_cast<uint16_t>(type)) {
+      return field.getProto().getName().cStr();
+    }
+  }
+  return "unknown(" + std::to_string(static_cast<int>(type)) + ")";
+}
+
+Status deep_validate(const Event& event) {
+  try {
+    return validate_struct(capnp::toDynamic(event.envelope()), "event", 0);
+  } catch (const kj::Exception& e) {
+    return Status::corruption("event does not decode: " + describe(e));
+  }
+}
+
+}  // namespace annals::events

@@ -1,0 +1,65 @@
+@0xab5f45430764b500;
+# Annals events. Every event is one Envelope message, stored in the journal as
+# Cap'n Proto's flat-array encoding.
+#
+# Evolution rules: fields and payloads are only ever added, with the next free
+# ordinal; a field is never renumbered, retyped or reused. A change of meaning
+# is a new payload (or version) with an upcaster, never an edit.
+
+using Cxx = import "/capnp/c++.capnp";
+$Cxx.namespace("annals::schema");
+
+struct Envelope {
+  position @0 :UInt64;          # global journal position, gap-free, from 1
+  orgId @1 :Text;               # owning organisation
+  streamId @2 :Text;            # aggregate the event belongs to, e.g. "token/<id>"
+  streamVersion @3 :UInt64;     # 1 for the first event of the stream
+  actor @4 :Text;               # who issued the command ("system" when nobody)
+  recordedAtMicros @5 :Int64;   # UTC microseconds since the epoch, set by the journal
+  idempotencyKey @6 :Text;      # the command's idempotency key, empty when none
+
+  payload :union {
+    unset @7 :Void;             # never written; decoding rejects it
+    settingUpserted @8 :SettingUpserted;
+    settingDeleted @9 :SettingDeleted;
+    tokenCreated @10 :TokenCreated;
+    tokenUpdated @11 :TokenUpdated;
+  }
+}
+
+# --- Settings ---------------------------------------------------------------
+
+struct SettingUpserted {
+  key @0 :Text;
+  value @1 :Text;
+  valueType @2 :Text;
+}
+
+struct SettingDeleted {
+  key @0 :Text;
+}
+
+# --- API tokens ---------------------------------------------------------------
+
+enum TokenStatus {
+  active @0;
+  inactive @1;
+}
+
+struct TokenCreated {
+  id @0 :Text;
+  userId @1 :Text;
+  name @2 :Text;
+  tokenPrefix @3 :Text;
+  tokenHash @4 :Text;
+  scopes @5 :Text;
+  status @6 :TokenStatus;
+}
+
+# Name and status after the update (both are always given).
+struct TokenUpdated {
+  id @0 :Text;
+  userId @1 :Text;
+  name @2 :Text;
+  status @3 :TokenStatus;
+}

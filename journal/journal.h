@@ -1,0 +1,145 @@
+// The journal: the append-only, ordered record of every event Annals has
+// accepted. Repositories append commands to it; projectors read it.
+//
+//   auto journal = Journal::open_rocksdb("/data/journal", options);
+//   AppendRequest cmd{.org_id = "acme", ...};
+//   auto result = (*journal)->append(std::move(cmd));   // positions, or a Status
+//
+// Guarantees of every implementation:
+//   - a command's events are appended atomically, with global positions that
+//     are gap-free and strictly increasing from 1;
+//   - per-stream optimistic concurrency: a command may state the version each
+//     stream must be at, and is refused with kConcurrencyConflict otherwise;
+//   - idempotent retry: a command whose (org, idempotency key) was already
+//     appended appends nothing and returns the first command's positions;
+//   - uniqueness reservations are checked and written in the same atomic
+//     write as the events, so a rule holds under any number of writers;
+//   - once append returns (durability kSync) the command survives a crash.
+//
+// Thread-safe: any number of threads may append and read at once.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/status.h"
+#include "events/event.h"
+
+namespace annals::journal {
+
+enum class Durability {
+  kSync,   // fsync before acknowledging; concurrent appenders share one fsync
+  kBatch,  // acknowledged once written to the OS; fsync'd in the background
+  kNone,   // acknowledged once written to the OS; fsync'd only on close
+};
+
+Result<Durability> parse_durability(std::string_view name);
+std::string_view durability_name(Durability durability);
+
+struct Options {
+  Durability durability = Durability::kSync;
+  // Stamps recorded-at. Null means the system clock. Must outlive the journal.
+  Clock* clock = nullptr;
+  // kBatch: the longest an acknowledged append waits for its fsync.
+  std::chrono::milliseconds batch_sync_interval{50};
+  bool create_if_missing = true;
+  bool read_only = false;  // open without writing (status, verify on a live folder copy)
+};
+
+// The version a stream must be at before the command.
+class ExpectedVersion {
+ public:
+  static ExpectedVersion any() { return ExpectedVersion(kAny); }
+  static ExpectedVersion no_stream() { return ExpectedVersion(0); }
+  static ExpectedVersion exactly(uint64_t version) { return ExpectedVersion(version); }
+  bool is_any() const { return v_ == kAny; }
+  uint64_t version() const { return v_; }
+
+ private:
+  static constexpr uint64_t kAny = ~uint64_t{0};
+  explicit ExpectedVersion(uint64_t v) : v_(v) {}
+  uint64_t v_;
+};
+
+struct StreamExpectation {
+  std::string stream_id;
+  ExpectedVersion expected = ExpectedVersion::any();
+};
+
+// A uniqueness rule's value claimed for, or released by, a stream.
+struct Reservation {
+  enum class Action { kClaim, kRelease };
+  Action action = Action::kClaim;
+  std::string rule;    // e.g. "token.prefix"; named in the conflict
+  std::string value;   // already normalised (e.g. lower-cased) by the caller
+  std::string owner;   // the stream that holds it
+  bool across_orgs = false;  // unique in the whole journal, not just in the org
+
+  static Reservation claim(std::string rule, std::string value, std::string owner,
+                           bool across_orgs = false) {
+    return {Action::kClaim, std::move(rule), std::move(value), std::move(owner), across_orgs};
+  }
+  static Reservation release(std::string rule, std::string value, std::string owner,
+                             bool across_orgs = false) {
+    return {Action::kRelease, std::move(rule), std::move(value), std::move(owner), across_orgs};
+  }
+};
+
+// One command: its events (all of the same org) and its preconditions.
+struct AppendRequest {
+  std::string org_id;
+  std::vector<events::NewEvent> events;
+  std::vector<StreamExpectation> expectations;
+  std::vector<Reservation> reservations;
+  std::string idempotency_key;  // empty: no idempotency
+};
+
+struct AppendResult {
+  uint64_t first_position = 0;
+  uint64_t last_position = 0;
+  // True when an earlier command with the same idempotency key is what these
+  // positions belong to: nothing was appended this time.
+  bool replayed = false;
+};
+
+// Commands with more events than this are refused.
+inline constexpr size_t kMaxCommandEvents = 10000;
+
+class Journal {
+ public:
+  // A journal in a RocksDB directory (created when missing and allowed).
+  static Result<std::unique_ptr<Journal>> open_rocksdb(const std::string& dir, Options options);
+
+  virtual ~Journal() = default;
+
+  virtual Result<AppendResult> append(AppendRequest request) = 0;
+
+  // The position of the last acknowledged event; 0 when empty.
+  virtual uint64_t head() const = 0;
+
+  // Up to max_events events from position `from` on, in order. Each record's
+  // checksum is checked and its event decoded; a bad record is kCorruption
+  // naming its position.
+  virtual Result<std::vector<events::Event>> read(uint64_t from, size_t max_events) = 0;
+
+  // As read(), for one org's events only.
+  virtual Result<std::vector<events::Event>> read_org(std::string_view org_id, uint64_t from,
+                                                      size_t max_events) = 0;
+
+  // The stream's current version; 0 when it has no events.
+  virtual Result<uint64_t> stream_version(std::string_view org_id,
+                                          std::string_view stream_id) = 0;
+
+  // Blocks until head() > after or the timeout passes; returns head().
+  virtual uint64_t wait_for_head(uint64_t after, std::chrono::milliseconds timeout) = 0;
+
+  // Flushes and fsyncs everything appended so far.
+  virtual Status sync() = 0;
+};
+
+}  // namespace annals::journal

@@ -1,0 +1,93 @@
+// RocksDB implementation of Journal. Private to journal/.
+#pragma once
+
+#include <rocksdb/db.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "journal/journal.h"
+
+namespace annals::journal {
+
+class RocksJournal final : public Journal {
+ public:
+  static Result<std::unique_ptr<Journal>> open(const std::string& dir, Options options);
+  ~RocksJournal() override;
+
+  Result<AppendResult> append(AppendRequest request) override;
+  uint64_t head() const override { return head_.load(std::memory_order_acquire); }
+  Result<std::vector<events::Event>> read(uint64_t from, size_t max_events) override;
+  Result<std::vector<events::Event>> read_org(std::string_view org_id, uint64_t from,
+                                              size_t max_events) override;
+  Result<uint64_t> stream_version(std::string_view org_id, std::string_view stream_id) override;
+  uint64_t wait_for_head(uint64_t after, std::chrono::milliseconds timeout) override;
+  Status sync() override;
+
+ private:
+  // One appender waiting in the queue. Lives on the appender's stack.
+  struct Writer {
+    AppendRequest* request;
+    Result<AppendResult> result = Status::internal("append was not processed");
+    bool done = false;
+    std::condition_variable cv;
+  };
+
+  // State a group of commands sees before it is written: what earlier
+  // commands of the same group changed, over what RocksDB holds.
+  struct Overlay {
+    std::map<std::string, uint64_t> stream_versions;
+    std::map<std::string, std::optional<std::string>> reservations;  // nullopt: released
+    std::map<std::string, AppendResult> idempotency;
+  };
+
+  RocksJournal(Options options, std::string dir);
+  Status open_db();
+  void close();
+
+  // Adds one command to `batch` under the group's overlay, or explains why not.
+  Result<AppendResult> stage(AppendRequest& request, uint64_t* next_position,
+                             int64_t* last_recorded_at, Overlay* overlay,
+                             rocksdb::WriteBatch* batch);
+  Result<std::optional<std::string>> get(rocksdb::ColumnFamilyHandle* cf, const std::string& key);
+  Result<events::Event> read_position(uint64_t position);
+  void batch_sync_loop();
+
+  const Options options_;
+  const std::string dir_;
+  Clock* clock_;
+  SystemClock system_clock_;
+
+  std::unique_ptr<rocksdb::DB> db_;
+  rocksdb::ColumnFamilyHandle* meta_cf_ = nullptr;
+  rocksdb::ColumnFamilyHandle* events_cf_ = nullptr;
+  rocksdb::ColumnFamilyHandle* org_events_cf_ = nullptr;
+  rocksdb::ColumnFamilyHandle* streams_cf_ = nullptr;
+  rocksdb::ColumnFamilyHandle* idempotency_cf_ = nullptr;
+  rocksdb::ColumnFamilyHandle* reservations_cf_ = nullptr;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+
+  std::mutex mu_;
+  std::deque<Writer*> writers_;  // guarded by mu_; the front one leads a group
+  // Only the group leader touches these, one leader at a time.
+  uint64_t next_position_ = 1;
+  int64_t last_recorded_at_ = 0;
+
+  std::atomic<uint64_t> head_{0};
+  std::mutex head_mu_;
+  std::condition_variable head_cv_;
+
+  // kBatch background fsync.
+  std::thread sync_thread_;
+  bool stopping_ = false;                 // guarded by sync_mu_
+  std::atomic<bool> unsynced_{false};
+  std::mutex sync_mu_;
+  std::condition_variable sync_cv_;
+};
+
+}  // namespace annals::journal

@@ -1,0 +1,203 @@
+// Opening, closing and background syncing of the RocksDB journal.
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/table.h>
+
+#include <filesystem>
+
+#include "journal/format.h"
+#include "journal/rocksdb_journal.h"
+
+namespace annals::journal {
+
+Result<Durability> parse_durability(std::string_view name) {
+  if (name == "sync") return Durability::kSync;
+  if (name == "batch") return Durability::kBatch;
+  if (name == "none") return Durability::kNone;
+  return Status::invalid_argument("durability", "durability '" + std::string(name) +
+                                                    "' is not one of: sync, batch, none");
+}
+
+std::string_view durability_name(Durability durability) {
+  switch (durability) {
+    case Durability::kSync: return "sync";
+    case Durability::kBatch: return "batch";
+    case Durability::kNone: return "none";
+  }
+  return "unknown";
+}
+
+Result<std::unique_ptr<Journal>> Journal::open_rocksdb(const std::string& dir, Options options) {
+  return RocksJournal::open(dir, options);
+}
+
+RocksJournal::RocksJournal(Options options, std::string dir)
+    : options_(options), dir_(std::move(dir)), clock_(options.clock ? options.clock : &system_clock_) {}
+
+Result<std::unique_ptr<Journal>> RocksJournal::open(const std::string& dir, Options options) {
+  if (dir.empty()) return Status::invalid_argument("dir", "journal directory is empty");
+  std::unique_ptr<RocksJournal> journal(new RocksJournal(options, dir));
+  ANNALS_RETURN_IF_ERROR(journal->open_db());
+  return std::unique_ptr<Journal>(std::move(journal));
+}
+
+Status RocksJournal::open_db() {
+  std::error_code ec;
+  bool exists = std::filesystem::exists(std::filesystem::path(dir_) / "CURRENT", ec);
+  if (!exists) {
+    if (!options_.create_if_missing || options_.read_only) {
+      return Status::not_found("no journal at " + dir_);
+    }
+    std::filesystem::create_directories(dir_, ec);
+    if (ec) return Status::unavailable("cannot create journal directory " + dir_ + ": " + ec.message());
+  }
+
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = options_.create_if_missing;
+  db_options.create_missing_column_families = true;
+  db_options.paranoid_checks = true;
+  // Acknowledged (synced) records are whole; only a torn, never-acknowledged
+  // tail may be dropped. Corruption anywhere else refuses to open.
+  db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
+  db_options.max_background_jobs = 2;
+  db_options.keep_log_file_num = 4;
+  db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+
+  rocksdb::ColumnFamilyOptions scan_options;  // events, org_events: read in order
+  rocksdb::ColumnFamilyOptions lookup_options;  // streams, idempotency, reservations: point reads
+  {
+    rocksdb::BlockBasedTableOptions table;
+    table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+    lookup_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  }
+
+  std::vector<rocksdb::ColumnFamilyDescriptor> families = {
+      {rocksdb::kDefaultColumnFamilyName, scan_options},
+      {format::kEventsFamily, scan_options},
+      {format::kOrgEventsFamily, scan_options},
+      {format::kStreamsFamily, lookup_options},
+      {format::kIdempotencyFamily, lookup_options},
+      {format::kReservationsFamily, lookup_options},
+  };
+
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s;
+  if (options_.read_only) {
+    s = rocksdb::DB::OpenForReadOnly(db_options, dir_, families, &handles_, &raw);
+  } else {
+    s = rocksdb::DB::Open(db_options, dir_, families, &handles_, &raw);
+  }
+  if (!s.ok()) {
+    std::string what = s.ToString();
+    if (s.IsCorruption()) return Status::corruption("journal " + dir_ + " is corrupt: " + what, dir_);
+    if (s.IsIOError() && what.find("lock") != std::string::npos) {
+      return Status::unavailable("journal " + dir_ + " is in use by another process (" + what + ")");
+    }
+    if (s.IsInvalidArgument()) {
+      return Status::invalid_argument("dir", dir_ + " is not an Annals journal: " + what);
+    }
+    return Status::unavailable("cannot open journal " + dir_ + ": " + what);
+  }
+  db_.reset(raw);
+  meta_cf_ = handles_[0];
+  events_cf_ = handles_[1];
+  org_events_cf_ = handles_[2];
+  streams_cf_ = handles_[3];
+  idempotency_cf_ = handles_[4];
+  reservations_cf_ = handles_[5];
+
+  auto format_value = get(meta_cf_, std::string(format::kFormatKey));
+  if (!format_value.is_ok()) return format_value.status();
+  if (!format_value->has_value()) {
+    if (options_.read_only) return Status::invalid_argument("dir", dir_ + " is not an Annals journal");
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    s = db_->Put(wo, meta_cf_, std::string(format::kFormatKey), std::string(format::kFormatValue));
+    if (!s.ok()) return Status::unavailable("cannot initialise journal: " + s.ToString());
+  } else if (**format_value != format::kFormatValue) {
+    return Status::invalid_argument(
+        "dir", dir_ + " holds journal format '" + **format_value + "'; this Annals reads '" +
+                   std::string(format::kFormatValue) + "'");
+  }
+
+  // The head is the last record's position.
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), events_cf_));
+  it->SeekToLast();
+  if (it->Valid()) {
+    if (it->key().size() != 8) {
+      return Status::corruption("journal has a malformed event key of " +
+                                std::to_string(it->key().size()) + " bytes");
+    }
+    uint64_t last = format::get_u64_be(it->key().ToStringView());
+    head_.store(last);
+    next_position_ = last + 1;
+    auto payload = format::decode_record(last, it->value().ToStringView());
+    if (payload.is_ok()) {
+      auto event = events::Event::decode(*payload);
+      if (event.is_ok()) last_recorded_at_ = event->recorded_at_micros();
+    }
+  } else if (!it->status().ok()) {
+    return Status::corruption("cannot find the journal head: " + it->status().ToString());
+  }
+
+  if (options_.durability == Durability::kBatch && !options_.read_only) {
+    sync_thread_ = std::thread([this] { batch_sync_loop(); });
+  }
+  return Status::ok();
+}
+
+void RocksJournal::batch_sync_loop() {
+  std::unique_lock lock(sync_mu_);
+  while (!stopping_) {
+    sync_cv_.wait_for(lock, options_.batch_sync_interval, [this] { return stopping_; });
+    if (unsynced_.exchange(false)) {
+      lock.unlock();
+      db_->SyncWAL();  // a failure here shows again at close or the next write
+      lock.lock();
+    }
+  }
+}
+
+Status RocksJournal::sync() {
+  if (options_.read_only || !db_) return Status::ok();
+  rocksdb::Status s = db_->SyncWAL();
+  if (!s.ok()) return Status::unavailable("journal fsync failed: " + s.ToString());
+  return Status::ok();
+}
+
+void RocksJournal::close() {
+  if (sync_thread_.joinable()) {
+    {
+      std::lock_guard lock(sync_mu_);
+      stopping_ = true;
+    }
+    sync_cv_.notify_all();
+    sync_thread_.join();
+  }
+  if (!db_) return;
+  if (!options_.read_only) {
+    db_->SyncWAL();
+    // Leave the events in table files, so a reopen needs no log replay.
+    rocksdb::FlushOptions flush;
+    flush.wait = true;
+    db_->Flush(flush, handles_);
+  }
+  for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
+  handles_.clear();
+  db_->Close();
+  db_.reset();
+  head_cv_.notify_all();
+}
+
+RocksJournal::~RocksJournal() { close(); }
+
+Result<std::optional<std::string>> RocksJournal::get(rocksdb::ColumnFamilyHandle* cf,
+                                                     const std::string& key) {
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf, key, &value);
+  if (s.IsNotFound()) return std::optional<std::string>();
+  if (s.IsCorruption()) return Status::corruption("journal storage is corrupt: " + s.ToString());
+  if (!s.ok()) return Status::unavailable("journal read failed: " + s.ToString());
+  return std::optional<std::string>(std::move(value));
+}
+
+}  // namespace annals::journal

@@ -1,0 +1,85 @@
+// The read database: where projections keep their tables and queries read
+// them. One interface, one implementation per backend (SQLite now; others
+// plug in behind Database::open).
+//
+// SQL uses numbered parameters ($1, $2, ...) on every backend; values are
+// always bound, never spliced into the text.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "core/status.h"
+
+namespace annals::db {
+
+using Null = std::monostate;
+using Value = std::variant<Null, bool, int64_t, double, std::string>;
+
+// One result row. Accessors assert the column exists; a wrong type is a bug
+// in the query, reported as a default value in release builds.
+class Row {
+ public:
+  explicit Row(std::vector<Value> values) : values_(std::move(values)) {}
+  size_t size() const { return values_.size(); }
+  bool is_null(size_t i) const { return std::holds_alternative<Null>(values_.at(i)); }
+  const std::string& text(size_t i) const;
+  int64_t i64(size_t i) const;
+  bool boolean(size_t i) const;
+  double real(size_t i) const;
+  const Value& at(size_t i) const { return values_.at(i); }
+
+ private:
+  std::vector<Value> values_;
+};
+
+enum class Dialect { kSqlite, kPostgres };
+
+enum class Access {
+  kRead,   // a consistent snapshot; may run beside other reads and one write
+  kWrite,  // one at a time per database
+};
+
+// A unit of work. Rolls back on destruction unless commit() succeeded.
+// Not thread-safe: one thread uses a transaction at a time.
+class Transaction {
+ public:
+  virtual ~Transaction() = default;
+
+  // Scopes what follows to one org (row-level security where the backend
+  // has it). Lasts until the transaction ends or set_org is called again.
+  virtual Status set_org(std::string_view org_id) = 0;
+
+  // Runs statements without parameters (DDL scripts).
+  virtual Status execute_script(std::string_view sql) = 0;
+
+  // Runs one statement; returns the number of rows it changed.
+  virtual Result<int64_t> execute(std::string_view sql, const std::vector<Value>& params = {}) = 0;
+
+  virtual Result<std::vector<Row>> query(std::string_view sql,
+                                         const std::vector<Value>& params = {}) = 0;
+
+  virtual Status commit() = 0;
+};
+
+struct DatabaseOptions {
+  int read_connections = 4;
+};
+
+// Thread-safe: begin() may be called from any thread.
+class Database {
+ public:
+  // "sqlite:PATH" (or a bare path) opens or creates a SQLite file.
+  static Result<std::unique_ptr<Database>> open(std::string_view url, DatabaseOptions options = {});
+
+  virtual ~Database() = default;
+  virtual Dialect dialect() const = 0;
+  virtual std::string describe() const = 0;  // for messages: "sqlite:/data/read.sqlite"
+  virtual Result<std::unique_ptr<Transaction>> begin(Access access) = 0;
+};
+
+}  // namespace annals::db

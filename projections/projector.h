@@ -1,0 +1,98 @@
+// Projectors: turn journal events into rows of read tables.
+//
+// A Projection says how one event changes its tables. The Projector runtime
+// feeds it events from the journal in batches; each batch is applied in one
+// database transaction that also advances the projection's checkpoint, so a
+// crash or an error never loses or doubles an event's effect.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/status.h"
+#include "events/event.h"
+#include "journal/journal.h"
+#include "projections/database.h"
+
+namespace annals::projections {
+
+// One read model. apply() must use only what the event holds (no clock, no
+// random ids), so that replaying the journal always yields the same rows.
+// Called from one thread at a time.
+class Projection {
+ public:
+  virtual ~Projection() = default;
+  virtual std::string name() const = 0;
+  virtual bool handles(events::PayloadType type) const = 0;
+  // The transaction is already scoped to the event's org.
+  virtual Status apply(db::Transaction& txn, const events::Event& event) = 0;
+};
+
+enum class ProjectorMode {
+  kInline,      // the appending thread applies new events before it returns
+  kBackground,  // a thread follows the journal; readers wait for positions
+};
+
+struct ProjectorOptions {
+  ProjectorMode mode = ProjectorMode::kInline;
+  size_t batch_size = 1000;                      // events per transaction, at most
+  std::chrono::milliseconds idle_wait{200};      // background: longest sleep between looks
+  std::chrono::milliseconds retry_backoff{100};  // background: first wait after a failure
+};
+
+// Thread-safe. "journal" and "database" must outlive the Projector.
+class Projector {
+ public:
+  Projector(journal::Journal& journal, db::Database& database,
+            std::vector<std::unique_ptr<Projection>> projections, ProjectorOptions options = {});
+  ~Projector();
+
+  // Loads checkpoints (refusing a read database that is ahead of the
+  // journal) and, in background mode, starts following the journal.
+  Status start();
+  void stop();
+
+  // Applies every event up to the journal's head now; returns the lowest
+  // checkpoint reached. On an error the failed batch changes nothing.
+  Result<uint64_t> catch_up();
+
+  // Returns once every projection has applied `position`: inline mode
+  // catches up itself, background mode waits for the thread. kTimedOut when
+  // the timeout passes first (the error that held it up is in the message).
+  Status wait_for(uint64_t position, std::chrono::milliseconds timeout);
+
+  uint64_t checkpoint() const { return min_checkpoint_.load(std::memory_order_acquire); }
+  std::map<std::string, uint64_t> checkpoints() const;
+  Status last_error() const;
+  ProjectorMode mode() const { return options_.mode; }
+
+ private:
+  Result<uint64_t> catch_up_locked();
+  void run();
+  void set_error(const Status& s);
+
+  journal::Journal& journal_;
+  db::Database& database_;
+  std::vector<std::unique_ptr<Projection>> projections_;
+  const ProjectorOptions options_;
+
+  std::mutex apply_mu_;                 // one batch at a time
+  std::vector<uint64_t> positions_;     // guarded by apply_mu_ and state_mu_ for writes
+  std::atomic<uint64_t> min_checkpoint_{0};
+  bool started_ = false;                // guarded by apply_mu_
+
+  mutable std::mutex state_mu_;
+  std::condition_variable progress_cv_;
+  Status last_error_;                   // guarded by state_mu_
+  bool stopping_ = false;               // guarded by state_mu_
+  std::thread thread_;
+};
+
+}  // namespace annals::projections

@@ -1,0 +1,54 @@
+// settings table: one row per (org, key); created_at survives updates.
+#include "projections/standard_projections.h"
+
+namespace annals::projections {
+namespace {
+
+using events::Event;
+using events::PayloadType;
+
+std::string text(capnp::Text::Reader t) { return std::string(t.begin(), t.size()); }
+
+class SettingsProjection final : public Projection {
+ public:
+  std::string name() const override { return "settings"; }
+
+  bool handles(PayloadType type) const override {
+    return type == PayloadType::SETTING_UPSERTED || type == PayloadType::SETTING_DELETED;
+  }
+
+  Status apply(db::Transaction& txn, const Event& event) override {
+    std::string org(event.org_id());
+    int64_t at = event.recorded_at_micros();
+    int64_t version = static_cast<int64_t>(event.stream_version());
+    auto payload = event.payload();
+    if (payload.which() == PayloadType::SETTING_UPSERTED) {
+      auto p = payload.getSettingUpserted();
+      return txn
+          .execute(
+              "INSERT INTO settings (org_id, key, value, value_type, created_at, updated_at, version)"
+              " VALUES ($1, $2, $3, $4, $5, $5, $6)"
+              " ON CONFLICT (org_id, key) DO UPDATE SET value = excluded.value,"
+              " value_type = excluded.value_type, updated_at = excluded.updated_at,"
+              " version = excluded.version",
+              {org, text(p.getKey()), text(p.getValue()), text(p.getValueType()), at, version})
+          .status();
+    }
+    auto p = payload.getSettingDeleted();
+    return txn.execute("DELETE FROM settings WHERE org_id = $1 AND key = $2", {org, text(p.getKey())})
+        .status();
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Projection> make_settings_projection() { return std::make_unique<SettingsProjection>(); }
+
+std::vector<std::unique_ptr<Projection>> standard_projections() {
+  std::vector<std::unique_ptr<Projection>> out;
+  out.push_back(make_settings_projection());
+  out.push_back(make_token_projection());
+  return out;
+}
+
+}  // namespace annals::projections

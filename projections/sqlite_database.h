@@ -1,0 +1,56 @@
+// SQLite implementation of Database. Private to projections/.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <condition_variable>
+#include <mutex>
+#include <unordered_map>
+
+#include "projections/database.h"
+
+namespace annals::db {
+
+// One SQLite connection with its prepared-statement cache. Used by one
+// thread at a time (the Database hands it out under a lock).
+class SqliteConnection {
+ public:
+  static Result<std::unique_ptr<SqliteConnection>> open(const std::string& path, bool read_only);
+  ~SqliteConnection();
+
+  Status exec_script(std::string_view sql);
+  Result<sqlite3_stmt*> prepare(std::string_view sql);
+  Status error(int rc, std::string_view context) const;
+  sqlite3* handle() const { return db_; }
+
+ private:
+  explicit SqliteConnection(sqlite3* db) : db_(db) {}
+  sqlite3* db_;
+  std::unordered_map<std::string, sqlite3_stmt*> statements_;
+};
+
+class SqliteDatabase final : public Database {
+ public:
+  static Result<std::unique_ptr<Database>> open(const std::string& path, DatabaseOptions options);
+
+  Dialect dialect() const override { return Dialect::kSqlite; }
+  std::string describe() const override { return "sqlite:" + path_; }
+  Result<std::unique_ptr<Transaction>> begin(Access access) override;
+
+  // Connections go back here when a transaction ends.
+  void release(std::unique_ptr<SqliteConnection> conn, bool writer);
+
+ private:
+  SqliteDatabase(std::string path, DatabaseOptions options) : path_(std::move(path)), options_(options) {}
+
+  const std::string path_;
+  const DatabaseOptions options_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::unique_ptr<SqliteConnection> writer_;                 // guarded by mu_; null while lent
+  std::vector<std::unique_ptr<SqliteConnection>> readers_;   // guarded by mu_; idle ones
+  int readers_open_ = 0;                                     // guarded by mu_
+};
+
+}  // namespace annals::db

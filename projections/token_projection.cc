@@ -1,0 +1,64 @@
+// api_tokens table.
+#include "projections/standard_projections.h"
+
+namespace annals::projections {
+namespace {
+
+using events::Event;
+using events::PayloadType;
+
+std::string text(capnp::Text::Reader t) { return std::string(t.begin(), t.size()); }
+
+class TokenProjection final : public Projection {
+ public:
+  std::string name() const override { return "tokens"; }
+
+  bool handles(PayloadType type) const override {
+    return type == PayloadType::TOKEN_CREATED || type == PayloadType::TOKEN_UPDATED;
+  }
+
+  Status apply(db::Transaction& txn, const Event& event) override {
+    std::string org(event.org_id());
+    int64_t at = event.recorded_at_micros();
+    int64_t version = static_cast<int64_t>(event.stream_version());
+    auto payload = event.payload();
+    if (payload.which() == PayloadType::TOKEN_CREATED) {
+      auto p = payload.getTokenCreated();
+      return txn
+          .execute(
+              "INSERT INTO api_tokens (org_id, id, user_id, name, token_prefix, token_hash, scopes,"
+              " status, created_at, updated_at, version)"
+              " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10)",
+              {org, text(p.getId()), text(p.getUserId()), text(p.getName()),
+               text(p.getTokenPrefix()), text(p.getTokenHash()), text(p.getScopes()),
+               std::string(token_status_name(p.getStatus())), at, version})
+          .status();
+    }
+    auto p = payload.getTokenUpdated();
+    ANNALS_ASSIGN_OR_RETURN(
+        int64_t changed,
+        txn.execute("UPDATE api_tokens SET name = $3, status = $4, updated_at = $5, version = $6"
+                    " WHERE org_id = $1 AND id = $2",
+                    {org, text(p.getId()), text(p.getName()),
+                     std::string(token_status_name(p.getStatus())), at, version}));
+    if (changed != 1) {
+      return Status::internal("token.updated for token '" + text(p.getId()) +
+                              "', which the projection does not hold");
+    }
+    return Status::ok();
+  }
+};
+
+}  // namespace
+
+std::string_view token_status_name(schema::TokenStatus status) {
+  switch (status) {
+    case schema::TokenStatus::ACTIVE: return "active";
+    case schema::TokenStatus::INACTIVE: return "inactive";
+  }
+  return "unknown";
+}
+
+std::unique_ptr<Projection> make_token_projection() { return std::make_unique<TokenProjection>(); }
+
+}  // namespace annals::projections

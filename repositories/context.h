@@ -1,0 +1,60 @@
+// What every repository shares: the journal it writes to, the read database
+// it queries, the projector between them, and the clock.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string_view>
+
+#include "core/clock.h"
+#include "core/status.h"
+#include "journal/journal.h"
+#include "projections/database.h"
+#include "projections/projector.h"
+
+namespace annals::repositories {
+
+struct RepositoryOptions {
+  // Wait after each write until the projections have applied it, so that
+  // a read right after a write sees it.
+  bool read_your_writes = true;
+  std::chrono::milliseconds visibility_timeout{10000};
+};
+
+// Pagination is 1-based; per_page is at most kMaxPerPage.
+inline constexpr int64_t kMaxPerPage = 1000;
+Status validate_page(int64_t page, int64_t per_page);
+
+template <typename T>
+struct Page {
+  std::vector<T> rows;
+  int64_t total = 0;  // all matching rows, not just this page
+};
+
+// Thread-safe. Everything it refers to must outlive it.
+class RepositoryContext {
+ public:
+  RepositoryContext(journal::Journal& journal, db::Database& database,
+                    projections::Projector& projector, Clock& clock, RepositoryOptions options = {})
+      : journal_(journal), database_(database), projector_(projector), clock_(clock), options_(options) {}
+
+  // Appends the command, then (read-your-writes) waits until it is projected.
+  Result<journal::AppendResult> write(journal::AppendRequest request);
+
+  // A read transaction scoped to the org.
+  Result<std::unique_ptr<db::Transaction>> read(std::string_view org_id);
+  // A read transaction not scoped to any org (lookups that find the org).
+  Result<std::unique_ptr<db::Transaction>> read_unscoped();
+
+  Clock& clock() { return clock_; }
+  journal::Journal& journal() { return journal_; }
+
+ private:
+  journal::Journal& journal_;
+  db::Database& database_;
+  projections::Projector& projector_;
+  Clock& clock_;
+  const RepositoryOptions options_;
+};
+
+}  // namespace annals::repositories

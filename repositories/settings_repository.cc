@@ -1,0 +1,109 @@
+#include "repositories/settings_repository.h"
+
+#include "core/validate.h"
+
+namespace annals::repositories {
+namespace {
+
+constexpr const char* kKeyRule = "settings.key";
+constexpr const char* kColumns = "key, value, value_type, created_at, updated_at, version";
+
+std::string stream_of(std::string_view key) { return "setting/" + std::string(key); }
+
+Status validate_key(std::string_view key) {
+  return validate_text("key", key, {kMaxSettingKeyBytes});
+}
+
+struct StoredSetting {
+  Setting setting;
+  uint64_t version;
+};
+
+StoredSetting from_row(const db::Row& row) {
+  return {{row.text(0), row.text(1), row.text(2), from_micros(row.i64(3)), from_micros(row.i64(4))},
+          static_cast<uint64_t>(row.i64(5))};
+}
+
+class SqlSettingsRepository final : public SettingsRepository {
+ public:
+  explicit SqlSettingsRepository(RepositoryContext& context) : ctx_(context) {}
+
+  Result<Setting> get(std::string_view org_id, std::string_view key) override {
+    ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
+    ANNALS_RETURN_IF_ERROR(validate_key(key));
+    ANNALS_ASSIGN_OR_RETURN(auto stored, find(org_id, key));
+    return stored.setting;
+  }
+
+  Result<Setting> upsert(std::string_view org_id, std::string_view key, std::string_view value,
+                         std::string_view value_type) override {
+    ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
+    ANNALS_RETURN_IF_ERROR(validate_key(key));
+    ANNALS_RETURN_IF_ERROR(validate_text("value", value, {kMaxSettingValueBytes, true}));
+    ANNALS_RETURN_IF_ERROR(validate_identifier("value_type", value_type, kMaxSettingValueTypeBytes));
+
+    std::string stream = stream_of(key);
+    journal::AppendRequest request;
+    request.org_id = std::string(org_id);
+    events::NewEvent event(org_id, stream, "system");
+    auto p = event.payload().initSettingUpserted();
+    p.setKey(std::string(key));
+    p.setValue(std::string(value));
+    p.setValueType(std::string(value_type));
+    request.events.push_back(std::move(event));
+    request.reservations.push_back(journal::Reservation::claim(kKeyRule, std::string(key), stream));
+    ANNALS_ASSIGN_OR_RETURN(auto appended, ctx_.write(std::move(request)));
+    (void)appended;
+    return get(org_id, key);
+  }
+
+  Status remove(std::string_view org_id, std::string_view key) override {
+    ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
+    ANNALS_RETURN_IF_ERROR(validate_key(key));
+    ANNALS_ASSIGN_OR_RETURN(auto stored, find(org_id, key));
+
+    std::string stream = stream_of(key);
+    journal::AppendRequest request;
+    request.org_id = std::string(org_id);
+    events::NewEvent event(org_id, stream, "system");
+    event.payload().initSettingDeleted().setKey(std::string(key));
+    request.events.push_back(std::move(event));
+    request.expectations.push_back({stream, journal::ExpectedVersion::exactly(stored.version)});
+    request.reservations.push_back(journal::Reservation::release(kKeyRule, std::string(key), stream));
+    return ctx_.write(std::move(request)).status();
+  }
+
+  Result<std::vector<Setting>> list(std::string_view org_id) override {
+    ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
+    ANNALS_ASSIGN_OR_RETURN(auto txn, ctx_.read(org_id));
+    ANNALS_ASSIGN_OR_RETURN(
+        auto rows, txn->query(std::string("SELECT ") + kColumns +
+                                  " FROM settings WHERE org_id = $1 ORDER BY key",
+                              {std::string(org_id)}));
+    std::vector<Setting> out;
+    out.reserve(rows.size());
+    for (const auto& row : rows) out.push_back(from_row(row).setting);
+    return out;
+  }
+
+ private:
+  Result<StoredSetting> find(std::string_view org_id, std::string_view key) {
+    ANNALS_ASSIGN_OR_RETURN(auto txn, ctx_.read(org_id));
+    ANNALS_ASSIGN_OR_RETURN(
+        auto rows, txn->query(std::string("SELECT ") + kColumns +
+                                  " FROM settings WHERE org_id = $1 AND key = $2",
+                              {std::string(org_id), std::string(key)}));
+    if (rows.empty()) return Status::not_found("setting '" + std::string(key) + "' not found");
+    return from_row(rows.front());
+  }
+
+  RepositoryContext& ctx_;
+};
+
+}  // namespace
+
+std::unique_ptr<SettingsRepository> make_settings_repository(RepositoryContext& context) {
+  return std::make_unique<SqlSettingsRepository>(context);
+}
+
+}  // namespace annals::repositories

@@ -1,0 +1,202 @@
+#include "repositories/token_repository.h"
+
+#include "core/validate.h"
+
+namespace annals::repositories {
+namespace {
+
+constexpr const char* kPrefixRule = "token.prefix";
+constexpr const char* kIdRule = "token.id";
+constexpr const char* kColumns =
+    "org_id, id, user_id, name, token_prefix, token_hash, scopes, status, created_at, updated_at,"
+    " version";
+
+std::string stream_of(std::string_view id) { return "token/" + std::string(id); }
+
+Status validate_status(TokenStatus status) {
+  if (status == TokenStatus::kActive || status == TokenStatus::kInactive) return Status::ok();
+  return Status::invalid_argument("status", "status " + std::to_string(static_cast<int>(status)) +
+                                                " is not one of: active, inactive");
+}
+
+schema::TokenStatus to_schema(TokenStatus status) {
+  return status == TokenStatus::kActive ? schema::TokenStatus::ACTIVE : schema::TokenStatus::INACTIVE;
+}
+
+struct StoredToken {
+  ApiToken token;
+  uint64_t version;
+};
+
+StoredToken from_row(const db::Row& row) {
+  ApiToken t;
+  t.org_id = row.text(0);
+  t.id = row.text(1);
+  t.user_id = row.text(2);
+  t.name = row.text(3);
+  t.token_prefix = row.text(4);
+  t.token_hash = row.text(5);
+  t.scopes = row.text(6);
+  t.status = row.text(7) == "active" ? TokenStatus::kActive : TokenStatus::kInactive;
+  t.created_at = from_micros(row.i64(8));
+  t.updated_at = from_micros(row.i64(9));
+  return {std::move(t), static_cast<uint64_t>(row.i64(10))};
+}
+
+class SqlTokenRepository final : public TokenRepository {
+ public:
+  explicit SqlTokenRepository(RepositoryContext& context) : ctx_(context) {}
+
+  Result<ApiToken> create(std::string_view org_id, const NewApiToken& t) override {
+    ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
+    ANNALS_RETURN_IF_ERROR(validate_identifier("id", t.id, kMaxTokenIdBytes));
+    ANNALS_RETURN_IF_ERROR(validate_text("user_id", t.user_id, {kMaxUserIdBytes}));
+    ANNALS_RETURN_IF_ERROR(validate_text("name", t.name, {kMaxTokenNameBytes, true}));
+    ANNALS_RETURN_IF_ERROR(validate_identifier("token_prefix", t.token_prefix, kMaxTokenPrefixBytes));
+    ANNALS_RETURN_IF_ERROR(validate_text("token_hash", t.token_hash, {kMaxTokenHashBytes}));
+    ANNALS_RETURN_IF_ERROR(validate_text("scopes", t.scopes, {kMaxScopesBytes}));
+    ANNALS_RETURN_IF_ERROR(validate_status(t.status));
+
+    std::string stream = stream_of(t.id);
+    journal::AppendRequest request;
+    request.org_id = std::string(org_id);
+    // Creating the same token twice (a retry) appends it once.
+    request.idempotency_key = "token.create/" + t.id;
+    events::NewEvent event(org_id, stream, t.user_id);
+    auto p = event.payload().initTokenCreated();
+    p.setId(t.id);
+    p.setUserId(t.user_id);
+    p.setName(t.name);
+    p.setTokenPrefix(t.token_prefix);
+    p.setTokenHash(t.token_hash);
+    p.setScopes(t.scopes);
+    p.setStatus(to_schema(t.status));
+    request.events.push_back(std::move(event));
+    request.expectations.push_back({stream, journal::ExpectedVersion::no_stream()});
+    request.reservations.push_back(
+        journal::Reservation::claim(kPrefixRule, t.token_prefix, stream, /*across_orgs=*/true));
+
+    auto appended = ctx_.write(std::move(request));
+    if (!appended.is_ok()) {
+      if (appended.status().code() == Code::kConcurrencyConflict) return id_taken(t.id);
+      return appended.status();
+    }
+    ANNALS_ASSIGN_OR_RETURN(auto stored, find(org_id, t.id));
+    const ApiToken& got = stored.token;
+    if (appended->replayed &&
+        (got.user_id != t.user_id || got.token_prefix != t.token_prefix ||
+         got.token_hash != t.token_hash || got.scopes != t.scopes)) {
+      return id_taken(t.id);  // the id holds another token, not a retry of this one
+    }
+    return got;
+  }
+
+  Result<Page<ApiToken>> list(std::string_view org_id, std::string_view user_id, int64_t page,
+                              int64_t per_page) override {
+    ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
+    ANNALS_RETURN_IF_ERROR(validate_text("user_id", user_id, {kMaxUserIdBytes}));
+    ANNALS_RETURN_IF_ERROR(validate_page(page, per_page));
+    ANNALS_ASSIGN_OR_RETURN(auto txn, ctx_.read(org_id));
+    std::vector<db::Value> key = {std::string(org_id), std::string(user_id)};
+    ANNALS_ASSIGN_OR_RETURN(
+        auto count, txn->query("SELECT COUNT(*) FROM api_tokens WHERE org_id = $1 AND user_id = $2", key));
+    key.push_back(per_page);
+    key.push_back((page - 1) * per_page);
+    ANNALS_ASSIGN_OR_RETURN(
+        auto rows, txn->query(std::string("SELECT ") + kColumns +
+                                  " FROM api_tokens WHERE org_id = $1 AND user_id = $2"
+                                  " ORDER BY created_at DESC, id DESC LIMIT $3 OFFSET $4",
+                              key));
+    Page<ApiToken> out;
+    out.total = count.front().i64(0);
+    for (const auto& row : rows) out.rows.push_back(from_row(row).token);
+    return out;
+  }
+
+  Result<ApiToken> get(std::string_view org_id, std::string_view user_id,
+                       std::string_view id) override {
+    ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
+    ANNALS_RETURN_IF_ERROR(validate_text("user_id", user_id, {kMaxUserIdBytes}));
+    ANNALS_RETURN_IF_ERROR(validate_identifier("id", id, kMaxTokenIdBytes));
+    ANNALS_ASSIGN_OR_RETURN(auto stored, find_for_user(org_id, user_id, id));
+    return stored.token;
+  }
+
+  Result<ApiToken> get_by_prefix(std::string_view token_prefix) override {
+    ANNALS_RETURN_IF_ERROR(validate_identifier("token_prefix", token_prefix, kMaxTokenPrefixBytes));
+    ANNALS_ASSIGN_OR_RETURN(auto txn, ctx_.read_unscoped());
+    ANNALS_ASSIGN_OR_RETURN(auto rows,
+                            txn->query(std::string("SELECT ") + kColumns +
+                                           " FROM api_tokens WHERE token_prefix = $1",
+                                       {std::string(token_prefix)}));
+    if (rows.empty()) return Status::not_found("no token with that prefix");
+    return from_row(rows.front()).token;
+  }
+
+  Result<ApiToken> update(std::string_view org_id, std::string_view user_id, std::string_view id,
+                          std::string_view name, TokenStatus status) override {
+    ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
+    ANNALS_RETURN_IF_ERROR(validate_text("user_id", user_id, {kMaxUserIdBytes}));
+    ANNALS_RETURN_IF_ERROR(validate_identifier("id", id, kMaxTokenIdBytes));
+    ANNALS_RETURN_IF_ERROR(validate_text("name", name, {kMaxTokenNameBytes, true}));
+    ANNALS_RETURN_IF_ERROR(validate_status(status));
+    ANNALS_ASSIGN_OR_RETURN(auto stored, find_for_user(org_id, user_id, id));
+
+    std::string stream = stream_of(id);
+    journal::AppendRequest request;
+    request.org_id = std::string(org_id);
+    events::NewEvent event(org_id, stream, user_id);
+    auto p = event.payload().initTokenUpdated();
+    p.setId(std::string(id));
+    p.setUserId(std::string(user_id));
+    p.setName(std::string(name));
+    p.setStatus(to_schema(status));
+    request.events.push_back(std::move(event));
+    request.expectations.push_back({stream, journal::ExpectedVersion::exactly(stored.version)});
+    ANNALS_ASSIGN_OR_RETURN(auto appended, ctx_.write(std::move(request)));
+    (void)appended;
+    ANNALS_ASSIGN_OR_RETURN(auto updated, find(org_id, id));
+    return updated.token;
+  }
+
+ private:
+  static Status id_taken(std::string_view id) {
+    return Status::conflict(kIdRule, "token id '" + std::string(id) + "' already holds another token");
+  }
+
+  Result<StoredToken> find(std::string_view org_id, std::string_view id) {
+    ANNALS_ASSIGN_OR_RETURN(auto txn, ctx_.read(org_id));
+    ANNALS_ASSIGN_OR_RETURN(auto rows, txn->query(std::string("SELECT ") + kColumns +
+                                                      " FROM api_tokens WHERE org_id = $1 AND id = $2",
+                                                  {std::string(org_id), std::string(id)}));
+    if (rows.empty()) return Status::not_found("token '" + std::string(id) + "' not found");
+    return from_row(rows.front());
+  }
+
+  Result<StoredToken> find_for_user(std::string_view org_id, std::string_view user_id,
+                                    std::string_view id) {
+    auto stored = find(org_id, id);
+    if (stored.is_ok() && stored->token.user_id != user_id) {
+      return Status::not_found("token '" + std::string(id) + "' not found");
+    }
+    return stored;
+  }
+
+  RepositoryContext& ctx_;
+};
+
+}  // namespace
+
+std::string_view token_status_name(TokenStatus status) {
+  switch (status) {
+    case TokenStatus::kActive: return "active";
+    case TokenStatus::kInactive: return "inactive";
+  }
+  return "unknown";
+}
+
+std::unique_ptr<TokenRepository> make_token_repository(RepositoryContext& context) {
+  return std::make_unique<SqlTokenRepository>(context);
+}
+
+}  // namespace annals::repositories
