@@ -52,6 +52,8 @@ class [[nodiscard]] Status {
 
   bool is_ok() const { return code_ == Code::kOk; }
   explicit operator bool() const { return is_ok(); }
+  // Lets generic code treat a Status and a Result<T> alike.
+  const Status& status() const { return *this; }
   Code code() const { return code_; }
   const std::string& message() const { return message_; }
   // The rule of a conflict, the field of an invalid argument, the position of a corruption.
