@@ -1,0 +1,112 @@
+// Runs the annals binary the way a user does.
+#include <gtest/gtest.h>
+#include <rocksdb/db.h>
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+
+#include "journal/format.h"
+#include "tests/test_support.h"
+
+namespace annals {
+namespace {
+
+using annals::testing::TempDir;
+
+struct CliRun {
+  int exit_code;
+  std::string out;  // stdout and stderr together
+};
+
+CliRun annals(const std::string& args) {
+  std::string cmd = std::string(ANNALS_BIN) + " " + args + " 2>&1";
+  FILE* pipe = popen(cmd.c_str(), "r");
+  EXPECT_NE(pipe, nullptr);
+  std::string out;
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) out.append(buf.data(), n);
+  int status = pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+TEST(Cli, DemoThenVerifySucceed) {
+  TempDir dir;
+  CliRun demo = annals("demo --data " + dir.sub("data") + " --commands 1200");
+  ASSERT_EQ(demo.exit_code, 0) << demo.out;
+  EXPECT_NE(demo.out.find("events appended"), std::string::npos) << demo.out;
+  EXPECT_NE(demo.out.find("journal head"), std::string::npos);
+  EXPECT_NE(demo.out.find("token by prefix"), std::string::npos);
+
+  CliRun verify = annals("verify --data " + dir.sub("data"));
+  ASSERT_EQ(verify.exit_code, 0) << verify.out;
+  EXPECT_EQ(verify.out.rfind("ok: ", 0), 0u) << verify.out;
+
+  CliRun status = annals("status --data " + dir.sub("data"));
+  ASSERT_EQ(status.exit_code, 0) << status.out;
+  EXPECT_NE(status.out.find("settings"), std::string::npos) << status.out;
+  EXPECT_NE(status.out.find("tokens"), std::string::npos);
+
+  // A second run adds to the same folder.
+  CliRun again = annals("demo --data " + dir.sub("data") + " --commands 200 --durability batch");
+  ASSERT_EQ(again.exit_code, 0) << again.out;
+  EXPECT_EQ(annals("verify --data " + dir.sub("data")).exit_code, 0);
+}
+
+TEST(Cli, VerifyNamesThePositionOfAGap) {
+  TempDir dir;
+  ASSERT_EQ(annals("demo --data " + dir.sub("data") + " --commands 100").exit_code, 0);
+  {
+    // Remove the record at position 10 behind the journal's back.
+    rocksdb::DBOptions options;
+    std::vector<rocksdb::ColumnFamilyDescriptor> families;
+    for (const char* name : {"default", journal::format::kEventsFamily,
+                             journal::format::kOrgEventsFamily, journal::format::kStreamsFamily,
+                             journal::format::kIdempotencyFamily,
+                             journal::format::kReservationsFamily}) {
+      families.emplace_back(name, rocksdb::ColumnFamilyOptions());
+    }
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* raw = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(options, dir.sub("data") + "/journal", families, &handles, &raw).ok());
+    ASSERT_TRUE(raw->Delete(rocksdb::WriteOptions(), handles[1], journal::format::position_key(10)).ok());
+    for (auto* h : handles) raw->DestroyColumnFamilyHandle(h);
+    delete raw;
+  }
+  CliRun verify = annals("verify --data " + dir.sub("data"));
+  EXPECT_EQ(verify.exit_code, 1) << verify.out;
+  EXPECT_NE(verify.out.find("position 10"), std::string::npos) << verify.out;
+}
+
+TEST(Cli, HelpForEveryCommand) {
+  for (const char* args : {"--help", "demo --help", "status --help", "verify --help"}) {
+    CliRun r = annals(args);
+    EXPECT_EQ(r.exit_code, 0) << args;
+    EXPECT_NE(r.out.find("Usage: annals"), std::string::npos) << args << ": " << r.out;
+  }
+}
+
+TEST(Cli, BadArgumentsGiveOneLineAndNonZeroExit) {
+  for (const char* args : {"", "frobnicate", "demo --bogus", "demo --commands", "demo --commands -5",
+                           "demo --commands lots", "demo --durability fast", "status extra",
+                           "verify --data"}) {
+    CliRun r = annals(args);
+    EXPECT_NE(r.exit_code, 0) << args;
+    if (std::string(args).empty()) continue;  // bare "annals" prints the usage
+    EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << args << ": " << r.out;
+    EXPECT_EQ(r.out.rfind("annals", 0), 0u) << r.out;
+  }
+}
+
+TEST(Cli, StatusAndVerifyOnAMissingFolderSayWhatToDo) {
+  TempDir dir;
+  for (const char* cmd : {"status", "verify"}) {
+    CliRun r = annals(std::string(cmd) + " --data " + dir.sub("nothing-here"));
+    EXPECT_EQ(r.exit_code, 1) << r.out;
+    EXPECT_NE(r.out.find("no Annals data"), std::string::npos) << r.out;
+  }
+}
+
+}  // namespace
+}  // namespace annals

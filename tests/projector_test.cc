@@ -1,0 +1,325 @@
+#include "projections/projector.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+#include "projections/migrate.h"
+#include "projections/standard_projections.h"
+#include "tests/test_support.h"
+
+namespace annals::projections {
+namespace {
+
+using annals::testing::TempDir;
+
+// Records every event it applies as a row keyed by position: applying an
+// event twice violates the primary key, so a doubled effect cannot hide.
+class RecordingProjection final : public Projection {
+ public:
+  explicit RecordingProjection(std::atomic<uint64_t>* fail_at) : fail_at_(fail_at) {}
+  std::string name() const override { return "recording"; }
+  bool handles(events::PayloadType) const override { return true; }
+  Status apply(db::Transaction& txn, const events::Event& event) override {
+    if (event.position() == fail_at_->load()) return Status::internal("injected failure");
+    return txn
+        .execute("INSERT INTO test_applied (position, org_id, stream_version) VALUES ($1, $2, $3)",
+                 {static_cast<int64_t>(event.position()), std::string(event.org_id()),
+                  static_cast<int64_t>(event.stream_version())})
+        .status();
+  }
+
+ private:
+  std::atomic<uint64_t>* fail_at_;
+};
+
+events::NewEvent setting(std::string_view org, std::string key, std::string value) {
+  events::NewEvent e(org, "setting/" + key, "tester");
+  auto p = e.payload().initSettingUpserted();
+  p.setKey(key);
+  p.setValue(value);
+  p.setValueType("string");
+  return e;
+}
+
+class ProjectorTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    journal::Options options;
+    options.clock = &clock_;
+    options.durability = journal::Durability::kNone;
+    auto j = journal::Journal::open_rocksdb(dir_.sub("journal"), options);
+    ASSERT_OK(j);
+    journal_ = std::move(j).value();
+    database_ = open_database(dir_.sub("read.sqlite"));
+  }
+
+  std::unique_ptr<db::Database> open_database(const std::string& path) {
+    auto d = db::Database::open("sqlite:" + path);
+    EXPECT_OK(d);
+    auto migrations = embedded_migrations(db::Dialect::kSqlite);
+    EXPECT_OK(migrations);
+    auto all = std::move(migrations).value();
+    all.push_back({static_cast<int>(all.size()) + 1, "test_applied",
+                   "CREATE TABLE test_applied (position INTEGER PRIMARY KEY,"
+                   " org_id TEXT NOT NULL, stream_version INTEGER NOT NULL) STRICT;"});
+    EXPECT_OK(migrate(**d, all, clock_));
+    return std::move(d).value();
+  }
+
+  std::unique_ptr<Projector> make_projector(db::Database& database, ProjectorOptions options = {}) {
+    std::vector<std::unique_ptr<Projection>> projections = standard_projections();
+    projections.push_back(std::make_unique<RecordingProjection>(&fail_at_));
+    return std::make_unique<Projector>(*journal_, database, std::move(projections), options);
+  }
+
+  void append_settings(int n, std::string_view org = "acme") {
+    for (int i = 0; i < n; ++i) {
+      journal::AppendRequest r;
+      r.org_id = std::string(org);
+      r.events.push_back(setting(org, "k" + std::to_string(counter_ % 7), "v" + std::to_string(counter_)));
+      ++counter_;
+      clock_.advance(Micros(1000));
+      ASSERT_OK(journal_->append(std::move(r)));
+    }
+  }
+
+  int64_t count(db::Database& database, const std::string& table) {
+    auto txn = database.begin(db::Access::kRead);
+    EXPECT_OK(txn);
+    auto rows = (*txn)->query("SELECT COUNT(*) FROM " + table);
+    EXPECT_OK(rows);
+    return rows.is_ok() ? (*rows)[0].i64(0) : -1;
+  }
+
+  std::string dump(db::Database& database, const std::string& sql) {
+    auto txn = database.begin(db::Access::kRead);
+    EXPECT_OK(txn);
+    auto rows = (*txn)->query(sql);
+    EXPECT_OK(rows);
+    std::string out;
+    for (const auto& row : *rows) {
+      for (size_t i = 0; i < row.size(); ++i) {
+        if (row.is_null(i)) {
+          out += "NULL";
+        } else if (auto* s = std::get_if<std::string>(&row.at(i))) {
+          out += *s;
+        } else {
+          out += std::to_string(row.i64(i));
+        }
+        out += '|';
+      }
+      out += '\n';
+    }
+    return out;
+  }
+
+  TempDir dir_;
+  ManualClock clock_{from_micros(1'800'000'000'000'000)};
+  std::unique_ptr<journal::Journal> journal_;
+  std::unique_ptr<db::Database> database_;
+  std::atomic<uint64_t> fail_at_{0};
+  int counter_ = 0;
+};
+
+TEST_F(ProjectorTest, CatchUpAppliesEverythingAndAdvancesCheckpoints) {
+  append_settings(25);
+  ProjectorOptions options;
+  options.batch_size = 10;
+  auto projector = make_projector(*database_, options);
+  ASSERT_OK(projector->start());
+  auto reached = projector->catch_up();
+  ASSERT_OK(reached);
+  EXPECT_EQ(*reached, 25u);
+  EXPECT_EQ(projector->checkpoint(), 25u);
+  for (const auto& [name, position] : projector->checkpoints()) EXPECT_EQ(position, 25u) << name;
+  EXPECT_EQ(count(*database_, "test_applied"), 25);
+  EXPECT_EQ(count(*database_, "settings"), 7);
+  EXPECT_EQ(dump(*database_, "SELECT projection, position FROM projection_checkpoints ORDER BY 1"),
+            "recording|25|\nsettings|25|\ntokens|25|\n");
+}
+
+TEST_F(ProjectorTest, AFailureMidBatchChangesNeitherRowsNorCheckpoint) {
+  append_settings(10);
+  fail_at_ = 6;
+  auto projector = make_projector(*database_);
+  ASSERT_OK(projector->start());
+  auto r = projector->catch_up();
+  ASSERT_FALSE(r.is_ok());
+  EXPECT_NE(r.status().message().find("position 6"), std::string::npos) << r.status().to_string();
+  EXPECT_NE(r.status().message().find("recording"), std::string::npos);
+  EXPECT_EQ(projector->checkpoint(), 0u);
+  EXPECT_EQ(count(*database_, "test_applied"), 0);  // positions 1..5 rolled back too
+  EXPECT_EQ(count(*database_, "settings"), 0);      // and the other projections' rows
+  EXPECT_EQ(count(*database_, "projection_checkpoints"), 0);
+  EXPECT_FALSE(projector->last_error().is_ok());
+
+  fail_at_ = 0;
+  auto again = projector->catch_up();
+  ASSERT_OK(again);
+  EXPECT_EQ(*again, 10u);
+  EXPECT_EQ(count(*database_, "test_applied"), 10);
+  EXPECT_TRUE(projector->last_error().is_ok());
+}
+
+TEST_F(ProjectorTest, EarlierBatchesStayWhenALaterBatchFails) {
+  append_settings(10);
+  fail_at_ = 8;
+  ProjectorOptions options;
+  options.batch_size = 3;
+  auto projector = make_projector(*database_, options);
+  ASSERT_OK(projector->start());
+  EXPECT_FALSE(projector->catch_up().is_ok());
+  EXPECT_EQ(projector->checkpoint(), 6u);  // batches 1-3 and 4-6 committed; 7-9 did not
+  EXPECT_EQ(count(*database_, "test_applied"), 6);
+}
+
+TEST_F(ProjectorTest, RestartContinuesFromTheCheckpointWithoutDuplicates) {
+  append_settings(12);
+  ProjectorOptions options;
+  options.batch_size = 5;
+  {
+    auto projector = make_projector(*database_, options);
+    ASSERT_OK(projector->start());
+    ASSERT_OK(projector->catch_up());
+  }
+  append_settings(9);
+  {
+    // A fresh process: new database handle, new projector.
+    database_.reset();
+    database_ = open_database(dir_.sub("read.sqlite"));
+    auto projector = make_projector(*database_, options);
+    ASSERT_OK(projector->start());
+    EXPECT_EQ(projector->checkpoint(), 12u);
+    auto r = projector->catch_up();
+    ASSERT_OK(r);  // a re-applied event would violate test_applied's primary key
+    EXPECT_EQ(*r, 21u);
+  }
+  EXPECT_EQ(count(*database_, "test_applied"), 21);
+  EXPECT_EQ(dump(*database_, "SELECT MIN(position), MAX(position) FROM test_applied"), "1|21|\n");
+}
+
+TEST_F(ProjectorTest, ANewProjectionCatchesUpFromTheStartBesideTheOthers) {
+  append_settings(8);
+  {
+    auto projector = std::make_unique<Projector>(*journal_, *database_, standard_projections());
+    ASSERT_OK(projector->start());
+    ASSERT_OK(projector->catch_up());
+  }
+  auto projector = make_projector(*database_);  // adds "recording", at 0
+  ASSERT_OK(projector->start());
+  EXPECT_EQ(projector->checkpoint(), 0u);
+  ASSERT_OK(projector->catch_up());
+  EXPECT_EQ(count(*database_, "test_applied"), 8);
+  EXPECT_EQ(projector->checkpoints().at("settings"), 8u);
+}
+
+TEST_F(ProjectorTest, ReadDatabaseAheadOfTheJournalIsRefused) {
+  append_settings(5);
+  {
+    auto projector = make_projector(*database_);
+    ASSERT_OK(projector->start());
+    ASSERT_OK(projector->catch_up());
+  }
+  // The same read database against an empty journal.
+  TempDir other;
+  auto empty = journal::Journal::open_rocksdb(other.sub("journal"), journal::Options{});
+  ASSERT_OK(empty);
+  Projector projector(**empty, *database_, standard_projections());
+  auto s = projector.start();
+  EXPECT_CODE(s, Code::kInvalidArgument);
+  EXPECT_NE(s.message().find("rebuild"), std::string::npos);
+}
+
+TEST_F(ProjectorTest, SameJournalGivesTheSameRows) {
+  append_settings(20, "acme");
+  append_settings(15, "globex");
+  auto second = open_database(dir_.sub("second.sqlite"));
+  ProjectorOptions small;
+  small.batch_size = 4;
+  auto p1 = make_projector(*database_);
+  auto p2 = make_projector(*second, small);  // other batch boundaries, same result
+  ASSERT_OK(p1->start());
+  ASSERT_OK(p2->start());
+  ASSERT_OK(p1->catch_up());
+  ASSERT_OK(p2->catch_up());
+  const std::string sql = "SELECT * FROM settings ORDER BY org_id, key";
+  EXPECT_EQ(dump(*database_, sql), dump(*second, sql));
+  EXPECT_FALSE(dump(*database_, sql).empty());
+  EXPECT_EQ(dump(*database_, "SELECT * FROM test_applied ORDER BY position"),
+            dump(*second, "SELECT * FROM test_applied ORDER BY position"));
+}
+
+TEST_F(ProjectorTest, InlineWaitForCatchesUp) {
+  auto projector = make_projector(*database_);
+  ASSERT_OK(projector->start());
+  append_settings(3);
+  ASSERT_OK(projector->wait_for(3, std::chrono::milliseconds(1)));
+  EXPECT_EQ(count(*database_, "test_applied"), 3);
+}
+
+TEST_F(ProjectorTest, BackgroundModeFollowsTheJournal) {
+  ProjectorOptions options;
+  options.mode = ProjectorMode::kBackground;
+  options.idle_wait = std::chrono::milliseconds(50);
+  auto projector = make_projector(*database_, options);
+  ASSERT_OK(projector->start());
+  append_settings(40);
+  ASSERT_OK(projector->wait_for(40, std::chrono::seconds(20)));
+  EXPECT_EQ(count(*database_, "test_applied"), 40);
+  append_settings(5);
+  ASSERT_OK(projector->wait_for(45, std::chrono::seconds(20)));
+  EXPECT_EQ(count(*database_, "test_applied"), 45);
+}
+
+TEST_F(ProjectorTest, BackgroundWaitTimesOutWithTheCauseAndRecoversAfterIt) {
+  ProjectorOptions options;
+  options.mode = ProjectorMode::kBackground;
+  options.idle_wait = std::chrono::milliseconds(20);
+  options.retry_backoff = std::chrono::milliseconds(10);
+  auto projector = make_projector(*database_, options);
+  ASSERT_OK(projector->start());
+  fail_at_ = 2;
+  append_settings(3);
+  auto s = projector->wait_for(3, std::chrono::milliseconds(300));
+  EXPECT_CODE(s, Code::kTimedOut);
+  EXPECT_NE(s.message().find("injected failure"), std::string::npos) << s.to_string();
+  EXPECT_TRUE(s.retryable());
+  fail_at_ = 0;  // the fault clears: the thread retries and gets through
+  ASSERT_OK(projector->wait_for(3, std::chrono::seconds(20)));
+  EXPECT_EQ(count(*database_, "test_applied"), 3);
+}
+
+TEST_F(ProjectorTest, ConcurrentInlineCatchUpsApplyEachEventOnce) {
+  auto projector = make_projector(*database_);
+  ASSERT_OK(projector->start());
+  std::vector<std::thread> threads;
+  std::atomic<int> errors{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 50; ++i) {
+        journal::AppendRequest r;
+        r.org_id = "acme";
+        r.events.push_back(setting("acme", "t" + std::to_string(t), std::to_string(i)));
+        auto a = journal_->append(std::move(r));
+        if (!a.is_ok() || !projector->wait_for(a->last_position, std::chrono::seconds(20)).is_ok()) {
+          errors++;
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(errors.load(), 0);
+  EXPECT_EQ(count(*database_, "test_applied"), 200);
+  EXPECT_EQ(dump(*database_, "SELECT key, value FROM settings ORDER BY key"),
+            "t0|49|\nt1|49|\nt2|49|\nt3|49|\n");
+}
+
+TEST_F(ProjectorTest, CatchUpBeforeStartIsAnError) {
+  auto projector = make_projector(*database_);
+  EXPECT_CODE(projector->catch_up(), Code::kInternal);
+}
+
+}  // namespace
+}  // namespace annals::projections
