@@ -2,6 +2,7 @@
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/table.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "journal/format.h"
@@ -49,6 +50,16 @@ Status RocksJournal::open_db() {
     }
     std::filesystem::create_directories(dir_, ec);
     if (ec) return Status::unavailable("cannot create journal directory " + dir_ + ": " + ec.message());
+  }
+
+  if (exists) {
+    // Never add column families to a RocksDB folder that is not a journal.
+    std::vector<std::string> names;
+    rocksdb::Status listed = rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), dir_, &names);
+    if (!listed.ok()) return Status::unavailable("cannot open journal " + dir_ + ": " + listed.ToString());
+    if (std::find(names.begin(), names.end(), format::kEventsFamily) == names.end()) {
+      return Status::invalid_argument("dir", dir_ + " is a RocksDB folder but not an Annals journal");
+    }
   }
 
   rocksdb::DBOptions db_options;

@@ -39,7 +39,8 @@ Result<std::vector<events::Event>> RocksJournal::read(uint64_t from, size_t max_
   uint64_t head = this->head();
   if (from == 0) from = 1;
   if (from > head || max_events == 0) return out;
-  uint64_t last = std::min<uint64_t>(head, from + max_events - 1);
+  uint64_t available = head - from + 1;
+  uint64_t last = max_events >= available ? head : from + max_events - 1;
 
   std::string lower = format::position_key(from);
   std::string upper = format::position_key(last + 1);
@@ -48,7 +49,7 @@ Result<std::vector<events::Event>> RocksJournal::read(uint64_t from, size_t max_
   ro.iterate_upper_bound = &upper_slice;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, events_cf_));
   uint64_t expect = from;
-  out.reserve(last - from + 1);
+  out.reserve(std::min<uint64_t>(last - from + 1, 4096));
   for (it->Seek(lower); it->Valid(); it->Next()) {
     if (it->key().size() != 8) {
       return Status::corruption("journal has a malformed event key after " + at(expect - 1),

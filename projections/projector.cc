@@ -77,7 +77,7 @@ Result<uint64_t> Projector::catch_up() {
   std::lock_guard apply_lock(apply_mu_);
   if (!started_) return Status::internal("Projector::start() was not called");
   auto r = catch_up_locked();
-  set_error(r.is_ok() ? Status::ok() : r.status());
+  set_error(r.is_ok() ? Status::ok() : r.status());  // under state_mu_
   progress_cv_.notify_all();
   return r;
 }
@@ -120,10 +120,12 @@ Result<uint64_t> Projector::catch_up_locked() {
     }
     ANNALS_RETURN_IF_ERROR(txn->commit());
     {
+      // Under state_mu_, so a waiter cannot check the checkpoint and then
+      // miss this notification.
       std::lock_guard lock(state_mu_);
       for (auto& p : positions_) p = std::max(p, last);
+      min_checkpoint_.store(last, std::memory_order_release);
     }
-    min_checkpoint_.store(last, std::memory_order_release);
     progress_cv_.notify_all();
   }
 }

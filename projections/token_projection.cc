@@ -27,11 +27,12 @@ class TokenProjection final : public Projection {
       return txn
           .execute(
               "INSERT INTO api_tokens (org_id, id, user_id, name, token_prefix, token_hash, scopes,"
-              " status, created_at, updated_at, version)"
-              " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10)",
+              " status, created_at, updated_at, version, created_position)"
+              " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11)",
               {org, text(p.getId()), text(p.getUserId()), text(p.getName()),
                text(p.getTokenPrefix()), text(p.getTokenHash()), text(p.getScopes()),
-               std::string(token_status_name(p.getStatus())), at, version})
+               std::string(token_status_name(p.getStatus())), at, version,
+               static_cast<int64_t>(event.position())})
           .status();
     }
     auto p = payload.getTokenUpdated();

@@ -9,6 +9,9 @@ Status validate_page(int64_t page, int64_t per_page) {
                                                     std::to_string(kMaxPerPage) + "; got " +
                                                     std::to_string(per_page));
   }
+  if (page - 1 > INT64_MAX / per_page) {
+    return Status::invalid_argument("page", "page " + std::to_string(page) + " is out of range");
+  }
   return Status::ok();
 }
 

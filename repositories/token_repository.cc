@@ -81,14 +81,13 @@ class SqlTokenRepository final : public TokenRepository {
       if (appended.status().code() == Code::kConcurrencyConflict) return id_taken(t.id);
       return appended.status();
     }
-    ANNALS_ASSIGN_OR_RETURN(auto stored, find(org_id, t.id));
-    const ApiToken& got = stored.token;
-    if (appended->replayed &&
-        (got.user_id != t.user_id || got.token_prefix != t.token_prefix ||
-         got.token_hash != t.token_hash || got.scopes != t.scopes)) {
-      return id_taken(t.id);  // the id holds another token, not a retry of this one
+    if (appended->replayed) {
+      // A retry only if the first create asked for exactly this token.
+      ANNALS_ASSIGN_OR_RETURN(bool same, same_as_created(appended->first_position, t));
+      if (!same) return id_taken(t.id);
     }
-    return got;
+    ANNALS_ASSIGN_OR_RETURN(auto stored, find(org_id, t.id));
+    return stored.token;
   }
 
   Result<Page<ApiToken>> list(std::string_view org_id, std::string_view user_id, int64_t page,
@@ -105,7 +104,7 @@ class SqlTokenRepository final : public TokenRepository {
     ANNALS_ASSIGN_OR_RETURN(
         auto rows, txn->query(std::string("SELECT ") + kColumns +
                                   " FROM api_tokens WHERE org_id = $1 AND user_id = $2"
-                                  " ORDER BY created_at DESC, id DESC LIMIT $3 OFFSET $4",
+                                  " ORDER BY created_at DESC, created_position DESC LIMIT $3 OFFSET $4",
                               key));
     Page<ApiToken> out;
     out.total = count.front().i64(0);
@@ -162,6 +161,19 @@ class SqlTokenRepository final : public TokenRepository {
  private:
   static Status id_taken(std::string_view id) {
     return Status::conflict(kIdRule, "token id '" + std::string(id) + "' already holds another token");
+  }
+
+  // Whether the event at `position` created exactly the token `t`.
+  Result<bool> same_as_created(uint64_t position, const NewApiToken& t) {
+    ANNALS_ASSIGN_OR_RETURN(auto events, ctx_.journal().read(position, 1));
+    if (events.empty() || events.front().type() != events::PayloadType::TOKEN_CREATED) return false;
+    auto c = events.front().payload().getTokenCreated();
+    auto eq = [](capnp::Text::Reader a, const std::string& b) {
+      return std::string_view(a.begin(), a.size()) == b;
+    };
+    return eq(c.getId(), t.id) && eq(c.getUserId(), t.user_id) && eq(c.getName(), t.name) &&
+           eq(c.getTokenPrefix(), t.token_prefix) && eq(c.getTokenHash(), t.token_hash) &&
+           eq(c.getScopes(), t.scopes) && c.getStatus() == to_schema(t.status);
   }
 
   Result<StoredToken> find(std::string_view org_id, std::string_view id) {

@@ -1,6 +1,7 @@
 #include "journal/journal.h"
 
 #include <gtest/gtest.h>
+#include <rocksdb/db.h>
 
 #include <atomic>
 #include <map>
@@ -106,6 +107,19 @@ TEST_F(JournalTest, ReadFromMiddleAndBounded) {
   auto past = journal_->read(11, 5);
   ASSERT_OK(past);
   EXPECT_TRUE(past->empty());
+}
+
+TEST_F(JournalTest, HugeReadLimitsDoNotOverflow) {
+  for (int i = 0; i < 5; ++i) ASSERT_OK(journal_->append(command("acme", {{"k", "v"}})));
+  auto r = journal_->read(2, SIZE_MAX);
+  ASSERT_OK(r);
+  EXPECT_EQ(r->size(), 4u);
+  auto none = journal_->read(UINT64_MAX, SIZE_MAX);
+  ASSERT_OK(none);
+  EXPECT_TRUE(none->empty());
+  auto org = journal_->read_org("acme", 3, SIZE_MAX);
+  ASSERT_OK(org);
+  EXPECT_EQ(org->size(), 3u);
 }
 
 TEST_F(JournalTest, StreamVersionsCountPerStream) {
@@ -507,6 +521,23 @@ TEST(JournalOpen, SecondWriterOnTheSameFolderIsUnavailable) {
   ASSERT_OK(first);
   auto second = Journal::open_rocksdb(dir.sub("j"), Options{});
   EXPECT_CODE(second, Code::kUnavailable);
+}
+
+TEST(JournalOpen, ARocksDbFolderThatIsNotAJournalIsRefusedUntouched) {
+  TempDir dir;
+  {
+    rocksdb::Options options;
+    options.create_if_missing = true;
+    rocksdb::DB* raw = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(options, dir.sub("other"), &raw).ok());
+    ASSERT_TRUE(raw->Put(rocksdb::WriteOptions(), "k", "v").ok());
+    delete raw;
+  }
+  auto r = Journal::open_rocksdb(dir.sub("other"), Options{});
+  EXPECT_CODE(r, Code::kInvalidArgument);
+  std::vector<std::string> families;
+  ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), dir.sub("other"), &families).ok());
+  EXPECT_EQ(families, std::vector<std::string>{"default"});
 }
 
 TEST(JournalOpen, DurabilityNamesParse) {

@@ -12,8 +12,10 @@ CREATE TABLE api_tokens (
   created_at   INTEGER NOT NULL,
   updated_at   INTEGER NOT NULL,
   version      INTEGER NOT NULL,
+  created_position INTEGER NOT NULL,  -- journal position of the create: orders equal times
   PRIMARY KEY (org_id, id)
 ) STRICT;
 
 CREATE UNIQUE INDEX api_tokens_prefix ON api_tokens (token_prefix);
-CREATE INDEX api_tokens_user_created ON api_tokens (org_id, user_id, created_at DESC, id DESC);
+CREATE INDEX api_tokens_user_created
+  ON api_tokens (org_id, user_id, created_at DESC, created_position DESC);

@@ -1,0 +1,279 @@
+// Damaged journal storage is reported as kCorruption naming the position,
+// never returned as if it were good data: a byte flipped in a table file
+// (caught by RocksDB's block checksums), a record whose payload changed, a
+// record moved under another position (caught by the record checksum, which
+// covers the key) and a record missing (a gap).
+#include <rocksdb/db.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "journal/format.h"
+#include "journal/journal.h"
+#include "tests/test_support.h"
+
+namespace annals::journal {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr const char* kOrg = "corrupt-org";
+
+// Poorly compressible text, so that table files are about as big as the data.
+std::string noise(uint64_t seed, size_t length) {
+  std::string s;
+  uint64_t x = seed * 0x9E3779B97F4A7C15ull + 1;
+  while (s.size() < length) {
+    x = x * 6364136223846793005ull + 1442695040888963407ull;
+    s.push_back(static_cast<char>('a' + (x >> 33) % 26));
+  }
+  return s;
+}
+
+events::NewEvent setting_event(uint64_t i) {
+  std::string key = "key" + std::to_string(i);
+  events::NewEvent e(kOrg, "setting/" + key, "tester");
+  auto upserted = e.payload().initSettingUpserted();
+  upserted.setKey(key);
+  upserted.setValue(noise(i, 120));
+  upserted.setValueType("string");
+  return e;
+}
+
+// Appends `count` settingUpserted events, `per_command` to a command, with
+// durability sync, and closes the journal (which leaves them in table files).
+void write_journal(const std::string& dir, uint64_t count, uint64_t per_command) {
+  auto journal = Journal::open_rocksdb(dir, Options{});
+  ASSERT_OK(journal);
+  for (uint64_t i = 0; i < count;) {
+    AppendRequest request;
+    request.org_id = kOrg;
+    for (uint64_t k = 0; k < per_command && i < count; ++k, ++i) {
+      request.events.push_back(setting_event(i));
+    }
+    ASSERT_OK((*journal)->append(std::move(request)));
+  }
+  ASSERT_EQ((*journal)->head(), count);
+}
+
+// Reads from position 1 on in chunks; returns the first failure, or ok with
+// the number of events read in `*read_count`.
+Status read_all(Journal* journal, size_t chunk, uint64_t* read_count) {
+  *read_count = 0;
+  uint64_t position = 1;
+  while (position <= journal->head()) {
+    auto events = journal->read(position, chunk);
+    if (!events.is_ok()) return events.status();
+    if (events->empty()) return Status::internal("read returned nothing below the head");
+    *read_count += events->size();
+    position += events->size();
+  }
+  return Status::ok();
+}
+
+bool is_position_subject(const std::string& subject, uint64_t max_position) {
+  constexpr std::string_view kPrefix = "position ";
+  if (!subject.starts_with(kPrefix) || subject.size() == kPrefix.size()) return false;
+  std::string digits = subject.substr(kPrefix.size());
+  if (digits.find_first_not_of("0123456789") != std::string::npos) return false;
+  uint64_t position = std::stoull(digits);
+  return position >= 1 && position <= max_position;
+}
+
+TEST(JournalCorruption, FlippedByteInTableFileIsReportedWithItsPosition) {
+  testing::TempDir tmp;
+  const std::string dir = tmp.sub("journal");
+  constexpr uint64_t kEvents = 3000;
+  ASSERT_NO_FATAL_FAILURE(write_journal(dir, kEvents, /*per_command=*/10));
+
+  // Flip a byte a third into every table file big enough to hold data blocks
+  // of events; the events family's table is one of them.
+  std::vector<std::string> flipped;
+  std::string sizes;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    if (entry.path().extension() != ".sst") continue;
+    uintmax_t size = entry.file_size();
+    sizes += entry.path().filename().string() + "=" + std::to_string(size) + " ";
+    if (size <= 64 * 1024) continue;
+    std::fstream f(entry.path(), std::ios::in | std::ios::out | std::ios::binary);
+    ASSERT_TRUE(f.is_open()) << entry.path();
+    f.seekg(static_cast<std::streamoff>(size / 3));
+    char byte = 0;
+    ASSERT_TRUE(f.get(byte));
+    f.seekp(static_cast<std::streamoff>(size / 3));
+    f.put(static_cast<char>(byte ^ 0xFF));
+    ASSERT_TRUE(f.flush()) << entry.path();
+    flipped.push_back(entry.path().filename().string());
+  }
+  ASSERT_FALSE(flipped.empty()) << "no table file over 64 KiB; table files: " << sizes;
+
+  std::cout << "flipped a byte in " << ::testing::PrintToString(flipped) << " of " << sizes << "\n";
+  auto journal = Journal::open_rocksdb(dir, Options{});
+  if (!journal.is_ok()) {
+    std::cout << "open: " << journal.status().to_string() << "\n";
+    // Refusing to open is an acceptable way to report it.
+    EXPECT_EQ(journal.status().code(), Code::kCorruption) << journal.status().to_string();
+    return;
+  }
+  EXPECT_EQ((*journal)->head(), kEvents);
+  uint64_t read_count = 0;
+  Status s = read_all(journal->get(), /*chunk=*/250, &read_count);
+  std::cout << "read: " << s.to_string() << "\n";
+  ASSERT_FALSE(s.is_ok()) << "all " << read_count << " events read back after flipping a byte in "
+                          << ::testing::PrintToString(flipped);
+  EXPECT_EQ(s.code(), Code::kCorruption) << s.to_string();
+  EXPECT_TRUE(is_position_subject(s.subject(), kEvents)) << "subject '" << s.subject() << "'";
+  EXPECT_NE(s.message().find("position"), std::string::npos) << s.message();
+  EXPECT_LT(read_count, kEvents);
+}
+
+// Opens the journal's RocksDB folder directly, to damage single records.
+// Lives while the journal is closed; not thread-safe.
+class RawJournalDb {
+ public:
+  explicit RawJournalDb(const std::string& dir) {
+    std::vector<rocksdb::ColumnFamilyDescriptor> families;
+    for (const char* name : {rocksdb::kDefaultColumnFamilyName.c_str(), format::kEventsFamily,
+                             format::kOrgEventsFamily, format::kStreamsFamily,
+                             format::kIdempotencyFamily, format::kReservationsFamily}) {
+      families.emplace_back(name, rocksdb::ColumnFamilyOptions());
+    }
+    rocksdb::DB* raw = nullptr;
+    status_ = rocksdb::DB::Open(rocksdb::DBOptions(), dir, families, &handles_, &raw);
+    db_.reset(raw);
+  }
+
+  ~RawJournalDb() {
+    if (!db_) return;
+    for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+    db_->Close().PermitUncheckedError();
+  }
+
+  const rocksdb::Status& status() const { return status_; }
+
+  std::string get_record(uint64_t position) {
+    std::string value;
+    status_ = db_->Get(rocksdb::ReadOptions(), events(), format::position_key(position), &value);
+    return value;
+  }
+  void put_record(uint64_t position, const std::string& record) {
+    status_ = db_->Put(synced(), events(), format::position_key(position), record);
+  }
+  void delete_record(uint64_t position) {
+    status_ = db_->Delete(synced(), events(), format::position_key(position));
+  }
+
+ private:
+  rocksdb::ColumnFamilyHandle* events() { return handles_[1]; }
+  static rocksdb::WriteOptions synced() {
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    return wo;
+  }
+
+  rocksdb::Status status_;
+  std::unique_ptr<rocksdb::DB> db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+};
+
+class JournalRecordDamage : public ::testing::Test {
+ protected:
+  static constexpr uint64_t kEvents = 20;
+
+  void SetUp() override { ASSERT_NO_FATAL_FAILURE(write_journal(dir_, kEvents, 1)); }
+
+  std::unique_ptr<Journal> reopen() {
+    auto journal = Journal::open_rocksdb(dir_, Options{});
+    EXPECT_TRUE(journal.is_ok()) << journal.status().to_string();
+    return journal.is_ok() ? std::move(journal).value() : nullptr;
+  }
+
+  // Positions first..last read back without error.
+  static void expect_readable(Journal* journal, uint64_t first, uint64_t last) {
+    auto events = journal->read(first, last - first + 1);
+    ASSERT_OK(events);
+    ASSERT_EQ(events->size(), last - first + 1);
+    for (uint64_t p = first; p <= last; ++p) EXPECT_EQ((*events)[p - first].position(), p);
+  }
+
+  testing::TempDir tmp_;
+  const std::string dir_ = tmp_.sub("journal");
+};
+
+TEST_F(JournalRecordDamage, ChangedPayloadByteFailsTheRecordChecksum) {
+  {
+    RawJournalDb db(dir_);
+    ASSERT_TRUE(db.status().ok()) << db.status().ToString();
+    std::string record = db.get_record(5);
+    ASSERT_TRUE(db.status().ok()) << db.status().ToString();
+    ASSERT_GT(record.size(), format::kRecordHeaderBytes);
+    size_t payload_bytes = record.size() - format::kRecordHeaderBytes;
+    record[format::kRecordHeaderBytes + payload_bytes / 2] ^= 0x01;
+    db.put_record(5, record);
+    ASSERT_TRUE(db.status().ok()) << db.status().ToString();
+  }
+  auto journal = reopen();
+  ASSERT_NE(journal, nullptr);
+  EXPECT_EQ(journal->head(), kEvents);
+
+  auto events = journal->read(1, 100);
+  EXPECT_CODE(events, Code::kCorruption);
+  EXPECT_EQ(events.status().subject(), "position 5");
+  EXPECT_NE(events.status().message().find("checksum"), std::string::npos)
+      << events.status().message();
+  // The damage is confined to its record.
+  expect_readable(journal.get(), 1, 4);
+  expect_readable(journal.get(), 6, kEvents);
+}
+
+TEST_F(JournalRecordDamage, RecordMovedUnderAnotherPositionFailsItsChecksum) {
+  {
+    RawJournalDb db(dir_);
+    ASSERT_TRUE(db.status().ok()) << db.status().ToString();
+    std::string record7 = db.get_record(7);
+    ASSERT_TRUE(db.status().ok()) << db.status().ToString();
+    db.put_record(8, record7);
+    ASSERT_TRUE(db.status().ok()) << db.status().ToString();
+  }
+  auto journal = reopen();
+  ASSERT_NE(journal, nullptr);
+
+  auto events = journal->read(1, 100);
+  EXPECT_CODE(events, Code::kCorruption);
+  EXPECT_EQ(events.status().subject(), "position 8");
+  EXPECT_NE(events.status().message().find("checksum"), std::string::npos)
+      << events.status().message();
+  expect_readable(journal.get(), 1, 7);
+  expect_readable(journal.get(), 9, kEvents);
+}
+
+TEST_F(JournalRecordDamage, DeletedRecordIsReportedAsAGap) {
+  {
+    RawJournalDb db(dir_);
+    ASSERT_TRUE(db.status().ok()) << db.status().ToString();
+    db.delete_record(10);
+    ASSERT_TRUE(db.status().ok()) << db.status().ToString();
+  }
+  auto journal = reopen();
+  ASSERT_NE(journal, nullptr);
+  EXPECT_EQ(journal->head(), kEvents);
+
+  auto events = journal->read(1, 100);
+  EXPECT_CODE(events, Code::kCorruption);
+  EXPECT_EQ(events.status().subject(), "position 10");
+  EXPECT_NE(events.status().message().find("gap"), std::string::npos) << events.status().message();
+  // A read that starts on the missing position reports it too.
+  auto from_gap = journal->read(10, 5);
+  EXPECT_CODE(from_gap, Code::kCorruption);
+  EXPECT_EQ(from_gap.status().subject(), "position 10");
+  expect_readable(journal.get(), 1, 9);
+  expect_readable(journal.get(), 11, kEvents);
+}
+
+}  // namespace
+}  // namespace annals::journal
