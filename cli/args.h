@@ -25,7 +25,8 @@ class Args {
   std::optional<std::string> get(const std::string& name) const;
   std::string get_or(const std::string& name, const std::string& fallback) const;
   // A positive integer option, or the fallback when absent.
-  Result<int64_t> get_int(const std::string& name, int64_t fallback, int64_t min, int64_t max) const;
+  Result<int64_t> get_int(const std::string& name, int64_t fallback, int64_t min,
+                          int64_t max) const;
 
  private:
   std::map<std::string, std::string> values_;

@@ -33,7 +33,8 @@ constexpr const char* kHelp =
     "projection checkpoint, throughput and latency, and a few query results.\n"
     "Running it again on the same folder adds to what is there.\n";
 
-const char* kOrgNames[] = {"acme", "globex", "initech", "umbrella", "hooli", "stark", "wayne", "tyrell"};
+const char* kOrgNames[] = {"acme",  "globex", "initech", "umbrella",
+                           "hooli", "stark",  "wayne",   "tyrell"};
 
 struct Tally {
   std::atomic<int64_t> settings_upserted{0}, settings_deleted{0}, tokens_created{0},
@@ -59,10 +60,9 @@ Status run_org(Store& store, const OrgWork& work, Tally& tally, std::vector<doub
   std::mt19937 rng(work.seed);
   auto pick = [&](int n) { return static_cast<int>(rng() % static_cast<uint32_t>(n)); };
   std::vector<NewApiToken> created;
-  std::vector<std::string> setting_keys = {"default_model",  "exec_variant", "log_level",
-                                           "max_tokens",     "temperature",  "ui_theme",
-                                           "proxy_url",      "keep_alive_s", "n_parallel",
-                                           "hf_home",        "telemetry",    "context_size"};
+  std::vector<std::string> setting_keys = {
+      "default_model", "exec_variant", "log_level",  "max_tokens", "temperature", "ui_theme",
+      "proxy_url",     "keep_alive_s", "n_parallel", "hf_home",    "telemetry",   "context_size"};
   for (int i = 0; i < work.commands; ++i) {
     int roll = pick(100);
     auto started = Clock::now();
@@ -86,7 +86,8 @@ Status run_org(Store& store, const OrgWork& work, Tally& tally, std::vector<doub
       t.name = "token " + std::to_string(i);
       t.token_prefix = "bodhiapp_" + work.org + "_" + n;
       char hash[17];
-      std::snprintf(hash, sizeof hash, "%08x%08x", static_cast<unsigned>(rng()), static_cast<unsigned>(rng()));
+      std::snprintf(hash, sizeof hash, "%08x%08x", static_cast<unsigned>(rng()),
+                    static_cast<unsigned>(rng()));
       t.token_hash = hash;
       t.scopes = pick(4) == 0 ? "scope_token_power_user" : "scope_token_user";
       auto r = store.tokens().create(work.org, t);
@@ -121,7 +122,8 @@ Status run_org(Store& store, const OrgWork& work, Tally& tally, std::vector<doub
     }
     latencies_us.push_back(
         std::chrono::duration<double, std::micro>(Clock::now() - started).count());
-    if (!status.is_ok()) return status.with_context("org " + work.org + ", command " + std::to_string(i));
+    if (!status.is_ok())
+      return status.with_context("org " + work.org + ", command " + std::to_string(i));
   }
   return Status::ok();
 }
@@ -133,7 +135,8 @@ void show_queries(Store& store, const std::vector<std::string>& orgs) {
   if (settings.is_ok()) {
     std::printf("  settings of %-8s %zu keys", org.c_str(), settings->size());
     for (size_t i = 0; i < std::min<size_t>(3, settings->size()); ++i) {
-      std::printf("%s %s=%s", i ? "," : ":", (*settings)[i].key.c_str(), (*settings)[i].value.c_str());
+      std::printf("%s %s=%s", i ? "," : ":", (*settings)[i].key.c_str(),
+                  (*settings)[i].value.c_str());
     }
     std::printf("\n");
   }
@@ -168,8 +171,8 @@ void show_queries(Store& store, const std::vector<std::string>& orgs) {
 }  // namespace
 
 int run_demo(const std::vector<std::string>& argv) {
-  auto args = Args::parse(argv, {{"--data", "--commands", "--orgs", "--users", "--durability", "--seed"},
-                                 {"--help"}});
+  auto args = Args::parse(
+      argv, {{"--data", "--commands", "--orgs", "--users", "--durability", "--seed"}, {"--help"}});
   if (!args.is_ok()) return usage_error("demo", args.status().message());
   if (args->flag("--help")) {
     std::fputs(kHelp, stdout);
@@ -204,13 +207,14 @@ int run_demo(const std::vector<std::string>& argv) {
   std::vector<std::string> org_names;
   for (int64_t i = 0; i < *orgs; ++i) {
     int share = static_cast<int>(*commands / *orgs + (i < *commands % *orgs ? 1 : 0));
-    work.push_back({kOrgNames[i], static_cast<int>(*users), share,
-                    static_cast<uint32_t>(*seed + i), "r" + std::to_string(head_before)});
+    work.push_back({kOrgNames[i], static_cast<int>(*users), share, static_cast<uint32_t>(*seed + i),
+                    "r" + std::to_string(head_before)});
     org_names.push_back(kOrgNames[i]);
   }
-  std::printf("  workload       %lld commands from %lld threads, one per org (%s...), %lld users each\n",
-              static_cast<long long>(*commands), static_cast<long long>(*orgs), org_names[0].c_str(),
-              static_cast<long long>(*users));
+  std::printf(
+      "  workload       %lld commands from %lld threads, one per org (%s...), %lld users each\n",
+      static_cast<long long>(*commands), static_cast<long long>(*orgs), org_names[0].c_str(),
+      static_cast<long long>(*users));
 
   Tally tally;
   std::vector<std::vector<double>> latencies(work.size());
@@ -236,17 +240,22 @@ int run_demo(const std::vector<std::string>& argv) {
   std::printf("  settings deleted      %lld\n", static_cast<long long>(tally.settings_deleted));
   std::printf("  tokens created        %lld\n", static_cast<long long>(tally.tokens_created));
   std::printf("  tokens updated        %lld (%lld concurrency conflicts retried)\n",
-              static_cast<long long>(tally.tokens_updated), static_cast<long long>(tally.concurrency_retries));
-  std::printf("  creates retried       %lld (appended once each)\n", static_cast<long long>(tally.retries));
-  std::printf("  duplicates refused    %lld (token.prefix conflicts)\n", static_cast<long long>(tally.conflicts));
-  std::printf("  events appended       %llu\n", static_cast<unsigned long long>(head - head_before));
+              static_cast<long long>(tally.tokens_updated),
+              static_cast<long long>(tally.concurrency_retries));
+  std::printf("  creates retried       %lld (appended once each)\n",
+              static_cast<long long>(tally.retries));
+  std::printf("  duplicates refused    %lld (token.prefix conflicts)\n",
+              static_cast<long long>(tally.conflicts));
+  std::printf("  events appended       %llu\n",
+              static_cast<unsigned long long>(head - head_before));
   std::printf("  journal head          %llu\n", static_cast<unsigned long long>(head));
   std::printf("  projection checkpoint");
   for (const auto& [name, position] : store.projector().checkpoints()) {
     std::printf(" %s %llu", name.c_str(), static_cast<unsigned long long>(position));
   }
   std::printf("\n  elapsed               %.2f s: %.0f commands/s, %.0f events/s\n", seconds,
-              static_cast<double>(*commands) / seconds, static_cast<double>(head - head_before) / seconds);
+              static_cast<double>(*commands) / seconds,
+              static_cast<double>(head - head_before) / seconds);
   std::printf("  latency per command   p50 %.0f us, p99 %.0f us (append, fsync, projection)\n",
               percentile(all, 0.50), percentile(all, 0.99));
   show_queries(store, org_names);

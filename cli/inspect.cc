@@ -52,7 +52,8 @@ Result<std::vector<std::pair<std::string, uint64_t>>> read_checkpoints(const Fol
   ANNALS_ASSIGN_OR_RETURN(auto database, db::Database::open("sqlite:" + f.database_path));
   ANNALS_ASSIGN_OR_RETURN(auto txn, database->begin(db::Access::kRead));
   ANNALS_ASSIGN_OR_RETURN(
-      auto rows, txn->query("SELECT projection, position FROM projection_checkpoints ORDER BY projection"));
+      auto rows,
+      txn->query("SELECT projection, position FROM projection_checkpoints ORDER BY projection"));
   for (const auto& row : rows) out.emplace_back(row.text(0), static_cast<uint64_t>(row.i64(1)));
   return out;
 }
@@ -117,7 +118,8 @@ int run_verify(const std::vector<std::string>& argv) {
     auto batch = (*journal)->read(from, kChunk);
     if (!batch.is_ok()) {
       const Status& s = batch.status();
-      std::string where = s.subject().empty() ? "after position " + std::to_string(from - 1) : s.subject();
+      std::string where =
+          s.subject().empty() ? "after position " + std::to_string(from - 1) : s.subject();
       return failure("verify", "journal is bad at " + where + ": " + s.message());
     }
     for (const auto& event : *batch) {
@@ -137,14 +139,16 @@ int run_verify(const std::vector<std::string>& argv) {
   if (!checkpoints.is_ok()) return failure("verify", checkpoints.status().to_string());
   for (const auto& [name, position] : *checkpoints) {
     if (position > head) {
-      return failure("verify", "projection '" + name + "' is at position " + std::to_string(position) +
-                                   ", past the journal head " + std::to_string(head));
+      return failure("verify", "projection '" + name + "' is at position " +
+                                   std::to_string(position) + ", past the journal head " +
+                                   std::to_string(head));
     }
   }
-  std::printf("ok: %llu events, positions 1..%llu contiguous, every checksum holds, every event "
-              "decodes; %zu projection checkpoints within the head\n",
-              static_cast<unsigned long long>(checked), static_cast<unsigned long long>(head),
-              checkpoints->size());
+  std::printf(
+      "ok: %llu events, positions 1..%llu contiguous, every checksum holds, every event "
+      "decodes; %zu projection checkpoints within the head\n",
+      static_cast<unsigned long long>(checked), static_cast<unsigned long long>(head),
+      checkpoints->size());
   return 0;
 }
 

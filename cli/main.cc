@@ -41,5 +41,6 @@ int main(int argc, char** argv) {
   if (command == "demo") return annals::cli::run_demo(rest);
   if (command == "status") return annals::cli::run_status(rest);
   if (command == "verify") return annals::cli::run_verify(rest);
-  return annals::cli::usage_error("annals", "unknown command '" + command + "' (see annals --help)");
+  return annals::cli::usage_error("annals",
+                                  "unknown command '" + command + "' (see annals --help)");
 }

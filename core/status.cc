@@ -4,15 +4,24 @@ namespace annals {
 
 std::string_view code_name(Code code) {
   switch (code) {
-    case Code::kOk: return "OK";
-    case Code::kNotFound: return "NotFound";
-    case Code::kConflict: return "Conflict";
-    case Code::kInvalidArgument: return "InvalidArgument";
-    case Code::kConcurrencyConflict: return "ConcurrencyConflict";
-    case Code::kUnavailable: return "Unavailable";
-    case Code::kTimedOut: return "TimedOut";
-    case Code::kCorruption: return "Corruption";
-    case Code::kInternal: return "Internal";
+    case Code::kOk:
+      return "OK";
+    case Code::kNotFound:
+      return "NotFound";
+    case Code::kConflict:
+      return "Conflict";
+    case Code::kInvalidArgument:
+      return "InvalidArgument";
+    case Code::kConcurrencyConflict:
+      return "ConcurrencyConflict";
+    case Code::kUnavailable:
+      return "Unavailable";
+    case Code::kTimedOut:
+      return "TimedOut";
+    case Code::kCorruption:
+      return "Corruption";
+    case Code::kInternal:
+      return "Internal";
   }
   return "Unknown";
 }
@@ -24,10 +33,18 @@ std::string Status::to_string() const {
   out += message_;
   if (!subject_.empty()) {
     switch (code_) {
-      case Code::kConflict: out += " [rule " + subject_ + "]"; break;
-      case Code::kInvalidArgument: out += " [field " + subject_ + "]"; break;
-      case Code::kCorruption: out += " [at " + subject_ + "]"; break;
-      default: out += " [" + subject_ + "]"; break;
+      case Code::kConflict:
+        out += " [rule " + subject_ + "]";
+        break;
+      case Code::kInvalidArgument:
+        out += " [field " + subject_ + "]";
+        break;
+      case Code::kCorruption:
+        out += " [at " + subject_ + "]";
+        break;
+      default:
+        out += " [" + subject_ + "]";
+        break;
     }
   }
   return out;

@@ -43,7 +43,9 @@ class [[nodiscard]] Status {
   static Status concurrency_conflict(std::string message) {
     return {Code::kConcurrencyConflict, std::move(message)};
   }
-  static Status unavailable(std::string message) { return {Code::kUnavailable, std::move(message)}; }
+  static Status unavailable(std::string message) {
+    return {Code::kUnavailable, std::move(message)};
+  }
   static Status timed_out(std::string message) { return {Code::kTimedOut, std::move(message)}; }
   static Status corruption(std::string message, std::string where = {}) {
     return {Code::kCorruption, std::move(message), std::move(where)};
@@ -83,7 +85,7 @@ class [[nodiscard]] Status {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : state_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : state_(std::move(value)) {}        // NOLINT(google-explicit-constructor)
   Result(Status status) : state_(std::move(status)) {  // NOLINT(google-explicit-constructor)
     assert(!std::get<Status>(state_).is_ok() && "a Result without a value needs an error");
   }
@@ -122,9 +124,9 @@ class [[nodiscard]] Result {
 #define ANNALS_CONCAT(a, b) ANNALS_CONCAT_INNER(a, b)
 
 // Returns the status from the enclosing function when it is not ok.
-#define ANNALS_RETURN_IF_ERROR(expr)             \
-  do {                                           \
-    ::annals::Status annals_status_ = (expr);    \
+#define ANNALS_RETURN_IF_ERROR(expr)                    \
+  do {                                                  \
+    ::annals::Status annals_status_ = (expr);           \
     if (!annals_status_.is_ok()) return annals_status_; \
   } while (0)
 

@@ -20,9 +20,7 @@ bool is_known_payload(PayloadType type) {
   return static_cast<uint16_t>(type) < kCount;
 }
 
-std::string describe(const kj::Exception& e) {
-  return std::string(e.getDescription().cStr());
-}
+std::string describe(const kj::Exception& e) { return std::string(e.getDescription().cStr()); }
 
 Status validate_value(const capnp::DynamicValue::Reader& value, const std::string& path, int depth);
 
@@ -34,7 +32,7 @@ Status validate_struct(const capnp::DynamicStruct::Reader& s, const std::string&
     std::string p = path + "." + std::string(field.getProto().getName().cStr());
     ANNALS_RETURN_IF_ERROR(validate_value(s.get(field), p, depth + 1));
   }
-  KJ_IF_MAYBE(active, s.which()) {
+  KJ_IF_MAYBE (active, s.which()) {
     std::string p = path + "." + std::string(active->getProto().getName().cStr());
     if (s.has(*active, capnp::HasMode::NON_DEFAULT)) {
       ANNALS_RETURN_IF_ERROR(validate_value(s.get(*active), p, depth + 1));

@@ -5,7 +5,8 @@
 namespace annals::journal::format {
 
 void put_u64_be(std::string* out, uint64_t v) {
-  for (int shift = 56; shift >= 0; shift -= 8) out->push_back(static_cast<char>((v >> shift) & 0xff));
+  for (int shift = 56; shift >= 0; shift -= 8)
+    out->push_back(static_cast<char>((v >> shift) & 0xff));
 }
 
 uint64_t get_u64_be(std::string_view in) {
@@ -88,7 +89,8 @@ Result<std::string_view> decode_record(uint64_t position, std::string_view recor
                               where);
   }
   uint32_t stored = 0;
-  for (int i = 0; i < 4; ++i) stored |= uint32_t(static_cast<unsigned char>(record[4 + i])) << (8 * i);
+  for (int i = 0; i < 4; ++i)
+    stored |= uint32_t(static_cast<unsigned char>(record[4 + i])) << (8 * i);
   std::string_view payload = record.substr(kRecordHeaderBytes);
   if (crc32c::unmask(stored) != record_crc(position, payload)) {
     return Status::corruption("journal record at " + where + " fails its checksum", where);

@@ -75,9 +75,9 @@ struct StreamExpectation {
 struct Reservation {
   enum class Action { kClaim, kRelease };
   Action action = Action::kClaim;
-  std::string rule;    // e.g. "token.prefix"; named in the conflict
-  std::string value;   // already normalised (e.g. lower-cased) by the caller
-  std::string owner;   // the stream that holds it
+  std::string rule;          // e.g. "token.prefix"; named in the conflict
+  std::string value;         // already normalised (e.g. lower-cased) by the caller
+  std::string owner;         // the stream that holds it
   bool across_orgs = false;  // unique in the whole journal, not just in the org
 
   static Reservation claim(std::string rule, std::string value, std::string owner,
@@ -132,8 +132,7 @@ class Journal {
                                                       size_t max_events) = 0;
 
   // The stream's current version; 0 when it has no events.
-  virtual Result<uint64_t> stream_version(std::string_view org_id,
-                                          std::string_view stream_id) = 0;
+  virtual Result<uint64_t> stream_version(std::string_view org_id, std::string_view stream_id) = 0;
 
   // Blocks until head() > after or the timeout passes; returns head().
   virtual uint64_t wait_for_head(uint64_t after, std::chrono::milliseconds timeout) = 0;

@@ -84,7 +84,7 @@ class RocksJournal final : public Journal {
 
   // kBatch background fsync.
   std::thread sync_thread_;
-  bool stopping_ = false;                 // guarded by sync_mu_
+  bool stopping_ = false;  // guarded by sync_mu_
   std::atomic<bool> unsynced_{false};
   std::mutex sync_mu_;
   std::condition_variable sync_cv_;

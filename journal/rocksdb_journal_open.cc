@@ -14,15 +14,18 @@ Result<Durability> parse_durability(std::string_view name) {
   if (name == "sync") return Durability::kSync;
   if (name == "batch") return Durability::kBatch;
   if (name == "none") return Durability::kNone;
-  return Status::invalid_argument("durability", "durability '" + std::string(name) +
-                                                    "' is not one of: sync, batch, none");
+  return Status::invalid_argument(
+      "durability", "durability '" + std::string(name) + "' is not one of: sync, batch, none");
 }
 
 std::string_view durability_name(Durability durability) {
   switch (durability) {
-    case Durability::kSync: return "sync";
-    case Durability::kBatch: return "batch";
-    case Durability::kNone: return "none";
+    case Durability::kSync:
+      return "sync";
+    case Durability::kBatch:
+      return "batch";
+    case Durability::kNone:
+      return "none";
   }
   return "unknown";
 }
@@ -32,7 +35,9 @@ Result<std::unique_ptr<Journal>> Journal::open_rocksdb(const std::string& dir, O
 }
 
 RocksJournal::RocksJournal(Options options, std::string dir)
-    : options_(options), dir_(std::move(dir)), clock_(options.clock ? options.clock : &system_clock_) {}
+    : options_(options),
+      dir_(std::move(dir)),
+      clock_(options.clock ? options.clock : &system_clock_) {}
 
 Result<std::unique_ptr<Journal>> RocksJournal::open(const std::string& dir, Options options) {
   if (dir.empty()) return Status::invalid_argument("dir", "journal directory is empty");
@@ -49,16 +54,19 @@ Status RocksJournal::open_db() {
       return Status::not_found("no journal at " + dir_);
     }
     std::filesystem::create_directories(dir_, ec);
-    if (ec) return Status::unavailable("cannot create journal directory " + dir_ + ": " + ec.message());
+    if (ec)
+      return Status::unavailable("cannot create journal directory " + dir_ + ": " + ec.message());
   }
 
   if (exists) {
     // Never add column families to a RocksDB folder that is not a journal.
     std::vector<std::string> names;
     rocksdb::Status listed = rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), dir_, &names);
-    if (!listed.ok()) return Status::unavailable("cannot open journal " + dir_ + ": " + listed.ToString());
+    if (!listed.ok())
+      return Status::unavailable("cannot open journal " + dir_ + ": " + listed.ToString());
     if (std::find(names.begin(), names.end(), format::kEventsFamily) == names.end()) {
-      return Status::invalid_argument("dir", dir_ + " is a RocksDB folder but not an Annals journal");
+      return Status::invalid_argument("dir",
+                                      dir_ + " is a RocksDB folder but not an Annals journal");
     }
   }
 
@@ -73,7 +81,7 @@ Status RocksJournal::open_db() {
   db_options.keep_log_file_num = 4;
   db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
 
-  rocksdb::ColumnFamilyOptions scan_options;  // events, org_events: read in order
+  rocksdb::ColumnFamilyOptions scan_options;    // events, org_events: read in order
   rocksdb::ColumnFamilyOptions lookup_options;  // streams, idempotency, reservations: point reads
   {
     rocksdb::BlockBasedTableOptions table;
@@ -99,9 +107,11 @@ Status RocksJournal::open_db() {
   }
   if (!s.ok()) {
     std::string what = s.ToString();
-    if (s.IsCorruption()) return Status::corruption("journal " + dir_ + " is corrupt: " + what, dir_);
+    if (s.IsCorruption())
+      return Status::corruption("journal " + dir_ + " is corrupt: " + what, dir_);
     if (s.IsIOError() && what.find("lock") != std::string::npos) {
-      return Status::unavailable("journal " + dir_ + " is in use by another process (" + what + ")");
+      return Status::unavailable("journal " + dir_ + " is in use by another process (" + what +
+                                 ")");
     }
     if (s.IsInvalidArgument()) {
       return Status::invalid_argument("dir", dir_ + " is not an Annals journal: " + what);
@@ -119,15 +129,16 @@ Status RocksJournal::open_db() {
   auto format_value = get(meta_cf_, std::string(format::kFormatKey));
   if (!format_value.is_ok()) return format_value.status();
   if (!format_value->has_value()) {
-    if (options_.read_only) return Status::invalid_argument("dir", dir_ + " is not an Annals journal");
+    if (options_.read_only)
+      return Status::invalid_argument("dir", dir_ + " is not an Annals journal");
     rocksdb::WriteOptions wo;
     wo.sync = true;
     s = db_->Put(wo, meta_cf_, std::string(format::kFormatKey), std::string(format::kFormatValue));
     if (!s.ok()) return Status::unavailable("cannot initialise journal: " + s.ToString());
   } else if (**format_value != format::kFormatValue) {
-    return Status::invalid_argument(
-        "dir", dir_ + " holds journal format '" + **format_value + "'; this Annals reads '" +
-                   std::string(format::kFormatValue) + "'");
+    return Status::invalid_argument("dir", dir_ + " holds journal format '" + **format_value +
+                                               "'; this Annals reads '" +
+                                               std::string(format::kFormatValue) + "'");
   }
 
   // The head is the last record's position.

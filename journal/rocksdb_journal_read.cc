@@ -16,7 +16,8 @@ Result<events::Event> decode_at(uint64_t position, std::string_view record) {
                               at(position));
   }
   if (event->position() != position) {
-    return Status::corruption("journal record at " + at(position) + " holds the event of position " +
+    return Status::corruption("journal record at " + at(position) +
+                                  " holds the event of position " +
                                   std::to_string(event->position()),
                               at(position));
   }
@@ -25,9 +26,9 @@ Result<events::Event> decode_at(uint64_t position, std::string_view record) {
 
 Status iterator_failure(const rocksdb::Status& s, uint64_t position) {
   if (s.IsCorruption()) {
-    return Status::corruption("journal storage is corrupt at or after " + at(position) + ": " +
-                                  s.ToString(),
-                              at(position));
+    return Status::corruption(
+        "journal storage is corrupt at or after " + at(position) + ": " + s.ToString(),
+        at(position));
   }
   return Status::unavailable("journal read failed at " + at(position) + ": " + s.ToString());
 }
@@ -57,8 +58,8 @@ Result<std::vector<events::Event>> RocksJournal::read(uint64_t from, size_t max_
     }
     uint64_t position = format::get_u64_be(it->key().ToStringView());
     if (position != expect) {
-      return Status::corruption("journal has a gap: " + at(expect) + " is missing (the next record is " +
-                                    at(position) + ")",
+      return Status::corruption("journal has a gap: " + at(expect) +
+                                    " is missing (the next record is " + at(position) + ")",
                                 at(expect));
     }
     ANNALS_ASSIGN_OR_RETURN(events::Event event, decode_at(position, it->value().ToStringView()));
@@ -67,16 +68,17 @@ Result<std::vector<events::Event>> RocksJournal::read(uint64_t from, size_t max_
   }
   if (!it->status().ok()) return iterator_failure(it->status(), expect);
   if (expect <= last) {
-    return Status::corruption("journal has a gap: " + at(expect) + " is missing below the head " +
-                                  std::to_string(head),
-                              at(expect));
+    return Status::corruption(
+        "journal has a gap: " + at(expect) + " is missing below the head " + std::to_string(head),
+        at(expect));
   }
   return out;
 }
 
 Result<events::Event> RocksJournal::read_position(uint64_t position) {
   std::string value;
-  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), events_cf_, format::position_key(position), &value);
+  rocksdb::Status s =
+      db_->Get(rocksdb::ReadOptions(), events_cf_, format::position_key(position), &value);
   if (s.IsNotFound()) {
     return Status::corruption("journal index names " + at(position) + " but it is missing",
                               at(position));

@@ -19,10 +19,11 @@ constexpr size_t kMaxReservationValueBytes = 1024;
 
 Status validate_request(const AppendRequest& r) {
   ANNALS_RETURN_IF_ERROR(validate_org_id(r.org_id));
-  if (r.events.empty()) return Status::invalid_argument("events", "a command needs at least one event");
+  if (r.events.empty())
+    return Status::invalid_argument("events", "a command needs at least one event");
   if (r.events.size() > kMaxCommandEvents) {
-    return Status::invalid_argument("events", "a command may hold at most " +
-                                                  std::to_string(kMaxCommandEvents) + " events");
+    return Status::invalid_argument(
+        "events", "a command may hold at most " + std::to_string(kMaxCommandEvents) + " events");
   }
   for (const auto& e : r.events) {
     auto env = const_cast<events::NewEvent&>(e).envelope();
@@ -43,7 +44,8 @@ Status validate_request(const AppendRequest& r) {
   for (const auto& x : r.expectations) {
     ANNALS_RETURN_IF_ERROR(validate_text("stream_id", x.stream_id, {kMaxStreamIdBytes}));
     if (!seen.insert(x.stream_id).second) {
-      return Status::invalid_argument("expectations", "stream '" + x.stream_id + "' is expected twice");
+      return Status::invalid_argument("expectations",
+                                      "stream '" + x.stream_id + "' is expected twice");
     }
   }
   for (const auto& res : r.reservations) {
@@ -58,7 +60,8 @@ Status validate_request(const AppendRequest& r) {
 }  // namespace
 
 Result<AppendResult> RocksJournal::append(AppendRequest request) {
-  if (options_.read_only) return Status::invalid_argument("journal", "the journal is open read-only");
+  if (options_.read_only)
+    return Status::invalid_argument("journal", "the journal is open read-only");
   ANNALS_RETURN_IF_ERROR(validate_request(request));
 
   Writer w;
@@ -175,9 +178,9 @@ Result<AppendResult> RocksJournal::stage(AppendRequest& request, uint64_t* next_
     if (x.expected.is_any()) continue;
     ANNALS_ASSIGN_OR_RETURN(uint64_t current, version_of(x.stream_id));
     if (current != x.expected.version()) {
-      return Status::concurrency_conflict(
-          "stream '" + x.stream_id + "' is at version " + std::to_string(current) +
-          ", the command expected " + std::to_string(x.expected.version()));
+      return Status::concurrency_conflict("stream '" + x.stream_id + "' is at version " +
+                                          std::to_string(current) + ", the command expected " +
+                                          std::to_string(x.expected.version()));
     }
   }
 
@@ -221,10 +224,9 @@ Result<AppendResult> RocksJournal::stage(AppendRequest& request, uint64_t* next_
     env.setIdempotencyKey(request.idempotency_key);
     std::string payload = e.encode();
     if (payload.size() > events::kMaxEventBytes) {
-      return Status::invalid_argument("events", "an event is " + std::to_string(payload.size()) +
-                                                    " bytes encoded; at most " +
-                                                    std::to_string(events::kMaxEventBytes) +
-                                                    " allowed");
+      return Status::invalid_argument(
+          "events", "an event is " + std::to_string(payload.size()) + " bytes encoded; at most " +
+                        std::to_string(events::kMaxEventBytes) + " allowed");
     }
     records.emplace_back(position, format::encode_record(position, payload));
     ++position;

@@ -39,11 +39,12 @@ Result<std::unique_ptr<Database>> Database::open(std::string_view url, DatabaseO
   std::string u(url);
   if (u.rfind("sqlite:", 0) == 0) return SqliteDatabase::open(u.substr(7), options);
   if (u.rfind("postgres://", 0) == 0 || u.rfind("postgresql://", 0) == 0) {
-    return Status::invalid_argument("database", "PostgreSQL read databases are not available in this build");
+    return Status::invalid_argument("database",
+                                    "PostgreSQL read databases are not available in this build");
   }
   if (u.find("://") != std::string::npos) {
-    return Status::invalid_argument("database", "unknown database URL '" + u +
-                                                    "'; expected sqlite:PATH or a file path");
+    return Status::invalid_argument(
+        "database", "unknown database URL '" + u + "'; expected sqlite:PATH or a file path");
   }
   return SqliteDatabase::open(u, options);
 }

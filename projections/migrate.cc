@@ -52,14 +52,15 @@ Result<MigrationReport> migrate(db::Database& database, const std::vector<Migrat
   }
 
   ANNALS_ASSIGN_OR_RETURN(auto txn, database.begin(db::Access::kWrite));
-  ANNALS_RETURN_IF_ERROR(txn->execute_script(
-      "CREATE TABLE IF NOT EXISTS annals_migrations ("
-      " version INTEGER NOT NULL PRIMARY KEY,"
-      " name TEXT NOT NULL,"
-      " checksum TEXT NOT NULL,"
-      " applied_at BIGINT NOT NULL)"));
+  ANNALS_RETURN_IF_ERROR(
+      txn->execute_script("CREATE TABLE IF NOT EXISTS annals_migrations ("
+                          " version INTEGER NOT NULL PRIMARY KEY,"
+                          " name TEXT NOT NULL,"
+                          " checksum TEXT NOT NULL,"
+                          " applied_at BIGINT NOT NULL)"));
   ANNALS_ASSIGN_OR_RETURN(
-      auto rows, txn->query("SELECT version, name, checksum FROM annals_migrations ORDER BY version"));
+      auto rows,
+      txn->query("SELECT version, name, checksum FROM annals_migrations ORDER BY version"));
 
   MigrationReport report;
   std::map<int, std::string> applied;
@@ -68,19 +69,19 @@ Result<MigrationReport> migrate(db::Database& database, const std::vector<Migrat
     const std::string& name = row.text(1);
     if (version < 1 || version > static_cast<int>(migrations.size())) {
       return Status::invalid_argument(
-          "migrations", database.describe() + " has migration " + name + " (version " +
-                            std::to_string(version) + "), which this Annals does not know; it knows " +
-                            std::to_string(migrations.size()) +
-                            " migrations. Use the Annals version that wrote it, or a newer one.");
+          "migrations",
+          database.describe() + " has migration " + name + " (version " + std::to_string(version) +
+              "), which this Annals does not know; it knows " + std::to_string(migrations.size()) +
+              " migrations. Use the Annals version that wrote it, or a newer one.");
     }
     const Migration& known = migrations[version - 1];
     std::string expected = known.checksum();
     if (row.text(2) != expected) {
       return Status::invalid_argument(
-          "migrations", "migration " + known.name + " was applied to " + database.describe() +
-                            " with checksum " + row.text(2).substr(0, 12) +
-                            "… but this build's file has " + expected.substr(0, 12) +
-                            "…: an applied migration must never change; add a new migration instead");
+          "migrations",
+          "migration " + known.name + " was applied to " + database.describe() + " with checksum " +
+              row.text(2).substr(0, 12) + "… but this build's file has " + expected.substr(0, 12) +
+              "…: an applied migration must never change; add a new migration instead");
     }
     applied[version] = name;
     report.schema_version = std::max(report.schema_version, version);
@@ -92,9 +93,10 @@ Result<MigrationReport> migrate(db::Database& database, const std::vector<Migrat
     Status s = txn->execute_script(m.sql);
     if (!s.is_ok()) return s.with_context("migration " + m.name + " failed");
     ANNALS_ASSIGN_OR_RETURN(
-        int64_t n, txn->execute("INSERT INTO annals_migrations (version, name, checksum, applied_at)"
-                                " VALUES ($1, $2, $3, $4)",
-                                {int64_t{m.version}, m.name, m.checksum(), now}));
+        int64_t n,
+        txn->execute("INSERT INTO annals_migrations (version, name, checksum, applied_at)"
+                     " VALUES ($1, $2, $3, $4)",
+                     {int64_t{m.version}, m.name, m.checksum(), now}));
     (void)n;
     ++report.applied;
     report.schema_version = m.version;

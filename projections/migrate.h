@@ -24,8 +24,8 @@ struct Migration {
 Result<std::vector<Migration>> embedded_migrations(db::Dialect dialect);
 
 struct MigrationReport {
-  int applied = 0;          // migrations run this time
-  int schema_version = 0;   // highest version now applied
+  int applied = 0;         // migrations run this time
+  int schema_version = 0;  // highest version now applied
 };
 
 // Applies every migration not yet recorded in annals_migrations, in one

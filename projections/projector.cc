@@ -138,13 +138,12 @@ Status Projector::wait_for(uint64_t position, std::chrono::milliseconds timeout)
     if (*r >= position) return Status::ok();
   }
   std::unique_lock lock(state_mu_);
-  bool reached = progress_cv_.wait_for(lock, timeout, [&] {
-    return checkpoint() >= position || stopping_;
-  });
+  bool reached =
+      progress_cv_.wait_for(lock, timeout, [&] { return checkpoint() >= position || stopping_; });
   if (reached && checkpoint() >= position) return Status::ok();
-  std::string message = "projections reached position " + std::to_string(checkpoint()) +
-                        ", not " + std::to_string(position) + ", within " +
-                        std::to_string(timeout.count()) + " ms; the write is committed";
+  std::string message = "projections reached position " + std::to_string(checkpoint()) + ", not " +
+                        std::to_string(position) + ", within " + std::to_string(timeout.count()) +
+                        " ms; the write is committed";
   if (!last_error_.is_ok()) message += "; last projector error: " + last_error_.to_string();
   return Status::timed_out(message);
 }

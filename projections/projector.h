@@ -83,15 +83,15 @@ class Projector {
   std::vector<std::unique_ptr<Projection>> projections_;
   const ProjectorOptions options_;
 
-  std::mutex apply_mu_;                 // one batch at a time
-  std::vector<uint64_t> positions_;     // guarded by apply_mu_ and state_mu_ for writes
+  std::mutex apply_mu_;              // one batch at a time
+  std::vector<uint64_t> positions_;  // guarded by apply_mu_ and state_mu_ for writes
   std::atomic<uint64_t> min_checkpoint_{0};
-  bool started_ = false;                // guarded by apply_mu_
+  bool started_ = false;  // guarded by apply_mu_
 
   mutable std::mutex state_mu_;
   std::condition_variable progress_cv_;
-  Status last_error_;                   // guarded by state_mu_
-  bool stopping_ = false;               // guarded by state_mu_
+  Status last_error_;      // guarded by state_mu_
+  bool stopping_ = false;  // guarded by state_mu_
   std::thread thread_;
 };
 

@@ -26,7 +26,8 @@ class SettingsProjection final : public Projection {
       auto p = payload.getSettingUpserted();
       return txn
           .execute(
-              "INSERT INTO settings (org_id, key, value, value_type, created_at, updated_at, version)"
+              "INSERT INTO settings (org_id, key, value, value_type, created_at, updated_at, "
+              "version)"
               " VALUES ($1, $2, $3, $4, $5, $5, $6)"
               " ON CONFLICT (org_id, key) DO UPDATE SET value = excluded.value,"
               " value_type = excluded.value_type, updated_at = excluded.updated_at,"
@@ -35,14 +36,17 @@ class SettingsProjection final : public Projection {
           .status();
     }
     auto p = payload.getSettingDeleted();
-    return txn.execute("DELETE FROM settings WHERE org_id = $1 AND key = $2", {org, text(p.getKey())})
+    return txn
+        .execute("DELETE FROM settings WHERE org_id = $1 AND key = $2", {org, text(p.getKey())})
         .status();
   }
 };
 
 }  // namespace
 
-std::unique_ptr<Projection> make_settings_projection() { return std::make_unique<SettingsProjection>(); }
+std::unique_ptr<Projection> make_settings_projection() {
+  return std::make_unique<SettingsProjection>();
+}
 
 std::vector<std::unique_ptr<Projection>> standard_projections() {
   std::vector<std::unique_ptr<Projection>> out;

@@ -43,9 +43,15 @@ class SqliteTransaction final : public Transaction {
       values.reserve(columns);
       for (int c = 0; c < columns; ++c) {
         switch (sqlite3_column_type(stmt, c)) {
-          case SQLITE_NULL: values.emplace_back(Null{}); break;
-          case SQLITE_INTEGER: values.emplace_back(static_cast<int64_t>(sqlite3_column_int64(stmt, c))); break;
-          case SQLITE_FLOAT: values.emplace_back(sqlite3_column_double(stmt, c)); break;
+          case SQLITE_NULL:
+            values.emplace_back(Null{});
+            break;
+          case SQLITE_INTEGER:
+            values.emplace_back(static_cast<int64_t>(sqlite3_column_int64(stmt, c)));
+            break;
+          case SQLITE_FLOAT:
+            values.emplace_back(sqlite3_column_double(stmt, c));
+            break;
           default: {
             const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt, c));
             int n = sqlite3_column_bytes(stmt, c);
@@ -118,7 +124,7 @@ class SqliteTransaction final : public Transaction {
 }  // namespace
 
 Result<std::unique_ptr<SqliteConnection>> SqliteConnection::open(const std::string& path,
-                                                                  bool read_only) {
+                                                                 bool read_only) {
   sqlite3* raw = nullptr;
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
   int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
@@ -145,7 +151,8 @@ SqliteConnection::~SqliteConnection() {
 }
 
 Status SqliteConnection::error(int rc, std::string_view context) const {
-  std::string message = std::string(sqlite3_errmsg(db_)) + " (in: " + std::string(context.substr(0, 200)) + ")";
+  std::string message =
+      std::string(sqlite3_errmsg(db_)) + " (in: " + std::string(context.substr(0, 200)) + ")";
   switch (rc & 0xff) {
     case SQLITE_CONSTRAINT:
       if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY) {
@@ -198,13 +205,15 @@ Result<sqlite3_stmt*> SqliteConnection::prepare(std::string_view sql) {
   return stmt;
 }
 
-Result<std::unique_ptr<Database>> SqliteDatabase::open(const std::string& path, DatabaseOptions options) {
+Result<std::unique_ptr<Database>> SqliteDatabase::open(const std::string& path,
+                                                       DatabaseOptions options) {
   if (path.empty()) return Status::invalid_argument("database", "SQLite path is empty");
   std::filesystem::path p(path);
   if (p.has_parent_path()) {
     std::error_code ec;
     std::filesystem::create_directories(p.parent_path(), ec);
-    if (ec) return Status::unavailable("cannot create " + p.parent_path().string() + ": " + ec.message());
+    if (ec)
+      return Status::unavailable("cannot create " + p.parent_path().string() + ": " + ec.message());
   }
   std::unique_ptr<SqliteDatabase> db(new SqliteDatabase(path, options));
   ANNALS_ASSIGN_OR_RETURN(db->writer_, SqliteConnection::open(path, /*read_only=*/false));
@@ -220,7 +229,8 @@ Result<std::unique_ptr<Transaction>> SqliteDatabase::begin(Access access) {
       cv_.wait(lock, [&] { return writer_ != nullptr; });
       conn = std::move(writer_);
     } else {
-      cv_.wait(lock, [&] { return !readers_.empty() || readers_open_ < options_.read_connections; });
+      cv_.wait(lock,
+               [&] { return !readers_.empty() || readers_open_ < options_.read_connections; });
       if (!readers_.empty()) {
         conn = std::move(readers_.back());
         readers_.pop_back();

@@ -41,16 +41,17 @@ class SqliteDatabase final : public Database {
   void release(std::unique_ptr<SqliteConnection> conn, bool writer);
 
  private:
-  SqliteDatabase(std::string path, DatabaseOptions options) : path_(std::move(path)), options_(options) {}
+  SqliteDatabase(std::string path, DatabaseOptions options)
+      : path_(std::move(path)), options_(options) {}
 
   const std::string path_;
   const DatabaseOptions options_;
 
   std::mutex mu_;
   std::condition_variable cv_;
-  std::unique_ptr<SqliteConnection> writer_;                 // guarded by mu_; null while lent
-  std::vector<std::unique_ptr<SqliteConnection>> readers_;   // guarded by mu_; idle ones
-  int readers_open_ = 0;                                     // guarded by mu_
+  std::unique_ptr<SqliteConnection> writer_;                // guarded by mu_; null while lent
+  std::vector<std::unique_ptr<SqliteConnection>> readers_;  // guarded by mu_; idle ones
+  int readers_open_ = 0;                                    // guarded by mu_
 };
 
 }  // namespace annals::db

@@ -54,8 +54,10 @@ class TokenProjection final : public Projection {
 
 std::string_view token_status_name(schema::TokenStatus status) {
   switch (status) {
-    case schema::TokenStatus::ACTIVE: return "active";
-    case schema::TokenStatus::INACTIVE: return "inactive";
+    case schema::TokenStatus::ACTIVE:
+      return "active";
+    case schema::TokenStatus::INACTIVE:
+      return "inactive";
   }
   return "unknown";
 }

@@ -3,7 +3,8 @@
 namespace annals::repositories {
 
 Status validate_page(int64_t page, int64_t per_page) {
-  if (page < 1) return Status::invalid_argument("page", "page starts at 1; got " + std::to_string(page));
+  if (page < 1)
+    return Status::invalid_argument("page", "page starts at 1; got " + std::to_string(page));
   if (per_page < 1 || per_page > kMaxPerPage) {
     return Status::invalid_argument("per_page", "per_page must be between 1 and " +
                                                     std::to_string(kMaxPerPage) + "; got " +

@@ -36,7 +36,11 @@ class RepositoryContext {
  public:
   RepositoryContext(journal::Journal& journal, db::Database& database,
                     projections::Projector& projector, Clock& clock, RepositoryOptions options = {})
-      : journal_(journal), database_(database), projector_(projector), clock_(clock), options_(options) {}
+      : journal_(journal),
+        database_(database),
+        projector_(projector),
+        clock_(clock),
+        options_(options) {}
 
   // Appends the command, then (read-your-writes) waits until it is projected.
   Result<journal::AppendResult> write(journal::AppendRequest request);

@@ -40,7 +40,8 @@ class SqlSettingsRepository final : public SettingsRepository {
     ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
     ANNALS_RETURN_IF_ERROR(validate_key(key));
     ANNALS_RETURN_IF_ERROR(validate_text("value", value, {kMaxSettingValueBytes, true}));
-    ANNALS_RETURN_IF_ERROR(validate_identifier("value_type", value_type, kMaxSettingValueTypeBytes));
+    ANNALS_RETURN_IF_ERROR(
+        validate_identifier("value_type", value_type, kMaxSettingValueTypeBytes));
 
     std::string stream = stream_of(key);
     journal::AppendRequest request;
@@ -69,17 +70,18 @@ class SqlSettingsRepository final : public SettingsRepository {
     event.payload().initSettingDeleted().setKey(std::string(key));
     request.events.push_back(std::move(event));
     request.expectations.push_back({stream, journal::ExpectedVersion::exactly(stored.version)});
-    request.reservations.push_back(journal::Reservation::release(kKeyRule, std::string(key), stream));
+    request.reservations.push_back(
+        journal::Reservation::release(kKeyRule, std::string(key), stream));
     return ctx_.write(std::move(request)).status();
   }
 
   Result<std::vector<Setting>> list(std::string_view org_id) override {
     ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
     ANNALS_ASSIGN_OR_RETURN(auto txn, ctx_.read(org_id));
-    ANNALS_ASSIGN_OR_RETURN(
-        auto rows, txn->query(std::string("SELECT ") + kColumns +
-                                  " FROM settings WHERE org_id = $1 ORDER BY key",
-                              {std::string(org_id)}));
+    ANNALS_ASSIGN_OR_RETURN(auto rows,
+                            txn->query(std::string("SELECT ") + kColumns +
+                                           " FROM settings WHERE org_id = $1 ORDER BY key",
+                                       {std::string(org_id)}));
     std::vector<Setting> out;
     out.reserve(rows.size());
     for (const auto& row : rows) out.push_back(from_row(row).setting);
@@ -89,10 +91,10 @@ class SqlSettingsRepository final : public SettingsRepository {
  private:
   Result<StoredSetting> find(std::string_view org_id, std::string_view key) {
     ANNALS_ASSIGN_OR_RETURN(auto txn, ctx_.read(org_id));
-    ANNALS_ASSIGN_OR_RETURN(
-        auto rows, txn->query(std::string("SELECT ") + kColumns +
-                                  " FROM settings WHERE org_id = $1 AND key = $2",
-                              {std::string(org_id), std::string(key)}));
+    ANNALS_ASSIGN_OR_RETURN(auto rows,
+                            txn->query(std::string("SELECT ") + kColumns +
+                                           " FROM settings WHERE org_id = $1 AND key = $2",
+                                       {std::string(org_id), std::string(key)}));
     if (rows.empty()) return Status::not_found("setting '" + std::string(key) + "' not found");
     return from_row(rows.front());
   }

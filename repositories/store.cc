@@ -6,15 +6,16 @@
 namespace annals::repositories {
 
 Result<std::unique_ptr<Store>> Store::open(StoreOptions options) {
-  if (options.data_dir.empty()) return Status::invalid_argument("data_dir", "data directory is empty");
+  if (options.data_dir.empty())
+    return Status::invalid_argument("data_dir", "data directory is empty");
   std::unique_ptr<Store> store(new Store());
   store->clock_ = options.clock ? options.clock : &store->system_clock_;
 
   journal::Options journal_options;
   journal_options.durability = options.durability;
   journal_options.clock = store->clock_;
-  ANNALS_ASSIGN_OR_RETURN(store->journal_,
-                          journal::Journal::open_rocksdb(options.data_dir + "/journal", journal_options));
+  ANNALS_ASSIGN_OR_RETURN(store->journal_, journal::Journal::open_rocksdb(
+                                               options.data_dir + "/journal", journal_options));
 
   std::string url = options.database_url.empty() ? "sqlite:" + options.data_dir + "/read.sqlite"
                                                  : options.database_url;
@@ -35,9 +36,8 @@ Result<std::unique_ptr<Store>> Store::open(StoreOptions options) {
   ANNALS_ASSIGN_OR_RETURN(uint64_t reached, store->projector_->catch_up());
   (void)reached;
 
-  store->context_ = std::make_unique<RepositoryContext>(*store->journal_, *store->database_,
-                                                        *store->projector_, *store->clock_,
-                                                        options.repository);
+  store->context_ = std::make_unique<RepositoryContext>(
+      *store->journal_, *store->database_, *store->projector_, *store->clock_, options.repository);
   store->settings_ = make_settings_repository(*store->context_);
   store->tokens_ = make_token_repository(*store->context_);
   return store;

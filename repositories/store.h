@@ -27,7 +27,7 @@ struct StoreOptions {
   journal::Durability durability = journal::Durability::kSync;
   projections::ProjectorMode projector_mode = projections::ProjectorMode::kInline;
   RepositoryOptions repository;
-  Clock* clock = nullptr;    // null: the system clock; must outlive the store
+  Clock* clock = nullptr;  // null: the system clock; must outlive the store
 };
 
 // Thread-safe.

@@ -20,7 +20,8 @@ Status validate_status(TokenStatus status) {
 }
 
 schema::TokenStatus to_schema(TokenStatus status) {
-  return status == TokenStatus::kActive ? schema::TokenStatus::ACTIVE : schema::TokenStatus::INACTIVE;
+  return status == TokenStatus::kActive ? schema::TokenStatus::ACTIVE
+                                        : schema::TokenStatus::INACTIVE;
 }
 
 struct StoredToken {
@@ -52,7 +53,8 @@ class SqlTokenRepository final : public TokenRepository {
     ANNALS_RETURN_IF_ERROR(validate_identifier("id", t.id, kMaxTokenIdBytes));
     ANNALS_RETURN_IF_ERROR(validate_text("user_id", t.user_id, {kMaxUserIdBytes}));
     ANNALS_RETURN_IF_ERROR(validate_text("name", t.name, {kMaxTokenNameBytes, true}));
-    ANNALS_RETURN_IF_ERROR(validate_identifier("token_prefix", t.token_prefix, kMaxTokenPrefixBytes));
+    ANNALS_RETURN_IF_ERROR(
+        validate_identifier("token_prefix", t.token_prefix, kMaxTokenPrefixBytes));
     ANNALS_RETURN_IF_ERROR(validate_text("token_hash", t.token_hash, {kMaxTokenHashBytes}));
     ANNALS_RETURN_IF_ERROR(validate_text("scopes", t.scopes, {kMaxScopesBytes}));
     ANNALS_RETURN_IF_ERROR(validate_status(t.status));
@@ -98,14 +100,16 @@ class SqlTokenRepository final : public TokenRepository {
     ANNALS_ASSIGN_OR_RETURN(auto txn, ctx_.read(org_id));
     std::vector<db::Value> key = {std::string(org_id), std::string(user_id)};
     ANNALS_ASSIGN_OR_RETURN(
-        auto count, txn->query("SELECT COUNT(*) FROM api_tokens WHERE org_id = $1 AND user_id = $2", key));
+        auto count,
+        txn->query("SELECT COUNT(*) FROM api_tokens WHERE org_id = $1 AND user_id = $2", key));
     key.push_back(per_page);
     key.push_back((page - 1) * per_page);
     ANNALS_ASSIGN_OR_RETURN(
-        auto rows, txn->query(std::string("SELECT ") + kColumns +
-                                  " FROM api_tokens WHERE org_id = $1 AND user_id = $2"
-                                  " ORDER BY created_at DESC, created_position DESC LIMIT $3 OFFSET $4",
-                              key));
+        auto rows,
+        txn->query(std::string("SELECT ") + kColumns +
+                       " FROM api_tokens WHERE org_id = $1 AND user_id = $2"
+                       " ORDER BY created_at DESC, created_position DESC LIMIT $3 OFFSET $4",
+                   key));
     Page<ApiToken> out;
     out.total = count.front().i64(0);
     for (const auto& row : rows) out.rows.push_back(from_row(row).token);
@@ -124,10 +128,9 @@ class SqlTokenRepository final : public TokenRepository {
   Result<ApiToken> get_by_prefix(std::string_view token_prefix) override {
     ANNALS_RETURN_IF_ERROR(validate_identifier("token_prefix", token_prefix, kMaxTokenPrefixBytes));
     ANNALS_ASSIGN_OR_RETURN(auto txn, ctx_.read_unscoped());
-    ANNALS_ASSIGN_OR_RETURN(auto rows,
-                            txn->query(std::string("SELECT ") + kColumns +
-                                           " FROM api_tokens WHERE token_prefix = $1",
-                                       {std::string(token_prefix)}));
+    ANNALS_ASSIGN_OR_RETURN(auto rows, txn->query(std::string("SELECT ") + kColumns +
+                                                      " FROM api_tokens WHERE token_prefix = $1",
+                                                  {std::string(token_prefix)}));
     if (rows.empty()) return Status::not_found("no token with that prefix");
     return from_row(rows.front()).token;
   }
@@ -160,7 +163,8 @@ class SqlTokenRepository final : public TokenRepository {
 
  private:
   static Status id_taken(std::string_view id) {
-    return Status::conflict(kIdRule, "token id '" + std::string(id) + "' already holds another token");
+    return Status::conflict(kIdRule,
+                            "token id '" + std::string(id) + "' already holds another token");
   }
 
   // Whether the event at `position` created exactly the token `t`.
@@ -178,9 +182,10 @@ class SqlTokenRepository final : public TokenRepository {
 
   Result<StoredToken> find(std::string_view org_id, std::string_view id) {
     ANNALS_ASSIGN_OR_RETURN(auto txn, ctx_.read(org_id));
-    ANNALS_ASSIGN_OR_RETURN(auto rows, txn->query(std::string("SELECT ") + kColumns +
-                                                      " FROM api_tokens WHERE org_id = $1 AND id = $2",
-                                                  {std::string(org_id), std::string(id)}));
+    ANNALS_ASSIGN_OR_RETURN(auto rows,
+                            txn->query(std::string("SELECT ") + kColumns +
+                                           " FROM api_tokens WHERE org_id = $1 AND id = $2",
+                                       {std::string(org_id), std::string(id)}));
     if (rows.empty()) return Status::not_found("token '" + std::string(id) + "' not found");
     return from_row(rows.front());
   }
@@ -201,8 +206,10 @@ class SqlTokenRepository final : public TokenRepository {
 
 std::string_view token_status_name(TokenStatus status) {
   switch (status) {
-    case TokenStatus::kActive: return "active";
-    case TokenStatus::kInactive: return "inactive";
+    case TokenStatus::kActive:
+      return "active";
+    case TokenStatus::kInactive:
+      return "inactive";
   }
   return "unknown";
 }

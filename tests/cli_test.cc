@@ -61,16 +61,18 @@ TEST(Cli, VerifyNamesThePositionOfAGap) {
     // Remove the record at position 10 behind the journal's back.
     rocksdb::DBOptions options;
     std::vector<rocksdb::ColumnFamilyDescriptor> families;
-    for (const char* name : {"default", journal::format::kEventsFamily,
-                             journal::format::kOrgEventsFamily, journal::format::kStreamsFamily,
-                             journal::format::kIdempotencyFamily,
-                             journal::format::kReservationsFamily}) {
+    for (const char* name :
+         {"default", journal::format::kEventsFamily, journal::format::kOrgEventsFamily,
+          journal::format::kStreamsFamily, journal::format::kIdempotencyFamily,
+          journal::format::kReservationsFamily}) {
       families.emplace_back(name, rocksdb::ColumnFamilyOptions());
     }
     std::vector<rocksdb::ColumnFamilyHandle*> handles;
     rocksdb::DB* raw = nullptr;
-    ASSERT_TRUE(rocksdb::DB::Open(options, dir.sub("data") + "/journal", families, &handles, &raw).ok());
-    ASSERT_TRUE(raw->Delete(rocksdb::WriteOptions(), handles[1], journal::format::position_key(10)).ok());
+    ASSERT_TRUE(
+        rocksdb::DB::Open(options, dir.sub("data") + "/journal", families, &handles, &raw).ok());
+    ASSERT_TRUE(
+        raw->Delete(rocksdb::WriteOptions(), handles[1], journal::format::position_key(10)).ok());
     for (auto* h : handles) raw->DestroyColumnFamilyHandle(h);
     delete raw;
   }
@@ -88,9 +90,9 @@ TEST(Cli, HelpForEveryCommand) {
 }
 
 TEST(Cli, BadArgumentsGiveOneLineAndNonZeroExit) {
-  for (const char* args : {"", "frobnicate", "demo --bogus", "demo --commands", "demo --commands -5",
-                           "demo --commands lots", "demo --durability fast", "status extra",
-                           "verify --data"}) {
+  for (const char* args :
+       {"", "frobnicate", "demo --bogus", "demo --commands", "demo --commands -5",
+        "demo --commands lots", "demo --durability fast", "status extra", "verify --data"}) {
     CliRun r = annals(args);
     EXPECT_NE(r.exit_code, 0) << args;
     if (std::string(args).empty()) continue;  // bare "annals" prints the usage

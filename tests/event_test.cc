@@ -45,8 +45,10 @@ TEST(Event, EncodeThenDecodeKeepsEveryField) {
 TEST(Event, EmptyAndRaggedBytesAreCorruption) {
   EXPECT_CODE(Event::decode(""), Code::kCorruption);
   std::string bytes = token_created_bytes();
-  EXPECT_CODE(Event::decode(std::string_view(bytes).substr(0, bytes.size() - 3)), Code::kCorruption);
-  EXPECT_CODE(Event::decode(std::string_view(bytes).substr(0, bytes.size() - 8)), Code::kCorruption);
+  EXPECT_CODE(Event::decode(std::string_view(bytes).substr(0, bytes.size() - 3)),
+              Code::kCorruption);
+  EXPECT_CODE(Event::decode(std::string_view(bytes).substr(0, bytes.size() - 8)),
+              Code::kCorruption);
   EXPECT_CODE(Event::decode(bytes + std::string(8, '\0')), Code::kCorruption);  // trailing words
 }
 
@@ -104,7 +106,8 @@ TEST(Event, RandomBitFlipsNeverCrash) {
   for (int i = 0; i < 5000; ++i) {
     std::string copy = bytes;
     int flips = 1 + static_cast<int>(rng() % 4);
-    for (int f = 0; f < flips; ++f) copy[rng() % copy.size()] ^= static_cast<char>(1 << (rng() % 8));
+    for (int f = 0; f < flips; ++f)
+      copy[rng() % copy.size()] ^= static_cast<char>(1 << (rng() % 8));
     auto r = Event::decode(copy);
     if (!r.is_ok()) {
       EXPECT_EQ(r.status().code(), Code::kCorruption);

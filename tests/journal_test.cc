@@ -98,7 +98,8 @@ TEST_F(JournalTest, RecordedAtNeverGoesBackwards) {
 }
 
 TEST_F(JournalTest, ReadFromMiddleAndBounded) {
-  for (int i = 0; i < 10; ++i) ASSERT_OK(journal_->append(command("acme", {{"k" + std::to_string(i), "v"}})));
+  for (int i = 0; i < 10; ++i)
+    ASSERT_OK(journal_->append(command("acme", {{"k" + std::to_string(i), "v"}})));
   auto r = journal_->read(4, 3);
   ASSERT_OK(r);
   ASSERT_EQ(r->size(), 3u);
@@ -384,7 +385,8 @@ TEST_F(JournalTest, ReopenKeepsEveryAcknowledgedAppend) {
   for (Durability d : {Durability::kSync, Durability::kBatch, Durability::kNone}) {
     reopen(d);
     uint64_t before = journal_->head();
-    for (int i = 0; i < 50; ++i) ASSERT_OK(journal_->append(command("acme", {{"k", std::to_string(i)}})));
+    for (int i = 0; i < 50; ++i)
+      ASSERT_OK(journal_->append(command("acme", {{"k", std::to_string(i)}})));
     reopen(d);
     EXPECT_EQ(journal_->head(), before + 50) << durability_name(d);
   }
@@ -423,7 +425,8 @@ TEST_F(JournalTest, BadCommandsAreRefusedAndAppendNothing) {
 
   EXPECT_CODE(journal_->append(command("", {{"a", "1"}})), Code::kInvalidArgument);
   EXPECT_CODE(journal_->append(command("bad org", {{"a", "1"}})), Code::kInvalidArgument);
-  EXPECT_CODE(journal_->append(command(std::string(65, 'o'), {{"a", "1"}})), Code::kInvalidArgument);
+  EXPECT_CODE(journal_->append(command(std::string(65, 'o'), {{"a", "1"}})),
+              Code::kInvalidArgument);
 
   AppendRequest mixed = command("acme", {{"a", "1"}});
   mixed.events.push_back(setting_event("globex", "b", "1"));
@@ -536,7 +539,8 @@ TEST(JournalOpen, ARocksDbFolderThatIsNotAJournalIsRefusedUntouched) {
   auto r = Journal::open_rocksdb(dir.sub("other"), Options{});
   EXPECT_CODE(r, Code::kInvalidArgument);
   std::vector<std::string> families;
-  ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), dir.sub("other"), &families).ok());
+  ASSERT_TRUE(
+      rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), dir.sub("other"), &families).ok());
   EXPECT_EQ(families, std::vector<std::string>{"default"});
 }
 

@@ -49,7 +49,8 @@ TEST_F(MigrateTest, AppliesEachMigrationOnceAndRecordsIt) {
 
   auto txn = db_->begin(db::Access::kRead);
   ASSERT_OK(txn);
-  auto rows = (*txn)->query("SELECT version, name, checksum, applied_at FROM annals_migrations ORDER BY version");
+  auto rows = (*txn)->query(
+      "SELECT version, name, checksum, applied_at FROM annals_migrations ORDER BY version");
   ASSERT_OK(rows);
   ASSERT_EQ(rows->size(), 2u);
   EXPECT_EQ((*rows)[0].text(1), "0001_a");

@@ -78,7 +78,8 @@ class ProjectorTest : public ::testing::Test {
     for (int i = 0; i < n; ++i) {
       journal::AppendRequest r;
       r.org_id = std::string(org);
-      r.events.push_back(setting(org, "k" + std::to_string(counter_ % 7), "v" + std::to_string(counter_)));
+      r.events.push_back(
+          setting(org, "k" + std::to_string(counter_ % 7), "v" + std::to_string(counter_)));
       ++counter_;
       clock_.advance(Micros(1000));
       ASSERT_OK(journal_->append(std::move(r)));
@@ -303,7 +304,8 @@ TEST_F(ProjectorTest, ConcurrentInlineCatchUpsApplyEachEventOnce) {
         r.org_id = "acme";
         r.events.push_back(setting("acme", "t" + std::to_string(t), std::to_string(i)));
         auto a = journal_->append(std::move(r));
-        if (!a.is_ok() || !projector->wait_for(a->last_position, std::chrono::seconds(20)).is_ok()) {
+        if (!a.is_ok() ||
+            !projector->wait_for(a->last_position, std::chrono::seconds(20)).is_ok()) {
           errors++;
         }
       }

@@ -55,10 +55,10 @@ TEST(ValidateOrgId, AcceptsTheAllowedAlphabet) {
 }
 
 TEST(ValidateOrgId, RefusesEmptyLongAndForeignCharacters) {
-  for (std::string bad : {std::string(), std::string(65, 'a'), std::string("a b"),
-                          std::string("a/b"), std::string("o'rg"), std::string("org%"),
-                          std::string("org;DROP"), std::string("\xc3\xa9t\xc3\xa9"),
-                          std::string("a\0b", 3)}) {
+  for (std::string bad :
+       {std::string(), std::string(65, 'a'), std::string("a b"), std::string("a/b"),
+        std::string("o'rg"), std::string("org%"), std::string("org;DROP"),
+        std::string("\xc3\xa9t\xc3\xa9"), std::string("a\0b", 3)}) {
     Status s = validate_org_id(bad);
     EXPECT_EQ(s.code(), Code::kInvalidArgument) << "accepted '" << bad << "'";
     EXPECT_EQ(s.subject(), "org_id");
@@ -74,7 +74,7 @@ TEST(ValidateText, ChecksSizeNulAndUtf8) {
   EXPECT_EQ(validate_text("f", "\xff\xfe", {10}).code(), Code::kInvalidArgument);
   EXPECT_EQ(validate_text("f", "\xc0\xaf", {10}).code(), Code::kInvalidArgument);  // overlong '/'
   EXPECT_EQ(validate_text("f", "\xed\xa0\x80", {10}).code(), Code::kInvalidArgument);  // surrogate
-  EXPECT_EQ(validate_text("f", "\xe2\x82", {10}).code(), Code::kInvalidArgument);  // truncated
+  EXPECT_EQ(validate_text("f", "\xe2\x82", {10}).code(), Code::kInvalidArgument);      // truncated
 }
 
 TEST(ValidateEnum, ListsTheAllowedValues) {

@@ -27,22 +27,22 @@ class TempDir {
 
 }  // namespace annals::testing
 
-#define ASSERT_OK(expr)                                                  \
-  do {                                                                   \
-    const auto& annals_s_ = (expr);                                      \
+#define ASSERT_OK(expr)                                                                \
+  do {                                                                                 \
+    const auto& annals_s_ = (expr);                                                    \
     ASSERT_TRUE(annals_s_.is_ok()) << #expr << ": " << annals_s_.status().to_string(); \
   } while (0)
 
-#define EXPECT_OK(expr)                                                  \
-  do {                                                                   \
-    const auto& annals_s_ = (expr);                                      \
+#define EXPECT_OK(expr)                                                                \
+  do {                                                                                 \
+    const auto& annals_s_ = (expr);                                                    \
     EXPECT_TRUE(annals_s_.is_ok()) << #expr << ": " << annals_s_.status().to_string(); \
   } while (0)
 
 // Asserts that a Status or Result failed with the given Code.
-#define EXPECT_CODE(expr, expected_code)                                         \
-  do {                                                                           \
-    const auto& annals_s_ = (expr);                                              \
-    EXPECT_EQ(annals_s_.status().code(), (expected_code))                        \
-        << #expr << " gave " << annals_s_.status().to_string();                   \
+#define EXPECT_CODE(expr, expected_code)                        \
+  do {                                                          \
+    const auto& annals_s_ = (expr);                             \
+    EXPECT_EQ(annals_s_.status().code(), (expected_code))       \
+        << #expr << " gave " << annals_s_.status().to_string(); \
   } while (0)
