@@ -23,7 +23,7 @@ using repositories::TokenStatus;
 using Clock = std::chrono::steady_clock;
 
 constexpr const char* kHelp =
-    "Usage: annals demo [--data DIR] [--commands N] [--orgs N] [--users N]\n"
+    "Usage: annals demo [--data DIR] [--database URL] [--commands N] [--orgs N] [--users N]\n"
     "                   [--durability sync|batch|none] [--seed N]\n"
     "\n"
     "Runs a realistic workload on the embedded default (a RocksDB journal and a\n"
@@ -31,7 +31,11 @@ constexpr const char* kHelp =
     "org - settings written and deleted, API tokens created, renamed, deactivated,\n"
     "creates retried - then prints the events appended, the journal head, the\n"
     "projection checkpoint, throughput and latency, and a few query results.\n"
-    "Running it again on the same folder adds to what is there.\n";
+    "Running it again on the same folder adds to what is there.\n"
+    "\n"
+    "With --database postgres://... the read tables live in PostgreSQL under\n"
+    "row-level security. A superuser URL is used only to run setup; all reads and\n"
+    "writes then go through the annals_query and annals_projector roles.\n";
 
 const char* kOrgNames[] = {"acme",  "globex", "initech", "umbrella",
                            "hooli", "stark",  "wayne",   "tyrell"};
@@ -172,7 +176,7 @@ void show_queries(Store& store, const std::vector<std::string>& orgs) {
 
 int run_demo(const std::vector<std::string>& argv) {
   auto args = Args::parse(
-      argv, {{"--data", "--commands", "--orgs", "--users", "--durability", "--seed"}, {"--help"}});
+      argv, {{"--data", "--database", "--commands", "--orgs", "--users", "--durability", "--seed"}, {"--help"}});
   if (!args.is_ok()) return usage_error("demo", args.status().message());
   if (args->flag("--help")) {
     std::fputs(kHelp, stdout);
@@ -191,6 +195,8 @@ int run_demo(const std::vector<std::string>& argv) {
   repositories::StoreOptions options;
   options.data_dir = args->get_or("--data", default_data_dir());
   options.durability = *durability;
+  options.database_url = args->get_or("--database", default_database_url());
+  options.runtime_password = runtime_password();
   auto opened = Store::open(options);
   if (!opened.is_ok()) return failure("demo", opened.status().to_string());
   Store& store = **opened;
@@ -202,6 +208,9 @@ int run_demo(const std::vector<std::string>& argv) {
               std::string(journal::durability_name(*durability)).c_str(),
               static_cast<unsigned long long>(head_before));
   std::printf("  read database  %s (projected inline)\n", store.database().describe().c_str());
+  if (store.database().dialect() == db::Dialect::kPostgres) {
+    std::printf("  projector      %s\n", store.projector_database().describe().c_str());
+  }
 
   std::vector<OrgWork> work;
   std::vector<std::string> org_names;

@@ -8,19 +8,21 @@
 #include "events/event.h"
 #include "journal/journal.h"
 #include "projections/database.h"
+#include "projections/postgres_url.h"
+#include "repositories/store.h"
 
 namespace annals::cli {
 namespace {
 
 constexpr const char* kStatusHelp =
-    "Usage: annals status [--data DIR]\n"
+    "Usage: annals status [--data DIR] [--database URL]\n"
     "\n"
     "Shows the journal head, the read database, and each projection's checkpoint\n"
     "and lag (events journalled but not yet applied). Reads only; safe beside a\n"
     "running annals.\n";
 
 constexpr const char* kVerifyHelp =
-    "Usage: annals verify [--data DIR]\n"
+    "Usage: annals verify [--data DIR] [--database URL]\n"
     "\n"
     "Walks the whole journal and checks that positions run 1..head without a gap,\n"
     "that every record's checksum holds, and that every event decodes in full.\n"
@@ -30,14 +32,19 @@ constexpr const char* kVerifyHelp =
 struct Folder {
   std::string dir;
   std::string journal_dir;
-  std::string database_path;
+  std::string database_url;  // sqlite:<dir>/read.sqlite unless --database names another
+  bool database_exists = true;
 };
 
 Result<Folder> locate(const Args& args) {
   Folder f;
   f.dir = args.get_or("--data", default_data_dir());
   f.journal_dir = f.dir + "/journal";
-  f.database_path = f.dir + "/read.sqlite";
+  f.database_url = args.get_or("--database", default_database_url());
+  if (f.database_url.empty()) {
+    f.database_url = "sqlite:" + f.dir + "/read.sqlite";
+    f.database_exists = std::filesystem::exists(f.dir + "/read.sqlite");
+  }
   if (!std::filesystem::exists(f.journal_dir + "/CURRENT")) {
     return Status::not_found("no Annals data in " + f.dir + " (run 'annals demo --data " + f.dir +
                              "' to create some)");
@@ -48,8 +55,17 @@ Result<Folder> locate(const Args& args) {
 // Checkpoints by projection, or an empty map when the read database is absent.
 Result<std::vector<std::pair<std::string, uint64_t>>> read_checkpoints(const Folder& f) {
   std::vector<std::pair<std::string, uint64_t>> out;
-  if (!std::filesystem::exists(f.database_path)) return out;
-  ANNALS_ASSIGN_OR_RETURN(auto database, db::Database::open("sqlite:" + f.database_path));
+  if (!f.database_exists) return out;
+  std::unique_ptr<db::Database> database;
+  if (db::is_postgres_url(f.database_url)) {
+    SystemClock clock;
+    ANNALS_ASSIGN_OR_RETURN(auto connections,
+                            repositories::connect_postgres(f.database_url, "",
+                                                           runtime_password(), clock));
+    database = std::move(connections.query);
+  } else {
+    ANNALS_ASSIGN_OR_RETURN(database, db::Database::open(f.database_url));
+  }
   ANNALS_ASSIGN_OR_RETURN(auto txn, database->begin(db::Access::kRead));
   ANNALS_ASSIGN_OR_RETURN(
       auto rows,
@@ -68,7 +84,7 @@ Result<std::unique_ptr<journal::Journal>> open_read_only(const Folder& f) {
 }  // namespace
 
 int run_status(const std::vector<std::string>& argv) {
-  auto args = Args::parse(argv, {{"--data"}, {"--help"}});
+  auto args = Args::parse(argv, {{"--data", "--database"}, {"--help"}});
   if (!args.is_ok()) return usage_error("status", args.status().message());
   if (args->flag("--help")) {
     std::fputs(kStatusHelp, stdout);
@@ -85,7 +101,7 @@ int run_status(const std::vector<std::string>& argv) {
   std::printf("data folder    %s\n", folder->dir.c_str());
   std::printf("journal        %s (RocksDB), head %llu\n", folder->journal_dir.c_str(),
               static_cast<unsigned long long>(head));
-  std::printf("read database  sqlite:%s\n", folder->database_path.c_str());
+  std::printf("read database  %s\n", db::redact_url(folder->database_url).c_str());
   if (checkpoints->empty()) {
     std::printf("projections    none yet: the read database has not been built\n");
     return 0;
@@ -100,7 +116,7 @@ int run_status(const std::vector<std::string>& argv) {
 }
 
 int run_verify(const std::vector<std::string>& argv) {
-  auto args = Args::parse(argv, {{"--data"}, {"--help"}});
+  auto args = Args::parse(argv, {{"--data", "--database"}, {"--help"}});
   if (!args.is_ok()) return usage_error("verify", args.status().message());
   if (args->flag("--help")) {
     std::fputs(kVerifyHelp, stdout);
@@ -150,6 +166,17 @@ int run_verify(const std::vector<std::string>& argv) {
       static_cast<unsigned long long>(checked), static_cast<unsigned long long>(head),
       checkpoints->size());
   return 0;
+}
+
+std::string default_database_url() {
+  const char* env = std::getenv("ANNALS_DATABASE_URL");
+  return env ? env : "";
+}
+
+std::optional<std::string> runtime_password() {
+  const char* env = std::getenv("ANNALS_RUNTIME_PASSWORD");
+  if (env == nullptr) return std::nullopt;
+  return std::string(env);
 }
 
 std::string default_data_dir() {

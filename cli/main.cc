@@ -17,8 +17,11 @@ constexpr const char* kHelp =
     "  demo     run a realistic workload on a data folder and show what happened\n"
     "  status   show the journal head and each projection's checkpoint and lag\n"
     "  verify   walk the whole journal: contiguous positions, checksums, every event decodes\n"
+    "  setup    prepare a PostgreSQL read database: roles, schemas, row-level security, migrations\n"
     "\n"
-    "Every command takes --data DIR (default: $ANNALS_DATA, else ./annals-data) and --help.\n";
+    "Every command takes --help. Most take --data DIR (default: $ANNALS_DATA, else\n"
+    "./annals-data) and --database URL (default: $ANNALS_DATABASE_URL, else the SQLite\n"
+    "file DIR/read.sqlite; postgres://... for PostgreSQL).\n";
 
 }  // namespace
 
@@ -41,6 +44,7 @@ int main(int argc, char** argv) {
   if (command == "demo") return annals::cli::run_demo(rest);
   if (command == "status") return annals::cli::run_status(rest);
   if (command == "verify") return annals::cli::run_verify(rest);
+  if (command == "setup") return annals::cli::run_setup(rest);
   return annals::cli::usage_error("annals",
                                   "unknown command '" + command + "' (see annals --help)");
 }

@@ -20,6 +20,8 @@ std::string_view code_name(Code code) {
       return "TimedOut";
     case Code::kCorruption:
       return "Corruption";
+    case Code::kPermissionDenied:
+      return "PermissionDenied";
     case Code::kInternal:
       return "Internal";
   }

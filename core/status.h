@@ -23,6 +23,7 @@ enum class Code {
   kUnavailable,          // storage cannot be reached right now; retry later
   kTimedOut,             // committed, but not visible within the wait; reading again later works
   kCorruption,           // stored bytes fail their checks; subject() names the position
+  kPermissionDenied,     // the database refused the role (privileges, row-level security)
   kInternal,             // a bug or an unexpected library failure
 };
 
@@ -51,6 +52,9 @@ class [[nodiscard]] Status {
     return {Code::kCorruption, std::move(message), std::move(where)};
   }
   static Status internal(std::string message) { return {Code::kInternal, std::move(message)}; }
+  static Status permission_denied(std::string message) {
+    return {Code::kPermissionDenied, std::move(message)};
+  }
 
   bool is_ok() const { return code_ == Code::kOk; }
   explicit operator bool() const { return is_ok(); }

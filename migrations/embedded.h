@@ -13,5 +13,7 @@ struct EmbeddedFile {
 
 // migrations/sqlite/*.sql in file-name order.
 const std::vector<EmbeddedFile>& sqlite_files();
+// migrations/postgres/*.sql in file-name order.
+const std::vector<EmbeddedFile>& postgres_files();
 
 }  // namespace annals::migrations

@@ -1,5 +1,7 @@
 #include "projections/database.h"
 
+#include "projections/postgres_database.h"
+#include "projections/postgres_url.h"
 #include "projections/sqlite_database.h"
 
 namespace annals::db {
@@ -38,10 +40,7 @@ double Row::real(size_t i) const {
 Result<std::unique_ptr<Database>> Database::open(std::string_view url, DatabaseOptions options) {
   std::string u(url);
   if (u.rfind("sqlite:", 0) == 0) return SqliteDatabase::open(u.substr(7), options);
-  if (u.rfind("postgres://", 0) == 0 || u.rfind("postgresql://", 0) == 0) {
-    return Status::invalid_argument("database",
-                                    "PostgreSQL read databases are not available in this build");
-  }
+  if (is_postgres_url(u)) return PgDatabase::open(u, options);
   if (u.find("://") != std::string::npos) {
     return Status::invalid_argument(
         "database", "unknown database URL '" + u + "'; expected sqlite:PATH or a file path");

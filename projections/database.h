@@ -67,13 +67,21 @@ class Transaction {
 };
 
 struct DatabaseOptions {
-  int read_connections = 4;
+  // SQLite: reader connections; PostgreSQL: connections in the pool.
+  int pool_size = 4;
+  // PostgreSQL: SET ROLE to this role on every connection (setup runs
+  // migrations as the owner role this way).
+  std::string session_role;
+  // PostgreSQL: refuse a role that is a superuser, has BYPASSRLS, owns
+  // Annals tables or can act as their owner.
+  bool require_unprivileged = true;
 };
 
 // Thread-safe: begin() may be called from any thread.
 class Database {
  public:
-  // "sqlite:PATH" (or a bare path) opens or creates a SQLite file.
+  // "sqlite:PATH" (or a bare path) opens or creates a SQLite file;
+  // "postgres://..." connects to PostgreSQL.
   static Result<std::unique_ptr<Database>> open(std::string_view url, DatabaseOptions options = {});
 
   virtual ~Database() = default;

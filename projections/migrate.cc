@@ -23,11 +23,10 @@ std::string Migration::checksum() const {
 }
 
 Result<std::vector<Migration>> embedded_migrations(db::Dialect dialect) {
-  if (dialect != db::Dialect::kSqlite) {
-    return Status::invalid_argument("dialect", "no migrations are compiled in for this dialect");
-  }
+  const auto& files =
+      dialect == db::Dialect::kSqlite ? migrations::sqlite_files() : migrations::postgres_files();
   std::vector<Migration> out;
-  for (const auto& file : migrations::sqlite_files()) {
+  for (const auto& file : files) {
     std::string name(file.name);
     if (name.size() < 10 || name.substr(name.size() - 4) != ".sql" || name[4] != '_') {
       return Status::internal("migration file '" + name + "' is not named NNNN_name.sql");
@@ -42,7 +41,7 @@ Result<std::vector<Migration>> embedded_migrations(db::Dialect dialect) {
 }
 
 Result<MigrationReport> migrate(db::Database& database, const std::vector<Migration>& migrations,
-                                Clock& clock) {
+                                Clock& clock, MigrateMode mode) {
   for (size_t i = 0; i < migrations.size(); ++i) {
     if (migrations[i].version != static_cast<int>(i) + 1) {
       return Status::invalid_argument(
@@ -51,16 +50,25 @@ Result<MigrationReport> migrate(db::Database& database, const std::vector<Migrat
     }
   }
 
-  ANNALS_ASSIGN_OR_RETURN(auto txn, database.begin(db::Access::kWrite));
-  ANNALS_RETURN_IF_ERROR(
-      txn->execute_script("CREATE TABLE IF NOT EXISTS annals_migrations ("
-                          " version INTEGER NOT NULL PRIMARY KEY,"
-                          " name TEXT NOT NULL,"
-                          " checksum TEXT NOT NULL,"
-                          " applied_at BIGINT NOT NULL)"));
+  const bool apply = mode == MigrateMode::kApply;
+  ANNALS_ASSIGN_OR_RETURN(auto txn, database.begin(apply ? db::Access::kWrite : db::Access::kRead));
+  if (apply && database.dialect() == db::Dialect::kPostgres) {
+    // One migrator at a time per database; the lock ends with the transaction.
+    ANNALS_RETURN_IF_ERROR(txn->query("SELECT pg_advisory_xact_lock(4242000001)").status());
+  }
+  const std::string table = database.dialect() == db::Dialect::kPostgres
+                                ? "annals_meta.annals_migrations"
+                                : "annals_migrations";
+  if (apply) {
+    ANNALS_RETURN_IF_ERROR(txn->execute_script("CREATE TABLE IF NOT EXISTS " + table +
+                                               " ("
+                                               " version INTEGER NOT NULL PRIMARY KEY,"
+                                               " name TEXT NOT NULL,"
+                                               " checksum TEXT NOT NULL,"
+                                               " applied_at BIGINT NOT NULL)"));
+  }
   ANNALS_ASSIGN_OR_RETURN(
-      auto rows,
-      txn->query("SELECT version, name, checksum FROM annals_migrations ORDER BY version"));
+      auto rows, txn->query("SELECT version, name, checksum FROM " + table + " ORDER BY version"));
 
   MigrationReport report;
   std::map<int, std::string> applied;
@@ -87,16 +95,25 @@ Result<MigrationReport> migrate(db::Database& database, const std::vector<Migrat
     report.schema_version = std::max(report.schema_version, version);
   }
 
+  if (!apply) {
+    if (report.schema_version < static_cast<int>(migrations.size())) {
+      return Status::invalid_argument(
+          "migrations", database.describe() + " has " + std::to_string(applied.size()) + " of " +
+                            std::to_string(migrations.size()) +
+                            " migrations applied: run 'annals setup' with a superuser URL");
+    }
+    return report;
+  }
   int64_t now = to_micros(clock.now());
   for (const auto& m : migrations) {
     if (applied.count(m.version)) continue;
     Status s = txn->execute_script(m.sql);
     if (!s.is_ok()) return s.with_context("migration " + m.name + " failed");
-    ANNALS_ASSIGN_OR_RETURN(
-        int64_t n,
-        txn->execute("INSERT INTO annals_migrations (version, name, checksum, applied_at)"
-                     " VALUES ($1, $2, $3, $4)",
-                     {int64_t{m.version}, m.name, m.checksum(), now}));
+    ANNALS_ASSIGN_OR_RETURN(int64_t n,
+                            txn->execute("INSERT INTO " + table +
+                                             " (version, name, checksum, applied_at)"
+                                             " VALUES ($1, $2, $3, $4)",
+                                         {int64_t{m.version}, m.name, m.checksum(), now}));
     (void)n;
     ++report.applied;
     report.schema_version = m.version;

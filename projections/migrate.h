@@ -28,11 +28,16 @@ struct MigrationReport {
   int schema_version = 0;  // highest version now applied
 };
 
+enum class MigrateMode {
+  kApply,  // apply what is missing
+  kCheck,  // change nothing; fail unless every migration is applied (a runtime role)
+};
+
 // Applies every migration not yet recorded in annals_migrations, in one
 // transaction. Refuses (changing nothing) when an applied migration's
 // checksum differs from the given one, or when the database holds a version
 // this list does not know.
 Result<MigrationReport> migrate(db::Database& database, const std::vector<Migration>& migrations,
-                                Clock& clock);
+                                Clock& clock, MigrateMode mode = MigrateMode::kApply);
 
 }  // namespace annals::projections

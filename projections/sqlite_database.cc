@@ -230,7 +230,7 @@ Result<std::unique_ptr<Transaction>> SqliteDatabase::begin(Access access) {
       conn = std::move(writer_);
     } else {
       cv_.wait(lock,
-               [&] { return !readers_.empty() || readers_open_ < options_.read_connections; });
+               [&] { return !readers_.empty() || readers_open_ < options_.pool_size; });
       if (!readers_.empty()) {
         conn = std::move(readers_.back());
         readers_.pop_back();

@@ -51,6 +51,7 @@ class RepositoryContext {
   Result<std::unique_ptr<db::Transaction>> read_unscoped();
 
   Clock& clock() { return clock_; }
+  db::Dialect dialect() const { return database_.dialect(); }
   journal::Journal& journal() { return journal_; }
 
  private:

@@ -1,6 +1,8 @@
 #include "repositories/store.h"
 
 #include "projections/migrate.h"
+#include "projections/postgres_setup.h"
+#include "projections/postgres_url.h"
 #include "projections/standard_projections.h"
 
 namespace annals::repositories {
@@ -19,17 +21,22 @@ Result<std::unique_ptr<Store>> Store::open(StoreOptions options) {
 
   std::string url = options.database_url.empty() ? "sqlite:" + options.data_dir + "/read.sqlite"
                                                  : options.database_url;
-  ANNALS_ASSIGN_OR_RETURN(store->database_, db::Database::open(url));
-  ANNALS_ASSIGN_OR_RETURN(auto migrations,
-                          projections::embedded_migrations(store->database_->dialect()));
-  ANNALS_ASSIGN_OR_RETURN(auto report,
-                          projections::migrate(*store->database_, migrations, *store->clock_));
-  (void)report;
+  if (db::is_postgres_url(url)) {
+    ANNALS_RETURN_IF_ERROR(store->open_postgres(url, options));
+  } else {
+    ANNALS_ASSIGN_OR_RETURN(store->database_, db::Database::open(url));
+    ANNALS_ASSIGN_OR_RETURN(auto migrations,
+                            projections::embedded_migrations(store->database_->dialect()));
+    ANNALS_ASSIGN_OR_RETURN(auto report,
+                            projections::migrate(*store->database_, migrations, *store->clock_));
+    (void)report;
+  }
 
   projections::ProjectorOptions projector_options;
   projector_options.mode = options.projector_mode;
   store->projector_ = std::make_unique<projections::Projector>(
-      *store->journal_, *store->database_, projections::standard_projections(), projector_options);
+      *store->journal_, store->projector_database(), projections::standard_projections(),
+      projector_options);
   ANNALS_RETURN_IF_ERROR(store->projector_->start());
   // Whatever was journalled but not yet projected (a crash between the two)
   // is applied before the first read.
@@ -41,6 +48,42 @@ Result<std::unique_ptr<Store>> Store::open(StoreOptions options) {
   store->settings_ = make_settings_repository(*store->context_);
   store->tokens_ = make_token_repository(*store->context_);
   return store;
+}
+
+Result<PostgresConnections> connect_postgres(const std::string& url,
+                                             const std::string& projector_url,
+                                             const std::optional<std::string>& runtime_password,
+                                             Clock& clock) {
+  std::string query_url = url;
+  std::string projector = projector_url;
+  ANNALS_ASSIGN_OR_RETURN(bool superuser, db::is_superuser(url));
+  if (superuser) {
+    // Use the privileged URL only to set up; serve as the runtime roles.
+    ANNALS_ASSIGN_OR_RETURN(auto report, db::setup_postgres(url, runtime_password, clock));
+    (void)report;
+    std::string password = runtime_password.value_or("");
+    query_url = db::url_with_user(url, db::kQueryRole, password);
+    if (projector.empty()) projector = db::url_with_user(url, db::kProjectorRole, password);
+  } else if (projector.empty()) {
+    projector = db::url_with_user(url, db::kProjectorRole);
+  }
+  PostgresConnections out;
+  ANNALS_ASSIGN_OR_RETURN(out.query, db::Database::open(query_url));
+  ANNALS_ASSIGN_OR_RETURN(out.projector, db::Database::open(projector));
+  ANNALS_ASSIGN_OR_RETURN(auto migrations, projections::embedded_migrations(db::Dialect::kPostgres));
+  ANNALS_RETURN_IF_ERROR(
+      projections::migrate(*out.query, migrations, clock, projections::MigrateMode::kCheck)
+          .status());
+  return out;
+}
+
+Status Store::open_postgres(const std::string& url, const StoreOptions& options) {
+  ANNALS_ASSIGN_OR_RETURN(auto connections,
+                          connect_postgres(url, options.projector_database_url,
+                                           options.runtime_password, *clock_));
+  database_ = std::move(connections.query);
+  projector_database_ = std::move(connections.projector);
+  return Status::ok();
 }
 
 Store::~Store() {

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "core/clock.h"
@@ -23,12 +24,32 @@ namespace annals::repositories {
 
 struct StoreOptions {
   std::string data_dir;      // holds "journal/" and, by default, "read.sqlite"
-  std::string database_url;  // empty: sqlite:<data_dir>/read.sqlite
+  // Empty: sqlite:<data_dir>/read.sqlite. A postgres:// URL of a superuser
+  // runs setup (roles, schemas, migrations) and then connects as the
+  // runtime roles; a URL of annals_query is used as it is.
+  std::string database_url;
+  // PostgreSQL: the projector's connection. Empty: database_url with the
+  // user annals_projector (and the same password).
+  std::string projector_database_url;
+  // PostgreSQL setup: the password given to the runtime roles.
+  std::optional<std::string> runtime_password;
   journal::Durability durability = journal::Durability::kSync;
   projections::ProjectorMode projector_mode = projections::ProjectorMode::kInline;
   RepositoryOptions repository;
   Clock* clock = nullptr;  // null: the system clock; must outlive the store
 };
+
+struct PostgresConnections {
+  std::unique_ptr<db::Database> query;      // as annals_query
+  std::unique_ptr<db::Database> projector;  // as annals_projector
+};
+
+// Connects to a PostgreSQL read database as the runtime roles. A superuser
+// URL is used only to run setup first. Fails unless the schema is migrated.
+Result<PostgresConnections> connect_postgres(const std::string& url,
+                                             const std::string& projector_url,
+                                             const std::optional<std::string>& runtime_password,
+                                             Clock& clock);
 
 // Thread-safe.
 class Store {
@@ -40,17 +61,21 @@ class Store {
   TokenRepository& tokens() { return *tokens_; }
 
   journal::Journal& journal() { return *journal_; }
+  // Where queries run (for SQLite, also where projections write).
   db::Database& database() { return *database_; }
+  db::Database& projector_database() { return projector_database_ ? *projector_database_ : *database_; }
   projections::Projector& projector() { return *projector_; }
   Clock& clock() { return *clock_; }
 
  private:
   Store() = default;
+  Status open_postgres(const std::string& url, const StoreOptions& options);
 
   SystemClock system_clock_;
   Clock* clock_ = nullptr;
   std::unique_ptr<journal::Journal> journal_;
   std::unique_ptr<db::Database> database_;
+  std::unique_ptr<db::Database> projector_database_;  // PostgreSQL only
   std::unique_ptr<projections::Projector> projector_;
   std::unique_ptr<RepositoryContext> context_;
   std::unique_ptr<SettingsRepository> settings_;

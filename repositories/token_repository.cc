@@ -128,9 +128,14 @@ class SqlTokenRepository final : public TokenRepository {
   Result<ApiToken> get_by_prefix(std::string_view token_prefix) override {
     ANNALS_RETURN_IF_ERROR(validate_identifier("token_prefix", token_prefix, kMaxTokenPrefixBytes));
     ANNALS_ASSIGN_OR_RETURN(auto txn, ctx_.read_unscoped());
-    ANNALS_ASSIGN_OR_RETURN(auto rows, txn->query(std::string("SELECT ") + kColumns +
-                                                      " FROM api_tokens WHERE token_prefix = $1",
-                                                  {std::string(token_prefix)}));
+    // PostgreSQL: no org is set, so row-level security hides every row; the
+    // one audited path is a SECURITY DEFINER function returning only the
+    // matching row.
+    const std::string sql = ctx_.dialect() == db::Dialect::kPostgres
+                                ? std::string("SELECT ") + kColumns + " FROM token_by_prefix($1)"
+                                : std::string("SELECT ") + kColumns +
+                                      " FROM api_tokens WHERE token_prefix = $1";
+    ANNALS_ASSIGN_OR_RETURN(auto rows, txn->query(sql, {std::string(token_prefix)}));
     if (rows.empty()) return Status::not_found("no token with that prefix");
     return from_row(rows.front()).token;
   }

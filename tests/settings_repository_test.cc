@@ -38,14 +38,21 @@ using namespace std::chrono_literals;
 
 const Timestamp kStart = from_micros(1'767'225'600'000'000);  // 2026-01-01T00:00:00Z
 
-class SettingsRepositoryTest : public ::testing::Test {
+// Every test body runs on SQLite and on PostgreSQL (under row-level security).
+class SettingsRepositoryTest : public ::testing::TestWithParam<testing::Backend> {
  protected:
-  void SetUp() override { open(); }
+  void SetUp() override {
+    ANNALS_SETUP_BACKEND(db_, GetParam(), dir_);
+    open();
+  }
+
+  void TearDown() override { store_.reset(); }
 
   void open(projections::ProjectorMode mode = projections::ProjectorMode::kInline) {
     store_.reset();
     StoreOptions options;
     options.data_dir = dir_.path();
+    options.database_url = db_->url();
     options.clock = &clock_;
     options.projector_mode = mode;
     auto store = Store::open(options);
@@ -77,11 +84,12 @@ class SettingsRepositoryTest : public ::testing::Test {
   }
 
   testing::TempDir dir_;
+  std::unique_ptr<testing::TestDatabase> db_;
   ManualClock clock_{kStart};
   std::unique_ptr<Store> store_;
 };
 
-TEST_F(SettingsRepositoryTest, UpsertOfNewKeyReturnsRowStampedWithClockTime) {
+TEST_P(SettingsRepositoryTest, UpsertOfNewKeyReturnsRowStampedWithClockTime) {
   EXPECT_EQ(head(), 0u);
   auto s = settings().upsert("default", "theme", "dark", "string");
   ASSERT_OK(s);
@@ -89,7 +97,7 @@ TEST_F(SettingsRepositoryTest, UpsertOfNewKeyReturnsRowStampedWithClockTime) {
   EXPECT_EQ(head(), 1u);
 }
 
-TEST_F(SettingsRepositoryTest, GetReturnsTheUpsertedRow) {
+TEST_P(SettingsRepositoryTest, GetReturnsTheUpsertedRow) {
   ASSERT_OK(settings().upsert("default", "theme", "dark", "string"));
   clock_.advance(5s);
   auto got = settings().get("default", "theme");
@@ -97,7 +105,7 @@ TEST_F(SettingsRepositoryTest, GetReturnsTheUpsertedRow) {
   EXPECT_EQ(*got, (Setting{"theme", "dark", "string", kStart, kStart}));
 }
 
-TEST_F(SettingsRepositoryTest, UpsertOfExistingKeyKeepsCreatedAtAndReplacesTheRest) {
+TEST_P(SettingsRepositoryTest, UpsertOfExistingKeyKeepsCreatedAtAndReplacesTheRest) {
   ASSERT_OK(settings().upsert("default", "limit", "10", "string"));
   clock_.advance(90s);
   const Timestamp later = kStart + 90s;
@@ -115,14 +123,14 @@ TEST_F(SettingsRepositoryTest, UpsertOfExistingKeyKeepsCreatedAtAndReplacesTheRe
   EXPECT_EQ(head(), 2u);
 }
 
-TEST_F(SettingsRepositoryTest, GetOfMissingKeyIsNotFound) {
+TEST_P(SettingsRepositoryTest, GetOfMissingKeyIsNotFound) {
   ASSERT_OK(settings().upsert("default", "theme", "dark", "string"));
   EXPECT_CODE(settings().get("default", "missing"), Code::kNotFound);
   EXPECT_CODE(settings().get("default", "THEME"), Code::kNotFound);  // keys are case-sensitive
   EXPECT_CODE(settings().get("default", "them"), Code::kNotFound);
 }
 
-TEST_F(SettingsRepositoryTest, ListIsOrderedByKeyBytesWhateverTheInsertOrder) {
+TEST_P(SettingsRepositoryTest, ListIsOrderedByKeyBytesWhateverTheInsertOrder) {
   // Inserted out of order; includes keys that differ only by case, and unicode.
   const std::vector<std::string> inserted = {"beta", "日本",  "alpha", "Zed",
                                              "a",    "Alpha", "ünï",   "emoji🎉"};
@@ -151,13 +159,13 @@ TEST_F(SettingsRepositoryTest, ListIsOrderedByKeyBytesWhateverTheInsertOrder) {
   EXPECT_EQ(lower->created_at, kStart + 2s);
 }
 
-TEST_F(SettingsRepositoryTest, ListOfOrgWithoutSettingsIsEmpty) {
+TEST_P(SettingsRepositoryTest, ListOfOrgWithoutSettingsIsEmpty) {
   auto all = settings().list("default");
   ASSERT_OK(all);
   EXPECT_TRUE(all->empty());
 }
 
-TEST_F(SettingsRepositoryTest, RemoveThenGetIsNotFound) {
+TEST_P(SettingsRepositoryTest, RemoveThenGetIsNotFound) {
   ASSERT_OK(settings().upsert("default", "theme", "dark", "string"));
   ASSERT_OK(settings().upsert("default", "lang", "en", "string"));
   EXPECT_OK(settings().remove("default", "theme"));
@@ -170,7 +178,7 @@ TEST_F(SettingsRepositoryTest, RemoveThenGetIsNotFound) {
   EXPECT_EQ(all->front().key, "lang");
 }
 
-TEST_F(SettingsRepositoryTest, RemoveOfMissingKeyIsNotFoundAndAppendsNothing) {
+TEST_P(SettingsRepositoryTest, RemoveOfMissingKeyIsNotFoundAndAppendsNothing) {
   EXPECT_CODE(settings().remove("default", "never-set"), Code::kNotFound);
   ASSERT_OK(settings().upsert("default", "theme", "dark", "string"));
   ASSERT_OK(settings().remove("default", "theme"));
@@ -179,7 +187,7 @@ TEST_F(SettingsRepositoryTest, RemoveOfMissingKeyIsNotFoundAndAppendsNothing) {
   EXPECT_EQ(head(), before);
 }
 
-TEST_F(SettingsRepositoryTest, UpsertAfterRemoveStartsAFreshCreatedAt) {
+TEST_P(SettingsRepositoryTest, UpsertAfterRemoveStartsAFreshCreatedAt) {
   ASSERT_OK(settings().upsert("default", "theme", "dark", "string"));
   clock_.advance(10s);
   ASSERT_OK(settings().remove("default", "theme"));
@@ -192,7 +200,7 @@ TEST_F(SettingsRepositoryTest, UpsertAfterRemoveStartsAFreshCreatedAt) {
   EXPECT_EQ(*got, *s);
 }
 
-TEST_F(SettingsRepositoryTest, OrgsNeverSeeOrChangeEachOthersSettings) {
+TEST_P(SettingsRepositoryTest, OrgsNeverSeeOrChangeEachOthersSettings) {
   ASSERT_OK(settings().upsert("org-a", "theme", "dark", "string"));
   ASSERT_OK(settings().upsert("org-a", "only-a", "secret-a", "string"));
   clock_.advance(1s);
@@ -220,7 +228,7 @@ TEST_F(SettingsRepositoryTest, OrgsNeverSeeOrChangeEachOthersSettings) {
   EXPECT_TRUE(c->empty());
 }
 
-TEST_F(SettingsRepositoryTest, BadInputIsRefusedNamingTheFieldAndAppendsNothing) {
+TEST_P(SettingsRepositoryTest, BadInputIsRefusedNamingTheFieldAndAppendsNothing) {
   ASSERT_OK(settings().upsert("default", "theme", "dark", "string"));
   const uint64_t before = head();
 
@@ -264,7 +272,7 @@ TEST_F(SettingsRepositoryTest, BadInputIsRefusedNamingTheFieldAndAppendsNothing)
   EXPECT_EQ(*got, (Setting{"theme", "dark", "string", kStart, kStart}));
 }
 
-TEST_F(SettingsRepositoryTest, ValuesAtTheSizeLimitsAreAccepted) {
+TEST_P(SettingsRepositoryTest, ValuesAtTheSizeLimitsAreAccepted) {
   const std::string key(kMaxSettingKeyBytes, 'k');
   const std::string value(kMaxSettingValueBytes, 'v');
   const std::string value_type(kMaxSettingValueTypeBytes, 't');
@@ -281,7 +289,7 @@ TEST_F(SettingsRepositoryTest, ValuesAtTheSizeLimitsAreAccepted) {
   EXPECT_OK(settings().get(org, "theme"));
 }
 
-TEST_F(SettingsRepositoryTest, HostileButValidStringsRoundTripByteForByte) {
+TEST_P(SettingsRepositoryTest, HostileButValidStringsRoundTripByteForByte) {
   const std::vector<std::string> strings = {
       "it's",
       "\"double\"",
@@ -325,7 +333,7 @@ TEST_F(SettingsRepositoryTest, HostileButValidStringsRoundTripByteForByte) {
   EXPECT_EQ(all->size(), strings.size() + 1);
 }
 
-TEST_F(SettingsRepositoryTest, EmptyValueIsAllowed) {
+TEST_P(SettingsRepositoryTest, EmptyValueIsAllowed) {
   auto s = settings().upsert("default", "motd", "", "string");
   ASSERT_OK(s);
   EXPECT_EQ(*s, (Setting{"motd", "", "string", kStart, kStart}));
@@ -334,7 +342,7 @@ TEST_F(SettingsRepositoryTest, EmptyValueIsAllowed) {
   EXPECT_EQ(got->value, "");
 }
 
-TEST_F(SettingsRepositoryTest, ConcurrentUpsertsOfOneKeyAllSucceedAndLeaveOneRow) {
+TEST_P(SettingsRepositoryTest, ConcurrentUpsertsOfOneKeyAllSucceedAndLeaveOneRow) {
   constexpr int kThreads = 8;
   constexpr int kRounds = 10;
   std::barrier start(kThreads);
@@ -373,7 +381,7 @@ TEST_F(SettingsRepositoryTest, ConcurrentUpsertsOfOneKeyAllSucceedAndLeaveOneRow
   EXPECT_EQ(row.created_at, kStart);
 }
 
-TEST_F(SettingsRepositoryTest, SettingsSurviveClosingAndReopeningTheStore) {
+TEST_P(SettingsRepositoryTest, SettingsSurviveClosingAndReopeningTheStore) {
   ASSERT_OK(settings().upsert("default", "theme", "dark", "string"));
   ASSERT_OK(settings().upsert("default", "gone", "soon", "string"));
   ASSERT_OK(settings().upsert("other", "lang", "fr", "string"));
@@ -401,7 +409,7 @@ TEST_F(SettingsRepositoryTest, SettingsSurviveClosingAndReopeningTheStore) {
   EXPECT_EQ(head(), before + 1);
 }
 
-TEST_F(SettingsRepositoryTest, BackgroundProjectorStillReadsItsOwnWrites) {
+TEST_P(SettingsRepositoryTest, BackgroundProjectorStillReadsItsOwnWrites) {
   open(projections::ProjectorMode::kBackground);
   ASSERT_EQ(store_->projector().mode(), projections::ProjectorMode::kBackground);
   for (int i = 0; i < 25; ++i) {
@@ -420,6 +428,10 @@ TEST_F(SettingsRepositoryTest, BackgroundProjectorStillReadsItsOwnWrites) {
   ASSERT_OK(all);
   EXPECT_TRUE(all->empty());
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, SettingsRepositoryTest,
+                         ::testing::Values(testing::Backend::kSqlite, testing::Backend::kPostgres),
+                         testing::BackendName);
 
 }  // namespace
 }  // namespace repositories

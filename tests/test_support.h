@@ -46,3 +46,61 @@ class TempDir {
     EXPECT_EQ(annals_s_.status().code(), (expected_code))       \
         << #expr << " gave " << annals_s_.status().to_string(); \
   } while (0)
+
+namespace annals::testing {
+
+// The read-database backends every backend-independent test body runs on.
+enum class Backend { kSqlite, kPostgres };
+std::string backend_name(Backend backend);
+inline void PrintTo(Backend backend, std::ostream* os) { *os << backend_name(backend); }
+inline std::string BackendName(const ::testing::TestParamInfo<Backend>& info) {
+  return backend_name(info.param);
+}
+
+// The PostgreSQL server tests use: $ANNALS_TEST_PG_URL (a superuser URL), or
+// a throwaway server this process starts (scripts/pg-test-server) and stops
+// at exit. Empty when none can be had; `why` then says why.
+std::string pg_server_url(std::string* why);
+
+// A fresh, empty read database for one test. For PostgreSQL, a new database
+// on the test server, dropped again by the destructor.
+class TestDatabase {
+ public:
+  // Fails the test when PostgreSQL is missing under CI=true; otherwise the
+  // caller skips (see ANNALS_SETUP_BACKEND).
+  static std::unique_ptr<TestDatabase> create(Backend backend, const TempDir& dir, std::string* why);
+  ~TestDatabase();
+
+  Backend backend() const { return backend_; }
+  // What a Store is given: for PostgreSQL, a superuser URL of the new
+  // database (the Store runs setup and then serves as the runtime roles).
+  const std::string& url() const { return url_; }
+  // PostgreSQL: the same database as a given role (no password: trust auth).
+  std::string url_as(const std::string& role) const;
+
+ private:
+  TestDatabase() = default;
+  Backend backend_ = Backend::kSqlite;
+  std::string url_;
+  std::string admin_url_;  // PostgreSQL: the server's superuser URL (another db)
+  std::string name_;
+};
+
+// True when CI=true: a missing PostgreSQL is then a failure, never a skip.
+bool running_in_ci();
+
+}  // namespace annals::testing
+
+// In SetUp(): `ANNALS_SETUP_BACKEND(db_, GetParam(), dir_);` makes db_ a fresh
+// TestDatabase, or skips the test (fails it under CI=true) without PostgreSQL.
+#define ANNALS_SETUP_BACKEND(db_var, backend, dir)                                       \
+  do {                                                                                   \
+    std::string annals_why_;                                                             \
+    db_var = ::annals::testing::TestDatabase::create((backend), (dir), &annals_why_);    \
+    if (!db_var) {                                                                       \
+      if (::annals::testing::running_in_ci()) {                                          \
+        FAIL() << "PostgreSQL is required under CI=true: " << annals_why_;               \
+      }                                                                                  \
+      GTEST_SKIP() << "*** PostgreSQL unavailable, test skipped: " << annals_why_;      \
+    }                                                                                    \
+  } while (0)

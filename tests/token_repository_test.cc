@@ -67,14 +67,21 @@ std::vector<std::string> ids_of(const std::vector<ApiToken>& rows) {
   return out;
 }
 
-class TokenRepositoryTest : public ::testing::Test {
+// Every test body runs on SQLite and on PostgreSQL (under row-level security).
+class TokenRepositoryTest : public ::testing::TestWithParam<testing::Backend> {
  protected:
-  void SetUp() override { open(); }
+  void SetUp() override {
+    ANNALS_SETUP_BACKEND(db_, GetParam(), dir_);
+    open();
+  }
+
+  void TearDown() override { store_.reset(); }
 
   void open() {
     store_.reset();
     StoreOptions options;
     options.data_dir = dir_.path();
+    options.database_url = db_->url();
     options.clock = &clock_;
     auto store = Store::open(options);
     ASSERT_OK(store);
@@ -99,11 +106,12 @@ class TokenRepositoryTest : public ::testing::Test {
   }
 
   testing::TempDir dir_;
+  std::unique_ptr<testing::TestDatabase> db_;
   ManualClock clock_{kStart};
   std::unique_ptr<Store> store_;
 };
 
-TEST_F(TokenRepositoryTest, CreateReturnsTheTokenStampedWithClockTime) {
+TEST_P(TokenRepositoryTest, CreateReturnsTheTokenStampedWithClockTime) {
   NewApiToken t = new_token("tok-1", "bodhiapp_abc123");
   t.status = TokenStatus::kInactive;
   auto created = tokens().create("default", t);
@@ -114,7 +122,7 @@ TEST_F(TokenRepositoryTest, CreateReturnsTheTokenStampedWithClockTime) {
   EXPECT_EQ(head(), 1u);
 }
 
-TEST_F(TokenRepositoryTest, GetReturnsTheTokenOfItsUser) {
+TEST_P(TokenRepositoryTest, GetReturnsTheTokenOfItsUser) {
   NewApiToken t = new_token("tok-1", "bodhiapp_abc");
   ASSERT_OK(tokens().create("default", t));
   clock_.advance(1s);
@@ -123,7 +131,7 @@ TEST_F(TokenRepositoryTest, GetReturnsTheTokenOfItsUser) {
   EXPECT_EQ(*got, expected_row("default", t, kStart));
 }
 
-TEST_F(TokenRepositoryTest, GetOfAnotherUsersTokenIsNotFound) {
+TEST_P(TokenRepositoryTest, GetOfAnotherUsersTokenIsNotFound) {
   ASSERT_OK(tokens().create("default", new_token("tok-1", "pfx_1", "user-1")));
   ASSERT_OK(tokens().create("default", new_token("tok-2", "pfx_2", "user-2")));
   EXPECT_CODE(tokens().get("default", "user-2", "tok-1"), Code::kNotFound);
@@ -133,7 +141,7 @@ TEST_F(TokenRepositoryTest, GetOfAnotherUsersTokenIsNotFound) {
   EXPECT_CODE(tokens().get("other", "user-1", "tok-1"), Code::kNotFound);
 }
 
-TEST_F(TokenRepositoryTest, GetByPrefixFindsTokensOfEveryOrgWithTheirOrg) {
+TEST_P(TokenRepositoryTest, GetByPrefixFindsTokensOfEveryOrgWithTheirOrg) {
   NewApiToken a = new_token("tok-a", "bodhiapp_aaa", "alice");
   NewApiToken b = new_token("tok-b", "bodhiapp_bbb", "bob");
   ASSERT_OK(tokens().create("org-a", a));
@@ -152,7 +160,7 @@ TEST_F(TokenRepositoryTest, GetByPrefixFindsTokensOfEveryOrgWithTheirOrg) {
   EXPECT_CODE(tokens().get_by_prefix("BODHIAPP_AAA"), Code::kNotFound);
 }
 
-TEST_F(TokenRepositoryTest, ListPagesAUsersTokensNewestFirst) {
+TEST_P(TokenRepositoryTest, ListPagesAUsersTokensNewestFirst) {
   for (int i = 1; i <= 7; ++i) {
     ASSERT_OK(tokens().create(
         "default", new_token("tok-" + std::to_string(i), "pfx_" + std::to_string(i), "user-1")));
@@ -197,7 +205,7 @@ TEST_F(TokenRepositoryTest, ListPagesAUsersTokensNewestFirst) {
   EXPECT_EQ(none->total, 0);
 }
 
-TEST_F(TokenRepositoryTest, TokensCreatedInTheSameMicrosecondListInReverseCreationOrder) {
+TEST_P(TokenRepositoryTest, TokensCreatedInTheSameMicrosecondListInReverseCreationOrder) {
   // The clock stays frozen: every token has the same created_at.
   for (int i = 1; i <= 4; ++i) {
     ASSERT_OK(tokens().create("acme", new_token("t" + std::to_string(i), "p" + std::to_string(i))));
@@ -207,7 +215,7 @@ TEST_F(TokenRepositoryTest, TokensCreatedInTheSameMicrosecondListInReverseCreati
   EXPECT_EQ(ids_of(page->rows), (std::vector<std::string>{"t4", "t3", "t2", "t1"}));
 }
 
-TEST_F(TokenRepositoryTest, ListRefusesPageZeroAndOutOfRangePageSizes) {
+TEST_P(TokenRepositoryTest, ListRefusesPageZeroAndOutOfRangePageSizes) {
   ASSERT_OK(tokens().create("default", new_token("tok-1", "pfx_1")));
   expect_invalid(tokens().list("default", "user-1", 0, 10).status(), "page", "page 0");
   expect_invalid(tokens().list("default", "user-1", -1, 10).status(), "page", "page -1");
@@ -220,7 +228,7 @@ TEST_F(TokenRepositoryTest, ListRefusesPageZeroAndOutOfRangePageSizes) {
 }
 
 // The OFFSET (page - 1) * per_page must not overflow into page 1.
-TEST_F(TokenRepositoryTest, PageFarPastTheEndIsEmptyEvenWhenItsOffsetWouldOverflow) {
+TEST_P(TokenRepositoryTest, PageFarPastTheEndIsEmptyEvenWhenItsOffsetWouldOverflow) {
   for (int i = 1; i <= 3; ++i) {
     ASSERT_OK(tokens().create("default",
                               new_token("tok-" + std::to_string(i), "pfx_" + std::to_string(i))));
@@ -243,7 +251,7 @@ TEST_F(TokenRepositoryTest, PageFarPastTheEndIsEmptyEvenWhenItsOffsetWouldOverfl
   }
 }
 
-TEST_F(TokenRepositoryTest, UpdateChangesNameStatusAndUpdatedAtButNotCreatedAt) {
+TEST_P(TokenRepositoryTest, UpdateChangesNameStatusAndUpdatedAtButNotCreatedAt) {
   NewApiToken t = new_token("tok-1", "pfx_1");
   ASSERT_OK(tokens().create("default", t));
   clock_.advance(45s);
@@ -273,7 +281,7 @@ TEST_F(TokenRepositoryTest, UpdateChangesNameStatusAndUpdatedAtButNotCreatedAt) 
   EXPECT_EQ(*back, want);
 }
 
-TEST_F(TokenRepositoryTest, UpdateOfAnotherUsersTokenIsNotFoundAndAppendsNothing) {
+TEST_P(TokenRepositoryTest, UpdateOfAnotherUsersTokenIsNotFoundAndAppendsNothing) {
   NewApiToken t = new_token("tok-1", "pfx_1", "user-1");
   ASSERT_OK(tokens().create("default", t));
   const uint64_t before = head();
@@ -287,13 +295,13 @@ TEST_F(TokenRepositoryTest, UpdateOfAnotherUsersTokenIsNotFoundAndAppendsNothing
   EXPECT_EQ(*got, expected_row("default", t, kStart));
 }
 
-TEST_F(TokenRepositoryTest, UpdateOfMissingTokenIsNotFound) {
+TEST_P(TokenRepositoryTest, UpdateOfMissingTokenIsNotFound) {
   EXPECT_CODE(tokens().update("default", "user-1", "tok-404", "x", TokenStatus::kActive),
               Code::kNotFound);
   EXPECT_EQ(head(), 0u);
 }
 
-TEST_F(TokenRepositoryTest, DuplicatePrefixInTheSameOrgIsConflictAndAppendsNothing) {
+TEST_P(TokenRepositoryTest, DuplicatePrefixInTheSameOrgIsConflictAndAppendsNothing) {
   NewApiToken first = new_token("tok-1", "bodhiapp_dup", "user-1");
   ASSERT_OK(tokens().create("default", first));
   const uint64_t before = head();
@@ -308,7 +316,7 @@ TEST_F(TokenRepositoryTest, DuplicatePrefixInTheSameOrgIsConflictAndAppendsNothi
   EXPECT_EQ(*owner, expected_row("default", first, kStart));
 }
 
-TEST_F(TokenRepositoryTest, DuplicatePrefixInAnotherOrgIsConflictAndAppendsNothing) {
+TEST_P(TokenRepositoryTest, DuplicatePrefixInAnotherOrgIsConflictAndAppendsNothing) {
   NewApiToken first = new_token("tok-1", "bodhiapp_dup", "user-1");
   ASSERT_OK(tokens().create("org-a", first));
   const uint64_t before = head();
@@ -323,7 +331,7 @@ TEST_F(TokenRepositoryTest, DuplicatePrefixInAnotherOrgIsConflictAndAppendsNothi
   EXPECT_EQ(owner->org_id, "org-a");
 }
 
-TEST_F(TokenRepositoryTest, RetryingTheSameCreateReturnsTheSameTokenAndAppendsNothing) {
+TEST_P(TokenRepositoryTest, RetryingTheSameCreateReturnsTheSameTokenAndAppendsNothing) {
   NewApiToken t = new_token("tok-1", "pfx_1");
   auto first = tokens().create("default", t);
   ASSERT_OK(first);
@@ -340,7 +348,7 @@ TEST_F(TokenRepositoryTest, RetryingTheSameCreateReturnsTheSameTokenAndAppendsNo
   EXPECT_EQ(page->total, 1);
 }
 
-TEST_F(TokenRepositoryTest, CreatingADifferentTokenUnderATakenIdIsConflict) {
+TEST_P(TokenRepositoryTest, CreatingADifferentTokenUnderATakenIdIsConflict) {
   NewApiToken original = new_token("tok-1", "pfx_1", "user-1");
   ASSERT_OK(tokens().create("default", original));
   const uint64_t before = head();
@@ -379,7 +387,7 @@ TEST_F(TokenRepositoryTest, CreatingADifferentTokenUnderATakenIdIsConflict) {
 }
 
 // A retry is recognised by the whole original request, name and status included.
-TEST_F(TokenRepositoryTest, CreatingATokenThatDiffersOnlyInNameOrStatusUnderATakenIdIsConflict) {
+TEST_P(TokenRepositoryTest, CreatingATokenThatDiffersOnlyInNameOrStatusUnderATakenIdIsConflict) {
   NewApiToken original = new_token("tok-1", "pfx_1", "user-1");
   ASSERT_OK(tokens().create("default", original));
   const uint64_t before = head();
@@ -399,7 +407,7 @@ TEST_F(TokenRepositoryTest, CreatingATokenThatDiffersOnlyInNameOrStatusUnderATak
   EXPECT_EQ(head(), before);
 }
 
-TEST_F(TokenRepositoryTest, RetryingCreateAfterAnUpdateStillReturnsTheToken) {
+TEST_P(TokenRepositoryTest, RetryingCreateAfterAnUpdateStillReturnsTheToken) {
   NewApiToken t = new_token("tok-1", "pfx_1");
   ASSERT_OK(tokens().create("default", t));
   clock_.advance(5s);
@@ -413,7 +421,7 @@ TEST_F(TokenRepositoryTest, RetryingCreateAfterAnUpdateStillReturnsTheToken) {
   EXPECT_EQ(head(), before);
 }
 
-TEST_F(TokenRepositoryTest, ConcurrentCreatesClaimEachPrefixOfThePoolExactlyOnce) {
+TEST_P(TokenRepositoryTest, ConcurrentCreatesClaimEachPrefixOfThePoolExactlyOnce) {
   constexpr int kThreads = 8;
   constexpr int kPrefixes = 20;
   std::barrier start(kThreads);
@@ -456,7 +464,7 @@ TEST_F(TokenRepositoryTest, ConcurrentCreatesClaimEachPrefixOfThePoolExactlyOnce
   EXPECT_EQ(head(), static_cast<uint64_t>(kPrefixes));
 }
 
-TEST_F(TokenRepositoryTest, BadInputIsRefusedNamingTheFieldAndAppendsNothing) {
+TEST_P(TokenRepositoryTest, BadInputIsRefusedNamingTheFieldAndAppendsNothing) {
   ASSERT_OK(tokens().create("default", new_token("tok-0", "pfx_0")));
   const uint64_t before = head();
 
@@ -536,7 +544,7 @@ TEST_F(TokenRepositoryTest, BadInputIsRefusedNamingTheFieldAndAppendsNothing) {
                  "prefix with SQL");
 }
 
-TEST_F(TokenRepositoryTest, FieldsAtTheirSizeLimitsAreAccepted) {
+TEST_P(TokenRepositoryTest, FieldsAtTheirSizeLimitsAreAccepted) {
   NewApiToken t;
   t.id = std::string(kMaxTokenIdBytes, 'i');
   t.user_id = std::string(kMaxUserIdBytes, 'u');
@@ -553,7 +561,7 @@ TEST_F(TokenRepositoryTest, FieldsAtTheirSizeLimitsAreAccepted) {
   EXPECT_EQ(*got, expected_row(org, t, kStart));
 }
 
-TEST_F(TokenRepositoryTest, EmptyNameIsAllowed) {
+TEST_P(TokenRepositoryTest, EmptyNameIsAllowed) {
   NewApiToken t = new_token("tok-1", "pfx_1");
   t.name = "";
   auto created = tokens().create("default", t);
@@ -564,7 +572,7 @@ TEST_F(TokenRepositoryTest, EmptyNameIsAllowed) {
   EXPECT_EQ(*got, expected_row("default", t, kStart));
 }
 
-TEST_F(TokenRepositoryTest, HostileButValidNamesRoundTripByteForByte) {
+TEST_P(TokenRepositoryTest, HostileButValidNamesRoundTripByteForByte) {
   const std::vector<std::string> names = {
       "it's",
       "\"double\"",
@@ -607,7 +615,7 @@ TEST_F(TokenRepositoryTest, HostileButValidNamesRoundTripByteForByte) {
   EXPECT_EQ(page->total, static_cast<int64_t>(names.size()));
 }
 
-TEST_F(TokenRepositoryTest, ConcurrentUpdatesOfOneTokenSucceedOrAskForARetry) {
+TEST_P(TokenRepositoryTest, ConcurrentUpdatesOfOneTokenSucceedOrAskForARetry) {
   ASSERT_OK(tokens().create("default", new_token("tok-1", "pfx_1")));
   constexpr int kThreads = 2;
   constexpr int kRounds = 50;
@@ -669,7 +677,7 @@ TEST_F(TokenRepositoryTest, ConcurrentUpdatesOfOneTokenSucceedOrAskForARetry) {
   EXPECT_EQ(final_row->created_at, kStart);
 }
 
-TEST_F(TokenRepositoryTest, TokensSurviveClosingAndReopeningTheStore) {
+TEST_P(TokenRepositoryTest, TokensSurviveClosingAndReopeningTheStore) {
   NewApiToken t = new_token("tok-1", "pfx_1");
   ASSERT_OK(tokens().create("default", t));
   clock_.advance(5s);
@@ -689,6 +697,10 @@ TEST_F(TokenRepositoryTest, TokensSurviveClosingAndReopeningTheStore) {
   EXPECT_OK(tokens().create("default", t));
   EXPECT_EQ(head(), before);
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, TokenRepositoryTest,
+                         ::testing::Values(testing::Backend::kSqlite, testing::Backend::kPostgres),
+                         testing::BackendName);
 
 }  // namespace
 }  // namespace repositories

@@ -1,0 +1,285 @@
+#include "projections/postgres_database.h"
+
+#include "projections/postgres_url.h"
+
+namespace annals::db {
+namespace {
+
+std::string first_line(const std::string& s) {
+  auto nl = s.find('\n');
+  return nl == std::string::npos ? s : s.substr(0, nl);
+}
+
+// Column values by type OID: booleans and integers become typed values,
+// everything else stays text.
+Value to_value(const pqxx::field& f) {
+  if (f.is_null()) return Null{};
+  switch (f.type()) {
+    case 16:  // bool
+      return f.c_str()[0] == 't';
+    case 20:  // int8
+    case 21:  // int2
+    case 23:  // int4
+    case 26:  // oid
+      return static_cast<int64_t>(std::strtoll(f.c_str(), nullptr, 10));
+    case 700:  // float4
+    case 701:  // float8
+      return std::strtod(f.c_str(), nullptr);
+    default:
+      return std::string(f.c_str(), f.size());
+  }
+}
+
+class PgTransaction final : public Transaction {
+ public:
+  PgTransaction(PgDatabase* owner, std::unique_ptr<PgConnection> conn, Access access)
+      : owner_(owner), conn_(std::move(conn)) {
+    if (access == Access::kRead) {
+      // One snapshot for every statement of the read (a count and its page agree).
+      txn_ = std::make_unique<pqxx::transaction<pqxx::repeatable_read, pqxx::read_only>>(conn_->raw());
+    } else {
+      txn_ = std::make_unique<pqxx::work>(conn_->raw());
+    }
+  }
+
+  ~PgTransaction() override {
+    try {
+      txn_.reset();  // aborts unless committed
+    } catch (const std::exception&) {
+      conn_->broken = true;
+    }
+    owner_->release(std::move(conn_));
+  }
+
+  Status set_org(std::string_view org_id) override {
+    if (org_ == org_id) return Status::ok();
+    // Transaction-local (the third argument): nothing outlives this
+    // transaction on a pooled connection.
+    Status s = run("SELECT set_config('app.current_org_id', $1, true)", {std::string(org_id)}).status();
+    if (s.is_ok()) org_ = std::string(org_id);
+    return s;
+  }
+
+  Status execute_script(std::string_view sql) override {
+    try {
+      txn_->exec(std::string(sql));
+      return Status::ok();
+    } catch (const std::exception& e) {
+      return fail(e, sql);
+    }
+  }
+
+  Result<int64_t> execute(std::string_view sql, const std::vector<Value>& params) override {
+    ANNALS_ASSIGN_OR_RETURN(pqxx::result r, run(sql, params));
+    return static_cast<int64_t>(r.affected_rows());
+  }
+
+  Result<std::vector<Row>> query(std::string_view sql, const std::vector<Value>& params) override {
+    ANNALS_ASSIGN_OR_RETURN(pqxx::result r, run(sql, params));
+    std::vector<Row> rows;
+    rows.reserve(r.size());
+    for (const auto& row : r) {
+      std::vector<Value> values;
+      values.reserve(row.size());
+      for (const auto& field : row) values.push_back(to_value(field));
+      rows.emplace_back(std::move(values));
+    }
+    return rows;
+  }
+
+  Status commit() override {
+    if (committed_) return Status::internal("transaction already ended");
+    try {
+      txn_->commit();
+      committed_ = true;
+      return Status::ok();
+    } catch (const std::exception& e) {
+      return fail(e, "COMMIT");
+    }
+  }
+
+ private:
+  Result<pqxx::result> run(std::string_view sql, const std::vector<Value>& params) {
+    try {
+      const std::string& name = conn_->prepared(sql);
+      std::vector<std::string> text;
+      text.reserve(params.size());
+      std::vector<const char*> args;
+      args.reserve(params.size());
+      for (const auto& v : params) {
+        if (std::holds_alternative<Null>(v)) {
+          text.emplace_back();
+        } else if (auto* b = std::get_if<bool>(&v)) {
+          text.emplace_back(*b ? "t" : "f");
+        } else if (auto* i = std::get_if<int64_t>(&v)) {
+          text.emplace_back(std::to_string(*i));
+        } else if (auto* d = std::get_if<double>(&v)) {
+          char buf[32];
+          std::snprintf(buf, sizeof buf, "%.17g", *d);
+          text.emplace_back(buf);
+        } else {
+          text.emplace_back(std::get<std::string>(v));
+        }
+      }
+      for (size_t i = 0; i < params.size(); ++i) {
+        args.push_back(std::holds_alternative<Null>(params[i]) ? nullptr : text[i].c_str());
+      }
+      return txn_->exec_prepared(name, pqxx::prepare::make_dynamic_params(args));
+    } catch (const std::exception& e) {
+      return fail(e, sql);
+    }
+  }
+
+  Status fail(const std::exception& e, std::string_view sql) {
+    if (dynamic_cast<const pqxx::broken_connection*>(&e) != nullptr ||
+        dynamic_cast<const pqxx::in_doubt_error*>(&e) != nullptr) {
+      conn_->broken = true;
+    }
+    return status_from_pqxx(e, sql);
+  }
+
+  PgDatabase* owner_;
+  std::unique_ptr<PgConnection> conn_;
+  std::unique_ptr<pqxx::dbtransaction> txn_;
+  std::string org_;
+  bool committed_ = false;
+};
+
+}  // namespace
+
+const std::string& PgConnection::prepared(std::string_view sql) {
+  auto it = names_.find(sql);
+  if (it != names_.end()) return it->second;
+  std::string name = "annals_" + std::to_string(names_.size() + 1);
+  conn_->prepare(name, std::string(sql));
+  return names_.emplace(std::string(sql), std::move(name)).first->second;
+}
+
+Status status_from_pqxx(const std::exception& e, std::string_view context) {
+  std::string message = first_line(e.what());
+  std::string where = " (in: " + std::string(context.substr(0, 200)) + ")";
+  if (dynamic_cast<const pqxx::unique_violation*>(&e)) return Status::conflict("unique", message + where);
+  if (dynamic_cast<const pqxx::in_doubt_error*>(&e)) {
+    return Status::unavailable("the connection broke during COMMIT; the outcome is unknown: " + message);
+  }
+  if (dynamic_cast<const pqxx::broken_connection*>(&e)) {
+    return Status::unavailable("lost the PostgreSQL connection: " + message);
+  }
+  if (auto* sql = dynamic_cast<const pqxx::sql_error*>(&e)) {
+    const std::string& state = sql->sqlstate();
+    if (state == "42501") return Status::permission_denied(message + where);
+    if (state == "40001" || state == "40P01") return Status::unavailable(message + " (retry)" + where);
+    if (state.rfind("08", 0) == 0 || state.rfind("57P", 0) == 0) {
+      return Status::unavailable("PostgreSQL is unavailable: " + message);
+    }
+    if (state.rfind("23", 0) == 0 || state.rfind("22", 0) == 0) {
+      return Status::invalid_argument("row", message + where);
+    }
+    return Status::internal("PostgreSQL error " + state + ": " + message + where);
+  }
+  return Status::internal(message + where);
+}
+
+PgDatabase::PgDatabase(std::string url, DatabaseOptions options)
+    : url_(std::move(url)), redacted_(redact_url(url_)), options_(std::move(options)) {}
+
+Result<std::unique_ptr<Database>> PgDatabase::open(const std::string& url, DatabaseOptions options) {
+  std::unique_ptr<PgDatabase> db(new PgDatabase(url, std::move(options)));
+  // Connect once now: a bad URL or a privileged role is refused at open.
+  ANNALS_ASSIGN_OR_RETURN(auto first, db->connect());
+  if (db->options_.require_unprivileged) {
+    try {
+      pqxx::nontransaction check(first->raw());
+      pqxx::result r = check.exec(
+          "SELECT r.rolname, r.rolsuper, r.rolbypassrls,"
+          " (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+          "   WHERE c.relowner = r.oid AND n.nspname IN ('annals', 'annals_meta')),"
+          " EXISTS (SELECT 1 FROM pg_roles o WHERE o.rolname = 'annals_owner'"
+          "   AND pg_has_role(r.oid, o.oid, 'MEMBER'))"
+          " FROM pg_roles r WHERE r.rolname = current_user");
+      std::string role = r[0][0].c_str();
+      std::string fix = " Annals serves only as a role that cannot bypass row-level security: run"
+                        " 'annals setup --database <a superuser URL>' once, then connect as"
+                        " annals_query (queries) and annals_projector (projections).";
+      if (r[0][1].c_str()[0] == 't') {
+        return Status::permission_denied("role '" + role + "' is a superuser." + fix);
+      }
+      if (r[0][2].c_str()[0] == 't') {
+        return Status::permission_denied("role '" + role + "' has BYPASSRLS." + fix);
+      }
+      if (std::strtoll(r[0][3].c_str(), nullptr, 10) > 0) {
+        return Status::permission_denied("role '" + role + "' owns Annals tables." + fix);
+      }
+      if (r[0][4].c_str()[0] == 't') {
+        return Status::permission_denied("role '" + role + "' can act as annals_owner." + fix);
+      }
+    } catch (const std::exception& e) {
+      return status_from_pqxx(e, "role check");
+    }
+  }
+  db->release(std::move(first));
+  return std::unique_ptr<Database>(std::move(db));
+}
+
+Result<std::unique_ptr<PgConnection>> PgDatabase::connect() {
+  try {
+    auto conn = std::make_unique<pqxx::connection>(url_);
+    pqxx::nontransaction setup(*conn);
+    // Not org-specific, the same on every connection: safe to keep per session.
+    setup.exec("SET search_path TO annals, annals_meta");
+    if (!options_.session_role.empty()) {
+      setup.exec("SET ROLE " + setup.quote_name(options_.session_role));
+    }
+    setup.commit();
+    return std::make_unique<PgConnection>(std::move(conn));
+  } catch (const pqxx::broken_connection& e) {
+    return Status::unavailable("cannot connect to " + redacted_ + ": " + first_line(e.what()));
+  } catch (const std::exception& e) {
+    return status_from_pqxx(e, "connect to " + redacted_);
+  }
+}
+
+Result<std::unique_ptr<Transaction>> PgDatabase::begin(Access access) {
+  std::unique_ptr<PgConnection> conn;
+  {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return !idle_.empty() || open_ < options_.pool_size; });
+    if (!idle_.empty()) {
+      conn = std::move(idle_.back());
+      idle_.pop_back();
+    } else {
+      ++open_;
+    }
+  }
+  if (!conn) {
+    auto made = connect();
+    if (!made.is_ok()) {
+      std::lock_guard lock(mu_);
+      --open_;
+      cv_.notify_one();
+      return made.status();
+    }
+    conn = std::move(made).value();
+  }
+  try {
+    return std::unique_ptr<Transaction>(std::make_unique<PgTransaction>(this, std::move(conn), access));
+  } catch (const std::exception& e) {
+    // The connection went away while idle: drop it, the caller may retry.
+    std::lock_guard lock(mu_);
+    --open_;
+    cv_.notify_one();
+    return status_from_pqxx(e, "BEGIN");
+  }
+}
+
+void PgDatabase::release(std::unique_ptr<PgConnection> conn) {
+  std::lock_guard lock(mu_);
+  if (!conn || conn->broken || !conn->raw().is_open()) {
+    --open_;
+  } else {
+    idle_.push_back(std::move(conn));
+  }
+  cv_.notify_one();
+}
+
+}  // namespace annals::db

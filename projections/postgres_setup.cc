@@ -1,0 +1,101 @@
+#include "projections/postgres_setup.h"
+
+#include <pqxx/pqxx>
+
+#include "projections/database.h"
+#include "projections/migrate.h"
+#include "projections/postgres_database.h"
+#include "projections/postgres_url.h"
+
+namespace annals::db {
+namespace {
+
+// Creates the role unless it exists; a concurrent creator is not an error.
+bool ensure_role(pqxx::connection& conn, const std::string& role, const std::string& attributes) {
+  pqxx::nontransaction tx(conn);
+  pqxx::result r = tx.exec_params("SELECT 1 FROM pg_roles WHERE rolname = $1", role);
+  if (!r.empty()) return false;
+  try {
+    tx.exec("CREATE ROLE " + tx.quote_name(role) + " " + attributes);
+    return true;
+  } catch (const pqxx::sql_error& e) {
+    if (e.sqlstate() == "42710" || e.sqlstate() == "23505") return false;  // created meanwhile
+    throw;
+  }
+}
+
+}  // namespace
+
+Result<bool> is_superuser(const std::string& url) {
+  try {
+    pqxx::connection conn(url);
+    pqxx::nontransaction tx(conn);
+    pqxx::result r = tx.exec("SELECT rolsuper FROM pg_roles WHERE rolname = current_user");
+    return !r.empty() && r[0][0].c_str()[0] == 't';
+  } catch (const pqxx::broken_connection& e) {
+    return Status::unavailable("cannot connect to " + redact_url(url) + ": " + e.what());
+  } catch (const std::exception& e) {
+    return status_from_pqxx(e, "role check");
+  }
+}
+
+Result<PgSetupReport> setup_postgres(const std::string& admin_url,
+                                     const std::optional<std::string>& runtime_password,
+                                     Clock& clock) {
+  PgSetupReport report;
+  try {
+    pqxx::connection conn(admin_url);
+    {
+      pqxx::nontransaction tx(conn);
+      pqxx::result r = tx.exec("SELECT rolsuper FROM pg_roles WHERE rolname = current_user");
+      if (r.empty() || r[0][0].c_str()[0] != 't') {
+        return Status::permission_denied("annals setup needs a superuser URL; " +
+                                         redact_url(admin_url) + " is not one");
+      }
+    }
+    const std::string runtime = "LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS NOINHERIT";
+    report.created_roles |=
+        ensure_role(conn, kOwnerRole, "NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE BYPASSRLS");
+    report.created_roles |= ensure_role(conn, kQueryRole, runtime);
+    report.created_roles |= ensure_role(conn, kProjectorRole, runtime);
+
+    pqxx::work tx(conn);
+    // Harden roles that already existed, whoever made them.
+    for (const char* role : {kQueryRole, kProjectorRole}) {
+      tx.exec("ALTER ROLE " + tx.quote_name(role) + " " + runtime);
+      tx.exec("REVOKE " + tx.quote_name(kOwnerRole) + " FROM " + tx.quote_name(role));
+      if (runtime_password.has_value()) {
+        tx.exec("ALTER ROLE " + tx.quote_name(role) + " PASSWORD " + tx.quote(*runtime_password));
+      }
+    }
+    tx.exec("SELECT pg_advisory_xact_lock(4242000002)");
+    tx.exec("CREATE SCHEMA IF NOT EXISTS annals AUTHORIZATION annals_owner");
+    tx.exec("CREATE SCHEMA IF NOT EXISTS annals_meta AUTHORIZATION annals_owner");
+    tx.exec("REVOKE ALL ON SCHEMA annals, annals_meta FROM PUBLIC");
+    tx.exec("GRANT USAGE ON SCHEMA annals, annals_meta TO annals_query, annals_projector");
+    tx.commit();
+  } catch (const pqxx::broken_connection& e) {
+    return Status::unavailable("cannot connect to " + redact_url(admin_url) + ": " + e.what());
+  } catch (const std::exception& e) {
+    return status_from_pqxx(e, "annals setup");
+  }
+
+  DatabaseOptions as_owner;
+  as_owner.pool_size = 1;
+  as_owner.session_role = kOwnerRole;
+  as_owner.require_unprivileged = false;
+  ANNALS_ASSIGN_OR_RETURN(auto owner_db, Database::open(admin_url, as_owner));
+  ANNALS_ASSIGN_OR_RETURN(auto migrations, projections::embedded_migrations(Dialect::kPostgres));
+  ANNALS_ASSIGN_OR_RETURN(auto migrated, projections::migrate(*owner_db, migrations, clock));
+  report.migrations_applied = migrated.applied;
+  report.schema_version = migrated.schema_version;
+  {
+    ANNALS_ASSIGN_OR_RETURN(auto txn, owner_db->begin(Access::kWrite));
+    ANNALS_RETURN_IF_ERROR(txn->execute_script(
+        "GRANT SELECT ON annals_meta.annals_migrations TO annals_query, annals_projector"));
+    ANNALS_RETURN_IF_ERROR(txn->commit());
+  }
+  return report;
+}
+
+}  // namespace annals::db

@@ -1,0 +1,140 @@
+// PostgreSQL for tests: one server per run, one database per test.
+#include <pqxx/pqxx>
+
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <mutex>
+#include <random>
+
+#include "projections/postgres_url.h"
+#include "tests/test_support.h"
+
+namespace annals::testing {
+namespace {
+
+std::string shell_quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\'') {
+      out += "'\\''";
+    } else {
+      out += c;
+    }
+  }
+  return out + "'";
+}
+
+// A server this process started; stopped at exit.
+struct OwnServer {
+  std::string dir;
+  std::string url;
+  ~OwnServer() {
+    if (dir.empty()) return;
+    std::string cmd = std::string(ANNALS_SOURCE_DIR) + "/scripts/pg-test-server stop " +
+                      shell_quote(dir + "/pg") + " >/dev/null 2>&1";
+    (void)std::system(cmd.c_str());
+    std::string rm = "rm -rf " + shell_quote(dir);
+    (void)std::system(rm.c_str());
+  }
+};
+
+}  // namespace
+
+bool running_in_ci() {
+  const char* ci = std::getenv("CI");
+  return ci != nullptr && std::string(ci) == "true";
+}
+
+std::string backend_name(Backend backend) {
+  return backend == Backend::kSqlite ? "Sqlite" : "Postgres";
+}
+
+std::string pg_server_url(std::string* why) {
+  static std::mutex mu;
+  static OwnServer own;
+  static std::string failure;
+  std::lock_guard lock(mu);
+  if (const char* env = std::getenv("ANNALS_TEST_PG_URL"); env != nullptr && *env) return env;
+  if (!own.url.empty()) return own.url;
+  if (!failure.empty()) {
+    *why = failure;
+    return {};
+  }
+  char tmpl[] = "/tmp/annals-pg-XXXXXX";
+  char* dir = mkdtemp(tmpl);
+  if (dir == nullptr) {
+    failure = "cannot make a temp dir";
+    *why = failure;
+    return {};
+  }
+  std::string d = dir;
+  (void)std::system(("chmod 755 " + shell_quote(d)).c_str());
+  std::string cmd = std::string(ANNALS_SOURCE_DIR) + "/scripts/pg-test-server start " +
+                    shell_quote(d + "/pg") + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  std::string out;
+  char buf[512];
+  while (p && fgets(buf, sizeof buf, p)) out += buf;
+  int rc = p ? pclose(p) : -1;
+  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+  auto last_nl = out.rfind('\n');
+  std::string last = last_nl == std::string::npos ? out : out.substr(last_nl + 1);
+  if (rc != 0 || last.rfind("postgres://", 0) != 0) {
+    failure = "could not start a PostgreSQL test server (set ANNALS_TEST_PG_URL): " + out;
+    own.dir = d;
+    *why = failure;
+    return {};
+  }
+  own.dir = d;
+  own.url = last;
+  return own.url;
+}
+
+std::unique_ptr<TestDatabase> TestDatabase::create(Backend backend, const TempDir& dir,
+                                                   std::string* why) {
+  std::unique_ptr<TestDatabase> db(new TestDatabase());
+  db->backend_ = backend;
+  if (backend == Backend::kSqlite) {
+    db->url_ = "sqlite:" + dir.sub("read.sqlite");
+    return db;
+  }
+  db->admin_url_ = pg_server_url(why);
+  if (db->admin_url_.empty()) return nullptr;
+  static std::atomic<int> counter{0};
+  std::random_device rd;
+  db->name_ = "annals_t_" + std::to_string(getpid()) + "_" + std::to_string(counter++) + "_" +
+              std::to_string(rd() % 1000000);
+  try {
+    pqxx::connection conn(db->admin_url_);
+    pqxx::nontransaction tx(conn);
+    tx.exec("CREATE DATABASE " + tx.quote_name(db->name_));
+  } catch (const std::exception& e) {
+    *why = std::string("cannot create a test database: ") + e.what();
+    return nullptr;
+  }
+  // Same server and user, the new database.
+  std::string base = db->admin_url_;
+  auto slash = base.find('/', base.find("://") + 3);
+  auto query = base.find('?', slash == std::string::npos ? 0 : slash);
+  std::string params = query == std::string::npos ? "" : base.substr(query);
+  db->url_ = (slash == std::string::npos ? base : base.substr(0, slash)) + "/" + db->name_ + params;
+  return db;
+}
+
+std::string TestDatabase::url_as(const std::string& role) const {
+  return db::url_with_user(url_, role, std::string());
+}
+
+TestDatabase::~TestDatabase() {
+  if (backend_ != Backend::kPostgres || name_.empty()) return;
+  try {
+    pqxx::connection conn(admin_url_);
+    pqxx::nontransaction tx(conn);
+    tx.exec("DROP DATABASE IF EXISTS " + tx.quote_name(name_) + " WITH (FORCE)");
+  } catch (const std::exception&) {
+    // The server is going away with the run; nothing to keep.
+  }
+}
+
+}  // namespace annals::testing
