@@ -176,7 +176,8 @@ void show_queries(Store& store, const std::vector<std::string>& orgs) {
 
 int run_demo(const std::vector<std::string>& argv) {
   auto args = Args::parse(
-      argv, {{"--data", "--database", "--commands", "--orgs", "--users", "--durability", "--seed"}, {"--help"}});
+      argv, {{"--data", "--database", "--commands", "--orgs", "--users", "--durability", "--seed"},
+             {"--help"}});
   if (!args.is_ok()) return usage_error("demo", args.status().message());
   if (args->flag("--help")) {
     std::fputs(kHelp, stdout);

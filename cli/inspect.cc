@@ -59,9 +59,8 @@ Result<std::vector<std::pair<std::string, uint64_t>>> read_checkpoints(const Fol
   std::unique_ptr<db::Database> database;
   if (db::is_postgres_url(f.database_url)) {
     SystemClock clock;
-    ANNALS_ASSIGN_OR_RETURN(auto connections,
-                            repositories::connect_postgres(f.database_url, "",
-                                                           runtime_password(), clock));
+    ANNALS_ASSIGN_OR_RETURN(auto connections, repositories::connect_postgres(
+                                                  f.database_url, "", runtime_password(), clock));
     database = std::move(connections.query);
   } else {
     ANNALS_ASSIGN_OR_RETURN(database, db::Database::open(f.database_url));

@@ -42,9 +42,9 @@ int run_setup(const std::vector<std::string>& argv) {
   std::printf("ok: %s ready; roles %s; %d migrations applied, schema version %d\n",
               db::redact_url(url).c_str(), report->created_roles ? "created" : "already present",
               report->migrations_applied, report->schema_version);
-  std::printf("serve as: %s\n",
-              db::redact_url(db::url_with_user(url, db::kQueryRole, runtime_password().value_or("")))
-                  .c_str());
+  std::printf("serve as: %s\n", db::redact_url(db::url_with_user(url, db::kQueryRole,
+                                                                 runtime_password().value_or("")))
+                                    .c_str());
   return 0;
 }
 

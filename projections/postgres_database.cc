@@ -36,7 +36,8 @@ class PgTransaction final : public Transaction {
       : owner_(owner), conn_(std::move(conn)) {
     if (access == Access::kRead) {
       // One snapshot for every statement of the read (a count and its page agree).
-      txn_ = std::make_unique<pqxx::transaction<pqxx::repeatable_read, pqxx::read_only>>(conn_->raw());
+      txn_ =
+          std::make_unique<pqxx::transaction<pqxx::repeatable_read, pqxx::read_only>>(conn_->raw());
     } else {
       txn_ = std::make_unique<pqxx::work>(conn_->raw());
     }
@@ -55,7 +56,8 @@ class PgTransaction final : public Transaction {
     if (org_ == org_id) return Status::ok();
     // Transaction-local (the third argument): nothing outlives this
     // transaction on a pooled connection.
-    Status s = run("SELECT set_config('app.current_org_id', $1, true)", {std::string(org_id)}).status();
+    Status s =
+        run("SELECT set_config('app.current_org_id', $1, true)", {std::string(org_id)}).status();
     if (s.is_ok()) org_ = std::string(org_id);
     return s;
   }
@@ -158,9 +160,11 @@ const std::string& PgConnection::prepared(std::string_view sql) {
 Status status_from_pqxx(const std::exception& e, std::string_view context) {
   std::string message = first_line(e.what());
   std::string where = " (in: " + std::string(context.substr(0, 200)) + ")";
-  if (dynamic_cast<const pqxx::unique_violation*>(&e)) return Status::conflict("unique", message + where);
+  if (dynamic_cast<const pqxx::unique_violation*>(&e))
+    return Status::conflict("unique", message + where);
   if (dynamic_cast<const pqxx::in_doubt_error*>(&e)) {
-    return Status::unavailable("the connection broke during COMMIT; the outcome is unknown: " + message);
+    return Status::unavailable("the connection broke during COMMIT; the outcome is unknown: " +
+                               message);
   }
   if (dynamic_cast<const pqxx::broken_connection*>(&e)) {
     return Status::unavailable("lost the PostgreSQL connection: " + message);
@@ -168,7 +172,8 @@ Status status_from_pqxx(const std::exception& e, std::string_view context) {
   if (auto* sql = dynamic_cast<const pqxx::sql_error*>(&e)) {
     const std::string& state = sql->sqlstate();
     if (state == "42501") return Status::permission_denied(message + where);
-    if (state == "40001" || state == "40P01") return Status::unavailable(message + " (retry)" + where);
+    if (state == "40001" || state == "40P01")
+      return Status::unavailable(message + " (retry)" + where);
     if (state.rfind("08", 0) == 0 || state.rfind("57P", 0) == 0) {
       return Status::unavailable("PostgreSQL is unavailable: " + message);
     }
@@ -183,7 +188,8 @@ Status status_from_pqxx(const std::exception& e, std::string_view context) {
 PgDatabase::PgDatabase(std::string url, DatabaseOptions options)
     : url_(std::move(url)), redacted_(redact_url(url_)), options_(std::move(options)) {}
 
-Result<std::unique_ptr<Database>> PgDatabase::open(const std::string& url, DatabaseOptions options) {
+Result<std::unique_ptr<Database>> PgDatabase::open(const std::string& url,
+                                                   DatabaseOptions options) {
   std::unique_ptr<PgDatabase> db(new PgDatabase(url, std::move(options)));
   // Connect once now: a bad URL or a privileged role is refused at open.
   ANNALS_ASSIGN_OR_RETURN(auto first, db->connect());
@@ -198,9 +204,10 @@ Result<std::unique_ptr<Database>> PgDatabase::open(const std::string& url, Datab
           "   AND pg_has_role(r.oid, o.oid, 'MEMBER'))"
           " FROM pg_roles r WHERE r.rolname = current_user");
       std::string role = r[0][0].c_str();
-      std::string fix = " Annals serves only as a role that cannot bypass row-level security: run"
-                        " 'annals setup --database <a superuser URL>' once, then connect as"
-                        " annals_query (queries) and annals_projector (projections).";
+      std::string fix =
+          " Annals serves only as a role that cannot bypass row-level security: run"
+          " 'annals setup --database <a superuser URL>' once, then connect as"
+          " annals_query (queries) and annals_projector (projections).";
       if (r[0][1].c_str()[0] == 't') {
         return Status::permission_denied("role '" + role + "' is a superuser." + fix);
       }
@@ -262,7 +269,8 @@ Result<std::unique_ptr<Transaction>> PgDatabase::begin(Access access) {
     conn = std::move(made).value();
   }
   try {
-    return std::unique_ptr<Transaction>(std::make_unique<PgTransaction>(this, std::move(conn), access));
+    return std::unique_ptr<Transaction>(
+        std::make_unique<PgTransaction>(this, std::move(conn), access));
   } catch (const std::exception& e) {
     // The connection went away while idle: drop it, the caller may retry.
     std::lock_guard lock(mu_);

@@ -229,8 +229,7 @@ Result<std::unique_ptr<Transaction>> SqliteDatabase::begin(Access access) {
       cv_.wait(lock, [&] { return writer_ != nullptr; });
       conn = std::move(writer_);
     } else {
-      cv_.wait(lock,
-               [&] { return !readers_.empty() || readers_open_ < options_.pool_size; });
+      cv_.wait(lock, [&] { return !readers_.empty() || readers_open_ < options_.pool_size; });
       if (!readers_.empty()) {
         conn = std::move(readers_.back());
         readers_.pop_back();

@@ -70,7 +70,8 @@ Result<PostgresConnections> connect_postgres(const std::string& url,
   PostgresConnections out;
   ANNALS_ASSIGN_OR_RETURN(out.query, db::Database::open(query_url));
   ANNALS_ASSIGN_OR_RETURN(out.projector, db::Database::open(projector));
-  ANNALS_ASSIGN_OR_RETURN(auto migrations, projections::embedded_migrations(db::Dialect::kPostgres));
+  ANNALS_ASSIGN_OR_RETURN(auto migrations,
+                          projections::embedded_migrations(db::Dialect::kPostgres));
   ANNALS_RETURN_IF_ERROR(
       projections::migrate(*out.query, migrations, clock, projections::MigrateMode::kCheck)
           .status());
@@ -78,9 +79,8 @@ Result<PostgresConnections> connect_postgres(const std::string& url,
 }
 
 Status Store::open_postgres(const std::string& url, const StoreOptions& options) {
-  ANNALS_ASSIGN_OR_RETURN(auto connections,
-                          connect_postgres(url, options.projector_database_url,
-                                           options.runtime_password, *clock_));
+  ANNALS_ASSIGN_OR_RETURN(auto connections, connect_postgres(url, options.projector_database_url,
+                                                             options.runtime_password, *clock_));
   database_ = std::move(connections.query);
   projector_database_ = std::move(connections.projector);
   return Status::ok();

@@ -23,7 +23,7 @@
 namespace annals::repositories {
 
 struct StoreOptions {
-  std::string data_dir;      // holds "journal/" and, by default, "read.sqlite"
+  std::string data_dir;  // holds "journal/" and, by default, "read.sqlite"
   // Empty: sqlite:<data_dir>/read.sqlite. A postgres:// URL of a superuser
   // runs setup (roles, schemas, migrations) and then connects as the
   // runtime roles; a URL of annals_query is used as it is.
@@ -63,7 +63,9 @@ class Store {
   journal::Journal& journal() { return *journal_; }
   // Where queries run (for SQLite, also where projections write).
   db::Database& database() { return *database_; }
-  db::Database& projector_database() { return projector_database_ ? *projector_database_ : *database_; }
+  db::Database& projector_database() {
+    return projector_database_ ? *projector_database_ : *database_;
+  }
   projections::Projector& projector() { return *projector_; }
   Clock& clock() { return *clock_; }
 

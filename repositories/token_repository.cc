@@ -131,10 +131,10 @@ class SqlTokenRepository final : public TokenRepository {
     // PostgreSQL: no org is set, so row-level security hides every row; the
     // one audited path is a SECURITY DEFINER function returning only the
     // matching row.
-    const std::string sql = ctx_.dialect() == db::Dialect::kPostgres
-                                ? std::string("SELECT ") + kColumns + " FROM token_by_prefix($1)"
-                                : std::string("SELECT ") + kColumns +
-                                      " FROM api_tokens WHERE token_prefix = $1";
+    const std::string sql =
+        ctx_.dialect() == db::Dialect::kPostgres
+            ? std::string("SELECT ") + kColumns + " FROM token_by_prefix($1)"
+            : std::string("SELECT ") + kColumns + " FROM api_tokens WHERE token_prefix = $1";
     ANNALS_ASSIGN_OR_RETURN(auto rows, txn->query(sql, {std::string(token_prefix)}));
     if (rows.empty()) return Status::not_found("no token with that prefix");
     return from_row(rows.front()).token;

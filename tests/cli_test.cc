@@ -81,6 +81,42 @@ TEST(Cli, VerifyNamesThePositionOfAGap) {
   EXPECT_NE(verify.out.find("position 10"), std::string::npos) << verify.out;
 }
 
+TEST(Cli, SetupDemoStatusAndVerifyOnPostgres) {
+  TempDir dir;
+  std::unique_ptr<testing::TestDatabase> db;
+  ANNALS_SETUP_BACKEND(db, testing::Backend::kPostgres, dir);
+  const std::string url = db->url();  // a superuser URL
+
+  CliRun setup = annals("setup --database '" + url + "'");
+  ASSERT_EQ(setup.exit_code, 0) << setup.out;
+  EXPECT_NE(setup.out.find("annals_query"), std::string::npos) << setup.out;
+  CliRun again = annals("setup --database '" + url + "'");
+  ASSERT_EQ(again.exit_code, 0) << again.out;
+  EXPECT_NE(again.out.find("0 migrations applied"), std::string::npos) << again.out;
+
+  // Given the privileged URL, the demo serves as the runtime roles.
+  CliRun demo =
+      annals("demo --data " + dir.sub("data") + " --database '" + url + "' --commands 300");
+  ASSERT_EQ(demo.exit_code, 0) << demo.out;
+  EXPECT_NE(demo.out.find("postgres://annals_query@"), std::string::npos) << demo.out;
+  EXPECT_NE(demo.out.find("postgres://annals_projector@"), std::string::npos) << demo.out;
+  EXPECT_NE(demo.out.find("token by prefix"), std::string::npos) << demo.out;
+
+  const std::string as_query = db->url_as("annals_query");
+  CliRun status = annals("status --data " + dir.sub("data") + " --database '" + as_query + "'");
+  ASSERT_EQ(status.exit_code, 0) << status.out;
+  EXPECT_NE(status.out.find("tokens"), std::string::npos) << status.out;
+  EXPECT_EQ(annals("verify --data " + dir.sub("data") + " --database '" + as_query + "'").exit_code,
+            0);
+
+  // The runtime role can neither set up nor be mistaken for a privileged one.
+  CliRun refused = annals("setup --database '" + as_query + "'");
+  EXPECT_EQ(refused.exit_code, 1) << refused.out;
+  EXPECT_NE(refused.out.find("superuser"), std::string::npos) << refused.out;
+  CliRun sqlite_setup = annals("setup --database sqlite:/tmp/x.sqlite");
+  EXPECT_EQ(sqlite_setup.exit_code, 2) << sqlite_setup.out;
+}
+
 TEST(Cli, HelpForEveryCommand) {
   for (const char* args : {"--help", "demo --help", "status --help", "verify --help"}) {
     CliRun r = annals(args);

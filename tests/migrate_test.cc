@@ -129,6 +129,18 @@ TEST_F(MigrateTest, EmbeddedMigrationsAreNumberedAndApply) {
   }
 }
 
+TEST(Migrations, SqliteAndPostgresHaveTheSameVersions) {
+  auto sqlite = embedded_migrations(db::Dialect::kSqlite);
+  auto postgres = embedded_migrations(db::Dialect::kPostgres);
+  ASSERT_OK(sqlite);
+  ASSERT_OK(postgres);
+  ASSERT_EQ(sqlite->size(), postgres->size()) << "migrations/sqlite and migrations/postgres differ";
+  for (size_t i = 0; i < sqlite->size(); ++i) {
+    EXPECT_EQ((*sqlite)[i].version, (*postgres)[i].version);
+    EXPECT_EQ((*sqlite)[i].name, (*postgres)[i].name);
+  }
+}
+
 TEST(Database, UnknownUrlSchemesAreRefused) {
   EXPECT_CODE(db::Database::open("mysql://x"), Code::kInvalidArgument);
   EXPECT_CODE(db::Database::open("sqlite:"), Code::kInvalidArgument);

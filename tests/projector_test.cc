@@ -3,9 +3,11 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <set>
 #include <thread>
 
 #include "projections/migrate.h"
+#include "projections/postgres_setup.h"
 #include "projections/standard_projections.h"
 #include "tests/test_support.h"
 
@@ -43,7 +45,31 @@ events::NewEvent setting(std::string_view org, std::string key, std::string valu
   return e;
 }
 
-class ProjectorTest : public ::testing::Test {
+// The read database of one test: `admin` sees every org (assertions);
+// `projector` is what the Projector writes through (on PostgreSQL the
+// annals_projector role, under row-level security).
+struct ReadDb {
+  std::unique_ptr<db::Database> admin;
+  std::unique_ptr<db::Database> projector_role;
+  db::Database& projector() { return projector_role ? *projector_role : *admin; }
+};
+
+const char* kSqliteTestTable =
+    "CREATE TABLE test_applied (position INTEGER PRIMARY KEY,"
+    " org_id TEXT NOT NULL, stream_version INTEGER NOT NULL) STRICT;";
+const char* kPostgresTestTable =
+    "CREATE TABLE annals.test_applied (position BIGINT PRIMARY KEY,"
+    " org_id TEXT COLLATE \"C\" NOT NULL, stream_version BIGINT NOT NULL);"
+    "CREATE INDEX test_applied_org ON annals.test_applied (org_id);"
+    "ALTER TABLE annals.test_applied ENABLE ROW LEVEL SECURITY;"
+    "ALTER TABLE annals.test_applied FORCE ROW LEVEL SECURITY;"
+    "CREATE POLICY org_isolation ON annals.test_applied"
+    " USING (org_id = (SELECT NULLIF(current_setting('app.current_org_id', true), '')))"
+    " WITH CHECK (org_id = (SELECT NULLIF(current_setting('app.current_org_id', true), '')));"
+    "GRANT SELECT, INSERT ON annals.test_applied TO annals_projector;";
+
+// Every test body runs on SQLite and on PostgreSQL.
+class ProjectorTest : public ::testing::TestWithParam<testing::Backend> {
  protected:
   void SetUp() override {
     journal::Options options;
@@ -52,20 +78,50 @@ class ProjectorTest : public ::testing::Test {
     auto j = journal::Journal::open_rocksdb(dir_.sub("journal"), options);
     ASSERT_OK(j);
     journal_ = std::move(j).value();
-    database_ = open_database(dir_.sub("read.sqlite"));
+    ANNALS_SETUP_BACKEND(test_db_, GetParam(), dir_);
+    open_database(*test_db_, &read_db_);
   }
 
-  std::unique_ptr<db::Database> open_database(const std::string& path) {
-    auto d = db::Database::open("sqlite:" + path);
-    EXPECT_OK(d);
-    auto migrations = embedded_migrations(db::Dialect::kSqlite);
-    EXPECT_OK(migrations);
+  // Opens (creating on first use) the test's read database with every
+  // migration plus the test_applied table.
+  void open_database(const testing::TestDatabase& target, ReadDb* out) {
+    out->admin.reset();
+    out->projector_role.reset();
+    auto migrations =
+        embedded_migrations(target.backend() == testing::Backend::kSqlite ? db::Dialect::kSqlite
+                                                                          : db::Dialect::kPostgres);
+    ASSERT_OK(migrations);
     auto all = std::move(migrations).value();
+    bool sqlite = target.backend() == testing::Backend::kSqlite;
     all.push_back({static_cast<int>(all.size()) + 1, "test_applied",
-                   "CREATE TABLE test_applied (position INTEGER PRIMARY KEY,"
-                   " org_id TEXT NOT NULL, stream_version INTEGER NOT NULL) STRICT;"});
-    EXPECT_OK(migrate(**d, all, clock_));
-    return std::move(d).value();
+                   sqlite ? kSqliteTestTable : kPostgresTestTable});
+    db::DatabaseOptions admin_options;
+    admin_options.require_unprivileged = false;
+    if (sqlite) {
+      auto d = db::Database::open(target.url());
+      ASSERT_OK(d);
+      ASSERT_OK(migrate(**d, all, clock_));
+      out->admin = std::move(d).value();
+      return;
+    }
+    if (set_up_.insert(target.url()).second) {
+      ASSERT_OK(db::setup_postgres(target.url(), std::nullopt, clock_));
+    }
+    db::DatabaseOptions owner_options = admin_options;
+    owner_options.session_role = db::kOwnerRole;
+    auto owner = db::Database::open(target.url(), owner_options);
+    ASSERT_OK(owner);
+    ASSERT_OK(migrate(**owner, all, clock_));
+    auto admin = db::Database::open(target.url(), admin_options);
+    ASSERT_OK(admin);
+    out->admin = std::move(admin).value();
+    auto projector = db::Database::open(target.url_as(db::kProjectorRole));
+    ASSERT_OK(projector);
+    out->projector_role = std::move(projector).value();
+  }
+
+  std::unique_ptr<Projector> make_projector(ProjectorOptions options = {}) {
+    return make_projector(read_db_.projector(), options);
   }
 
   std::unique_ptr<Projector> make_projector(db::Database& database, ProjectorOptions options = {}) {
@@ -119,107 +175,111 @@ class ProjectorTest : public ::testing::Test {
   TempDir dir_;
   ManualClock clock_{from_micros(1'800'000'000'000'000)};
   std::unique_ptr<journal::Journal> journal_;
-  std::unique_ptr<db::Database> database_;
+  std::unique_ptr<testing::TestDatabase> test_db_;
+  ReadDb read_db_;
+  std::set<std::string> set_up_;  // PostgreSQL databases already through setup
   std::atomic<uint64_t> fail_at_{0};
   int counter_ = 0;
 };
 
-TEST_F(ProjectorTest, CatchUpAppliesEverythingAndAdvancesCheckpoints) {
+TEST_P(ProjectorTest, CatchUpAppliesEverythingAndAdvancesCheckpoints) {
   append_settings(25);
   ProjectorOptions options;
   options.batch_size = 10;
-  auto projector = make_projector(*database_, options);
+  auto projector = make_projector(options);
   ASSERT_OK(projector->start());
   auto reached = projector->catch_up();
   ASSERT_OK(reached);
   EXPECT_EQ(*reached, 25u);
   EXPECT_EQ(projector->checkpoint(), 25u);
   for (const auto& [name, position] : projector->checkpoints()) EXPECT_EQ(position, 25u) << name;
-  EXPECT_EQ(count(*database_, "test_applied"), 25);
-  EXPECT_EQ(count(*database_, "settings"), 7);
-  EXPECT_EQ(dump(*database_, "SELECT projection, position FROM projection_checkpoints ORDER BY 1"),
-            "recording|25|\nsettings|25|\ntokens|25|\n");
+  EXPECT_EQ(count(*read_db_.admin, "test_applied"), 25);
+  EXPECT_EQ(count(*read_db_.admin, "settings"), 7);
+  EXPECT_EQ(
+      dump(*read_db_.admin, "SELECT projection, position FROM projection_checkpoints ORDER BY 1"),
+      "recording|25|\nsettings|25|\ntokens|25|\n");
 }
 
-TEST_F(ProjectorTest, AFailureMidBatchChangesNeitherRowsNorCheckpoint) {
+TEST_P(ProjectorTest, AFailureMidBatchChangesNeitherRowsNorCheckpoint) {
   append_settings(10);
   fail_at_ = 6;
-  auto projector = make_projector(*database_);
+  auto projector = make_projector();
   ASSERT_OK(projector->start());
   auto r = projector->catch_up();
   ASSERT_FALSE(r.is_ok());
   EXPECT_NE(r.status().message().find("position 6"), std::string::npos) << r.status().to_string();
   EXPECT_NE(r.status().message().find("recording"), std::string::npos);
   EXPECT_EQ(projector->checkpoint(), 0u);
-  EXPECT_EQ(count(*database_, "test_applied"), 0);  // positions 1..5 rolled back too
-  EXPECT_EQ(count(*database_, "settings"), 0);      // and the other projections' rows
-  EXPECT_EQ(count(*database_, "projection_checkpoints"), 0);
+  EXPECT_EQ(count(*read_db_.admin, "test_applied"), 0);  // positions 1..5 rolled back too
+  EXPECT_EQ(count(*read_db_.admin, "settings"), 0);      // and the other projections' rows
+  EXPECT_EQ(count(*read_db_.admin, "projection_checkpoints"), 0);
   EXPECT_FALSE(projector->last_error().is_ok());
 
   fail_at_ = 0;
   auto again = projector->catch_up();
   ASSERT_OK(again);
   EXPECT_EQ(*again, 10u);
-  EXPECT_EQ(count(*database_, "test_applied"), 10);
+  EXPECT_EQ(count(*read_db_.admin, "test_applied"), 10);
   EXPECT_TRUE(projector->last_error().is_ok());
 }
 
-TEST_F(ProjectorTest, EarlierBatchesStayWhenALaterBatchFails) {
+TEST_P(ProjectorTest, EarlierBatchesStayWhenALaterBatchFails) {
   append_settings(10);
   fail_at_ = 8;
   ProjectorOptions options;
   options.batch_size = 3;
-  auto projector = make_projector(*database_, options);
+  auto projector = make_projector(options);
   ASSERT_OK(projector->start());
   EXPECT_FALSE(projector->catch_up().is_ok());
   EXPECT_EQ(projector->checkpoint(), 6u);  // batches 1-3 and 4-6 committed; 7-9 did not
-  EXPECT_EQ(count(*database_, "test_applied"), 6);
+  EXPECT_EQ(count(*read_db_.admin, "test_applied"), 6);
 }
 
-TEST_F(ProjectorTest, RestartContinuesFromTheCheckpointWithoutDuplicates) {
+TEST_P(ProjectorTest, RestartContinuesFromTheCheckpointWithoutDuplicates) {
   append_settings(12);
   ProjectorOptions options;
   options.batch_size = 5;
   {
-    auto projector = make_projector(*database_, options);
+    auto projector = make_projector(options);
     ASSERT_OK(projector->start());
     ASSERT_OK(projector->catch_up());
   }
   append_settings(9);
   {
-    // A fresh process: new database handle, new projector.
-    database_.reset();
-    database_ = open_database(dir_.sub("read.sqlite"));
-    auto projector = make_projector(*database_, options);
+    // A fresh process: new database handles, new projector.
+    open_database(*test_db_, &read_db_);
+    auto projector = make_projector(options);
     ASSERT_OK(projector->start());
     EXPECT_EQ(projector->checkpoint(), 12u);
     auto r = projector->catch_up();
     ASSERT_OK(r);  // a re-applied event would violate test_applied's primary key
     EXPECT_EQ(*r, 21u);
   }
-  EXPECT_EQ(count(*database_, "test_applied"), 21);
-  EXPECT_EQ(dump(*database_, "SELECT MIN(position), MAX(position) FROM test_applied"), "1|21|\n");
+  EXPECT_EQ(count(*read_db_.admin, "test_applied"), 21);
+  EXPECT_EQ(dump(*read_db_.admin, "SELECT MIN(position), MAX(position) FROM test_applied"),
+            "1|21|\n");
 }
 
-TEST_F(ProjectorTest, ANewProjectionCatchesUpFromTheStartBesideTheOthers) {
+TEST_P(ProjectorTest, ANewProjectionCatchesUpFromTheStartBesideTheOthers) {
   append_settings(8);
   {
-    auto projector = std::make_unique<Projector>(*journal_, *database_, standard_projections());
+    auto projector =
+        std::make_unique<Projector>(*journal_, read_db_.projector(), standard_projections());
     ASSERT_OK(projector->start());
     ASSERT_OK(projector->catch_up());
   }
-  auto projector = make_projector(*database_);  // adds "recording", at 0
+  auto projector = make_projector();  // adds "recording", at 0
   ASSERT_OK(projector->start());
   EXPECT_EQ(projector->checkpoint(), 0u);
   ASSERT_OK(projector->catch_up());
-  EXPECT_EQ(count(*database_, "test_applied"), 8);
+  EXPECT_EQ(count(*read_db_.admin, "test_applied"), 8);
   EXPECT_EQ(projector->checkpoints().at("settings"), 8u);
 }
 
-TEST_F(ProjectorTest, ReadDatabaseAheadOfTheJournalIsRefused) {
+TEST_P(ProjectorTest, ReadDatabaseAheadOfTheJournalIsRefused) {
   append_settings(5);
   {
-    auto projector = make_projector(*database_);
+    auto projector = make_projector();
     ASSERT_OK(projector->start());
     ASSERT_OK(projector->catch_up());
   }
@@ -227,59 +287,64 @@ TEST_F(ProjectorTest, ReadDatabaseAheadOfTheJournalIsRefused) {
   TempDir other;
   auto empty = journal::Journal::open_rocksdb(other.sub("journal"), journal::Options{});
   ASSERT_OK(empty);
-  Projector projector(**empty, *database_, standard_projections());
+  Projector projector(**empty, read_db_.projector(), standard_projections());
   auto s = projector.start();
   EXPECT_CODE(s, Code::kInvalidArgument);
   EXPECT_NE(s.message().find("rebuild"), std::string::npos);
 }
 
-TEST_F(ProjectorTest, SameJournalGivesTheSameRows) {
+TEST_P(ProjectorTest, SameJournalGivesTheSameRows) {
   append_settings(20, "acme");
   append_settings(15, "globex");
-  auto second = open_database(dir_.sub("second.sqlite"));
+  TempDir other_dir;
+  std::string why;
+  auto other_db = testing::TestDatabase::create(GetParam(), other_dir, &why);
+  ASSERT_TRUE(other_db) << why;
+  ReadDb second;
+  open_database(*other_db, &second);
   ProjectorOptions small;
   small.batch_size = 4;
-  auto p1 = make_projector(*database_);
-  auto p2 = make_projector(*second, small);  // other batch boundaries, same result
+  auto p1 = make_projector();
+  auto p2 = make_projector(second.projector(), small);  // other batch boundaries, same result
   ASSERT_OK(p1->start());
   ASSERT_OK(p2->start());
   ASSERT_OK(p1->catch_up());
   ASSERT_OK(p2->catch_up());
   const std::string sql = "SELECT * FROM settings ORDER BY org_id, key";
-  EXPECT_EQ(dump(*database_, sql), dump(*second, sql));
-  EXPECT_FALSE(dump(*database_, sql).empty());
-  EXPECT_EQ(dump(*database_, "SELECT * FROM test_applied ORDER BY position"),
-            dump(*second, "SELECT * FROM test_applied ORDER BY position"));
+  EXPECT_EQ(dump(*read_db_.admin, sql), dump(*second.admin, sql));
+  EXPECT_FALSE(dump(*read_db_.admin, sql).empty());
+  EXPECT_EQ(dump(*read_db_.admin, "SELECT * FROM test_applied ORDER BY position"),
+            dump(*second.admin, "SELECT * FROM test_applied ORDER BY position"));
 }
 
-TEST_F(ProjectorTest, InlineWaitForCatchesUp) {
-  auto projector = make_projector(*database_);
+TEST_P(ProjectorTest, InlineWaitForCatchesUp) {
+  auto projector = make_projector();
   ASSERT_OK(projector->start());
   append_settings(3);
   ASSERT_OK(projector->wait_for(3, std::chrono::milliseconds(1)));
-  EXPECT_EQ(count(*database_, "test_applied"), 3);
+  EXPECT_EQ(count(*read_db_.admin, "test_applied"), 3);
 }
 
-TEST_F(ProjectorTest, BackgroundModeFollowsTheJournal) {
+TEST_P(ProjectorTest, BackgroundModeFollowsTheJournal) {
   ProjectorOptions options;
   options.mode = ProjectorMode::kBackground;
   options.idle_wait = std::chrono::milliseconds(50);
-  auto projector = make_projector(*database_, options);
+  auto projector = make_projector(options);
   ASSERT_OK(projector->start());
   append_settings(40);
   ASSERT_OK(projector->wait_for(40, std::chrono::seconds(20)));
-  EXPECT_EQ(count(*database_, "test_applied"), 40);
+  EXPECT_EQ(count(*read_db_.admin, "test_applied"), 40);
   append_settings(5);
   ASSERT_OK(projector->wait_for(45, std::chrono::seconds(20)));
-  EXPECT_EQ(count(*database_, "test_applied"), 45);
+  EXPECT_EQ(count(*read_db_.admin, "test_applied"), 45);
 }
 
-TEST_F(ProjectorTest, BackgroundWaitTimesOutWithTheCauseAndRecoversAfterIt) {
+TEST_P(ProjectorTest, BackgroundWaitTimesOutWithTheCauseAndRecoversAfterIt) {
   ProjectorOptions options;
   options.mode = ProjectorMode::kBackground;
   options.idle_wait = std::chrono::milliseconds(20);
   options.retry_backoff = std::chrono::milliseconds(10);
-  auto projector = make_projector(*database_, options);
+  auto projector = make_projector(options);
   ASSERT_OK(projector->start());
   fail_at_ = 2;
   append_settings(3);
@@ -289,11 +354,11 @@ TEST_F(ProjectorTest, BackgroundWaitTimesOutWithTheCauseAndRecoversAfterIt) {
   EXPECT_TRUE(s.retryable());
   fail_at_ = 0;  // the fault clears: the thread retries and gets through
   ASSERT_OK(projector->wait_for(3, std::chrono::seconds(20)));
-  EXPECT_EQ(count(*database_, "test_applied"), 3);
+  EXPECT_EQ(count(*read_db_.admin, "test_applied"), 3);
 }
 
-TEST_F(ProjectorTest, ConcurrentInlineCatchUpsApplyEachEventOnce) {
-  auto projector = make_projector(*database_);
+TEST_P(ProjectorTest, ConcurrentInlineCatchUpsApplyEachEventOnce) {
+  auto projector = make_projector();
   ASSERT_OK(projector->start());
   std::vector<std::thread> threads;
   std::atomic<int> errors{0};
@@ -313,15 +378,19 @@ TEST_F(ProjectorTest, ConcurrentInlineCatchUpsApplyEachEventOnce) {
   }
   for (auto& t : threads) t.join();
   EXPECT_EQ(errors.load(), 0);
-  EXPECT_EQ(count(*database_, "test_applied"), 200);
-  EXPECT_EQ(dump(*database_, "SELECT key, value FROM settings ORDER BY key"),
+  EXPECT_EQ(count(*read_db_.admin, "test_applied"), 200);
+  EXPECT_EQ(dump(*read_db_.admin, "SELECT key, value FROM settings ORDER BY key"),
             "t0|49|\nt1|49|\nt2|49|\nt3|49|\n");
 }
 
-TEST_F(ProjectorTest, CatchUpBeforeStartIsAnError) {
-  auto projector = make_projector(*database_);
+TEST_P(ProjectorTest, CatchUpBeforeStartIsAnError) {
+  auto projector = make_projector();
   EXPECT_CODE(projector->catch_up(), Code::kInternal);
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, ProjectorTest,
+                         ::testing::Values(testing::Backend::kSqlite, testing::Backend::kPostgres),
+                         testing::BackendName);
 
 }  // namespace
 }  // namespace annals::projections

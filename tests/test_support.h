@@ -68,7 +68,8 @@ class TestDatabase {
  public:
   // Fails the test when PostgreSQL is missing under CI=true; otherwise the
   // caller skips (see ANNALS_SETUP_BACKEND).
-  static std::unique_ptr<TestDatabase> create(Backend backend, const TempDir& dir, std::string* why);
+  static std::unique_ptr<TestDatabase> create(Backend backend, const TempDir& dir,
+                                              std::string* why);
   ~TestDatabase();
 
   Backend backend() const { return backend_; }
@@ -93,14 +94,14 @@ bool running_in_ci();
 
 // In SetUp(): `ANNALS_SETUP_BACKEND(db_, GetParam(), dir_);` makes db_ a fresh
 // TestDatabase, or skips the test (fails it under CI=true) without PostgreSQL.
-#define ANNALS_SETUP_BACKEND(db_var, backend, dir)                                       \
-  do {                                                                                   \
-    std::string annals_why_;                                                             \
-    db_var = ::annals::testing::TestDatabase::create((backend), (dir), &annals_why_);    \
-    if (!db_var) {                                                                       \
-      if (::annals::testing::running_in_ci()) {                                          \
-        FAIL() << "PostgreSQL is required under CI=true: " << annals_why_;               \
-      }                                                                                  \
-      GTEST_SKIP() << "*** PostgreSQL unavailable, test skipped: " << annals_why_;      \
-    }                                                                                    \
+#define ANNALS_SETUP_BACKEND(db_var, backend, dir)                                    \
+  do {                                                                                \
+    std::string annals_why_;                                                          \
+    db_var = ::annals::testing::TestDatabase::create((backend), (dir), &annals_why_); \
+    if (!db_var) {                                                                    \
+      if (::annals::testing::running_in_ci()) {                                       \
+        FAIL() << "PostgreSQL is required under CI=true: " << annals_why_;            \
+      }                                                                               \
+      GTEST_SKIP() << "*** PostgreSQL unavailable, test skipped: " << annals_why_;    \
+    }                                                                                 \
   } while (0)

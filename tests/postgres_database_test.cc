@@ -1,0 +1,145 @@
+// The PostgreSQL backend's own behaviour: error mapping, pooled connections
+// that break, URL handling.
+#include <gtest/gtest.h>
+
+#include <pqxx/pqxx>
+
+#include "projections/database.h"
+#include "projections/postgres_setup.h"
+#include "projections/postgres_url.h"
+#include "tests/test_support.h"
+
+namespace annals::db {
+namespace {
+
+TEST(PostgresUrl, RedactsThePassword) {
+  EXPECT_EQ(redact_url("postgres://alice:s3cret@db.local:5432/app"),
+            "postgres://alice:***@db.local:5432/app");
+  EXPECT_EQ(redact_url("postgres://alice@db.local/app"), "postgres://alice@db.local/app");
+  EXPECT_EQ(redact_url("postgresql://db.local/app"), "postgresql://db.local/app");
+}
+
+TEST(PostgresUrl, SwapsTheUser) {
+  EXPECT_EQ(url_with_user("postgres://root:pw@h:1/d?sslmode=disable", "annals_query"),
+            "postgres://annals_query:pw@h:1/d?sslmode=disable");
+  EXPECT_EQ(url_with_user("postgres://root:pw@h:1/d", "annals_query", std::string("n:ew@")),
+            "postgres://annals_query:n%3Aew%40@h:1/d");
+  EXPECT_EQ(url_with_user("postgres://root:pw@h:1/d", "annals_query", std::string()),
+            "postgres://annals_query@h:1/d");
+  EXPECT_EQ(url_with_user("postgres://h/d", "annals_query"), "postgres://annals_query@h/d");
+  EXPECT_EQ(url_user("postgres://annals_query:pw@h/d"), "annals_query");
+  EXPECT_TRUE(is_postgres_url("postgresql://h/d"));
+  EXPECT_FALSE(is_postgres_url("sqlite:/x"));
+}
+
+TEST(PostgresDatabase, AnUnreachableServerIsUnavailable) {
+  // Port 1 on loopback: nothing listens there.
+  auto r = Database::open("postgres://annals_query:topsecret@127.0.0.1:1/none?connect_timeout=2");
+  EXPECT_CODE(r, Code::kUnavailable);
+  EXPECT_TRUE(r.status().retryable());
+  EXPECT_EQ(r.status().message().find("topsecret"), std::string::npos) << r.status().message();
+}
+
+class PostgresDatabaseTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ANNALS_SETUP_BACKEND(db_, annals::testing::Backend::kPostgres, dir_);
+    ASSERT_OK(setup_postgres(db_->url(), std::nullopt, clock_));
+    DatabaseOptions admin;
+    admin.require_unprivileged = false;
+    admin.pool_size = 1;
+    auto opened = Database::open(db_->url(), admin);
+    ASSERT_OK(opened);
+    database_ = std::move(opened).value();
+    auto txn = database_->begin(Access::kWrite);
+    ASSERT_OK(txn);
+    ASSERT_OK(
+        (*txn)->execute_script("CREATE TABLE public.t (k TEXT PRIMARY KEY, n BIGINT, b BOOLEAN)"));
+    ASSERT_OK((*txn)->commit());
+  }
+
+  annals::testing::TempDir dir_;
+  std::unique_ptr<annals::testing::TestDatabase> db_;
+  ManualClock clock_{from_micros(0)};
+  std::unique_ptr<Database> database_;
+};
+
+TEST_F(PostgresDatabaseTest, ValuesRoundTripWithTheirTypes) {
+  auto txn = database_->begin(Access::kWrite);
+  ASSERT_OK(txn);
+  ASSERT_OK((*txn)->execute("INSERT INTO public.t (k, n, b) VALUES ($1, $2, $3)",
+                            {std::string("it's \"quoted\" 🎉"), int64_t{-9'000'000'000'000}, true}));
+  ASSERT_OK((*txn)->execute("INSERT INTO public.t (k, n, b) VALUES ($1, $2, $3)",
+                            {std::string("nulls"), Null{}, Null{}}));
+  auto rows = (*txn)->query("SELECT k, n, b FROM public.t ORDER BY k");
+  ASSERT_OK(rows);
+  ASSERT_EQ(rows->size(), 2u);
+  EXPECT_EQ((*rows)[0].text(0), "it's \"quoted\" 🎉");
+  EXPECT_EQ((*rows)[0].i64(1), -9'000'000'000'000);
+  EXPECT_TRUE((*rows)[0].boolean(2));
+  EXPECT_TRUE((*rows)[1].is_null(1));
+  EXPECT_TRUE((*rows)[1].is_null(2));
+}
+
+TEST_F(PostgresDatabaseTest, UniqueViolationIsConflict) {
+  auto txn = database_->begin(Access::kWrite);
+  ASSERT_OK(txn);
+  ASSERT_OK((*txn)->execute("INSERT INTO public.t (k) VALUES ($1)", {std::string("a")}));
+  auto again = (*txn)->execute("INSERT INTO public.t (k) VALUES ($1)", {std::string("a")});
+  EXPECT_CODE(again, Code::kConflict);
+  EXPECT_FALSE(again.status().retryable());
+}
+
+TEST_F(PostgresDatabaseTest, UncommittedWorkRollsBack) {
+  {
+    auto txn = database_->begin(Access::kWrite);
+    ASSERT_OK(txn);
+    ASSERT_OK((*txn)->execute("INSERT INTO public.t (k) VALUES ($1)", {std::string("gone")}));
+  }
+  auto txn = database_->begin(Access::kRead);
+  ASSERT_OK(txn);
+  auto rows = (*txn)->query("SELECT count(*) FROM public.t");
+  ASSERT_OK(rows);
+  EXPECT_EQ((*rows)[0].i64(0), 0);
+}
+
+TEST_F(PostgresDatabaseTest, ADroppedConnectionIsUnavailableAndTheNextTransactionReconnects) {
+  int64_t pid = 0;
+  {
+    auto txn = database_->begin(Access::kRead);
+    ASSERT_OK(txn);
+    auto rows = (*txn)->query("SELECT pg_backend_pid()");
+    ASSERT_OK(rows);
+    pid = (*rows)[0].i64(0);
+  }
+  {
+    // The server ends the pooled connection behind our back.
+    pqxx::connection killer(db_->url());
+    pqxx::nontransaction tx(killer);
+    tx.exec_params("SELECT pg_terminate_backend($1)", pid);
+  }
+  auto failed = [&]() -> Status {
+    auto txn = database_->begin(Access::kRead);
+    if (!txn.is_ok()) return txn.status();
+    return (*txn)->query("SELECT 1").status();
+  }();
+  EXPECT_CODE(failed, Code::kUnavailable);
+  EXPECT_TRUE(failed.retryable());
+
+  auto txn = database_->begin(Access::kRead);
+  ASSERT_OK(txn);
+  auto rows = (*txn)->query("SELECT pg_backend_pid()");
+  ASSERT_OK(rows);
+  EXPECT_NE((*rows)[0].i64(0), pid);
+}
+
+TEST_F(PostgresDatabaseTest, SqlErrorsAreReportedWithTheStatement) {
+  auto txn = database_->begin(Access::kRead);
+  ASSERT_OK(txn);
+  auto r = (*txn)->query("SELECT no_such_column FROM public.t");
+  EXPECT_CODE(r, Code::kInternal);
+  EXPECT_NE(r.status().message().find("no_such_column"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace annals::db
