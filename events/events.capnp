@@ -5,9 +5,21 @@
 # Evolution rules: fields and payloads are only ever added, with the next free
 # ordinal; a field is never renumbered, retyped or reused. A change of meaning
 # is a new payload (or version) with an upcaster, never an edit.
+#
+# Secrets (API keys, client secrets, header values, OAuth tokens) are never
+# in an event in plain text: fields named "sealed..." hold the output of
+# repositories::Secrets::seal (AES-256-GCM under the org's data key).
 
 using Cxx = import "/capnp/c++.capnp";
 $Cxx.namespace("annals::schema");
+
+# Each repository's events live in a file of their own, as a struct with a
+# union: the envelope's payload names the group, the group names the event.
+using ModelEvents = import "model_events.capnp";
+using AccessEvents = import "access_events.capnp";
+using ToolsetEvents = import "toolset_events.capnp";
+using McpEvents = import "mcp_events.capnp";
+using McpAuthEvents = import "mcp_auth_events.capnp";
 
 struct Envelope {
   position @0 :UInt64;          # global journal position, gap-free, from 1
@@ -24,6 +36,12 @@ struct Envelope {
     settingDeleted @9 :SettingDeleted;
     tokenCreated @10 :TokenCreated;
     tokenUpdated @11 :TokenUpdated;
+    model @12 :ModelEvents.ModelEvent;          # download requests, API aliases, metadata
+    access @13 :AccessEvents.AccessEvent;       # user access, app access requests,
+                                                # app instance, user aliases
+    toolset @14 :ToolsetEvents.ToolsetEvent;    # toolsets, app toolset configs
+    mcp @15 :McpEvents.McpEvent;                # MCP servers and instances
+    mcpAuth @16 :McpAuthEvents.McpAuthEvent;    # MCP auth headers, OAuth configs and tokens
   }
 }
 

@@ -2,6 +2,9 @@
 
 #include <pqxx/pqxx>
 
+#include <chrono>
+#include <thread>
+
 #include "projections/database.h"
 #include "projections/migrate.h"
 #include "projections/postgres_database.h"
@@ -21,6 +24,48 @@ bool ensure_role(pqxx::connection& conn, const std::string& role, const std::str
   } catch (const pqxx::sql_error& e) {
     if (e.sqlstate() == "42710" || e.sqlstate() == "23505") return false;  // created meanwhile
     throw;
+  }
+}
+
+bool is_retryable_catalog_race(const pqxx::sql_error& e) {
+  // Roles are shared by every database of the server: two setups at once may
+  // race on the same catalog rows.
+  const std::string& state = e.sqlstate();
+  return state == "XX000" || state == "40001" || state == "40P01" || state == "23505" ||
+         state == "42710";
+}
+
+// Creates the three roles when missing and makes the runtime roles what they
+// must be (no superuser, no BYPASSRLS, not members of the owner), changing
+// only what differs. Returns whether a role was created.
+bool ensure_roles(pqxx::connection& conn, const std::optional<std::string>& runtime_password) {
+  const std::string runtime = "LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS NOINHERIT";
+  for (int attempt = 0;; ++attempt) {
+    try {
+      bool created = false;
+      created |= ensure_role(conn, kOwnerRole, "NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE BYPASSRLS");
+      created |= ensure_role(conn, kQueryRole, runtime);
+      created |= ensure_role(conn, kProjectorRole, runtime);
+      pqxx::nontransaction tx(conn);
+      for (const char* role : {kQueryRole, kProjectorRole}) {
+        pqxx::result r = tx.exec_params(
+            "SELECT rolsuper OR rolbypassrls OR rolcreatedb OR rolcreaterole OR rolinherit"
+            " OR NOT rolcanlogin, pg_has_role(rolname, $2, 'MEMBER')"
+            " FROM pg_roles WHERE rolname = $1",
+            std::string(role), std::string(kOwnerRole));
+        if (r[0][0].c_str()[0] == 't') tx.exec("ALTER ROLE " + tx.quote_name(role) + " " + runtime);
+        if (r[0][1].c_str()[0] == 't') {
+          tx.exec("REVOKE " + tx.quote_name(kOwnerRole) + " FROM " + tx.quote_name(role));
+        }
+        if (runtime_password.has_value()) {
+          tx.exec("ALTER ROLE " + tx.quote_name(role) + " PASSWORD " + tx.quote(*runtime_password));
+        }
+      }
+      return created;
+    } catch (const pqxx::sql_error& e) {
+      if (attempt >= 8 || !is_retryable_catalog_race(e)) throw;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20 * (attempt + 1)));
+    }
   }
 }
 
@@ -53,21 +98,9 @@ Result<PgSetupReport> setup_postgres(const std::string& admin_url,
                                          redact_url(admin_url) + " is not one");
       }
     }
-    const std::string runtime = "LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS NOINHERIT";
-    report.created_roles |=
-        ensure_role(conn, kOwnerRole, "NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE BYPASSRLS");
-    report.created_roles |= ensure_role(conn, kQueryRole, runtime);
-    report.created_roles |= ensure_role(conn, kProjectorRole, runtime);
+    report.created_roles = ensure_roles(conn, runtime_password);
 
     pqxx::work tx(conn);
-    // Harden roles that already existed, whoever made them.
-    for (const char* role : {kQueryRole, kProjectorRole}) {
-      tx.exec("ALTER ROLE " + tx.quote_name(role) + " " + runtime);
-      tx.exec("REVOKE " + tx.quote_name(kOwnerRole) + " FROM " + tx.quote_name(role));
-      if (runtime_password.has_value()) {
-        tx.exec("ALTER ROLE " + tx.quote_name(role) + " PASSWORD " + tx.quote(*runtime_password));
-      }
-    }
     tx.exec("SELECT pg_advisory_xact_lock(4242000002)");
     tx.exec("CREATE SCHEMA IF NOT EXISTS annals AUTHORIZATION annals_owner");
     tx.exec("CREATE SCHEMA IF NOT EXISTS annals_meta AUTHORIZATION annals_owner");
