@@ -12,6 +12,9 @@
 //                 value: first position (8-byte BE), last position (8-byte BE)
 //   reservations  key: rule, 0x00, scope, 0x00, value, where scope is the org_id
 //                 or "*" for a rule that holds across orgs; value: owner stream id
+//   keys          key: org_id; value: the org's data key wrapped by the master
+//                 key (see repositories/secrets.h). Not part of the history:
+//                 deleting one crypto-shreds the org's secrets.
 //
 // Record (value in "events")
 //   byte 0      record format version (kRecordVersion)
@@ -42,6 +45,7 @@ inline constexpr const char* kOrgEventsFamily = "org_events";
 inline constexpr const char* kStreamsFamily = "streams";
 inline constexpr const char* kIdempotencyFamily = "idempotency";
 inline constexpr const char* kReservationsFamily = "reservations";
+inline constexpr const char* kKeysFamily = "keys";
 
 inline constexpr uint8_t kRecordVersion = 1;
 inline constexpr size_t kRecordHeaderBytes = 8;

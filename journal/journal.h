@@ -22,6 +22,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -139,6 +140,14 @@ class Journal {
 
   // Flushes and fsyncs everything appended so far.
   virtual Status sync() = 0;
+
+  // Per-org data keys, wrapped by the app's master key. They live beside the
+  // journal, not in it: destroying one (crypto-shredding an org) must not
+  // rewrite history. The stored (wrapped) key, or nullopt when none.
+  virtual Result<std::optional<std::string>> data_key(std::string_view org_id) = 0;
+  // Stores `wrapped` unless the org has a key already; returns the stored one.
+  virtual Result<std::string> put_data_key_if_absent(std::string_view org_id,
+                                                     std::string wrapped) = 0;
 };
 
 }  // namespace annals::journal

@@ -28,6 +28,8 @@ class RocksJournal final : public Journal {
   Result<uint64_t> stream_version(std::string_view org_id, std::string_view stream_id) override;
   uint64_t wait_for_head(uint64_t after, std::chrono::milliseconds timeout) override;
   Status sync() override;
+  Result<std::optional<std::string>> data_key(std::string_view org_id) override;
+  Result<std::string> put_data_key_if_absent(std::string_view org_id, std::string wrapped) override;
 
  private:
   // One appender waiting in the queue. Lives on the appender's stack.
@@ -70,6 +72,8 @@ class RocksJournal final : public Journal {
   rocksdb::ColumnFamilyHandle* streams_cf_ = nullptr;
   rocksdb::ColumnFamilyHandle* idempotency_cf_ = nullptr;
   rocksdb::ColumnFamilyHandle* reservations_cf_ = nullptr;
+  rocksdb::ColumnFamilyHandle* keys_cf_ = nullptr;
+  std::mutex keys_mu_;  // serialises put_data_key_if_absent
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
 
   std::mutex mu_;

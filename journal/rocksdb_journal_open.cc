@@ -96,6 +96,7 @@ Status RocksJournal::open_db() {
       {format::kStreamsFamily, lookup_options},
       {format::kIdempotencyFamily, lookup_options},
       {format::kReservationsFamily, lookup_options},
+      {format::kKeysFamily, lookup_options},
   };
 
   rocksdb::DB* raw = nullptr;
@@ -125,6 +126,7 @@ Status RocksJournal::open_db() {
   streams_cf_ = handles_[3];
   idempotency_cf_ = handles_[4];
   reservations_cf_ = handles_[5];
+  keys_cf_ = handles_[6];
 
   auto format_value = get(meta_cf_, std::string(format::kFormatKey));
   if (!format_value.is_ok()) return format_value.status();

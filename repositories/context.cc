@@ -30,6 +30,15 @@ Result<std::unique_ptr<db::Transaction>> RepositoryContext::read(std::string_vie
   return txn;
 }
 
+Result<Secrets*> RepositoryContext::secrets() {
+  if (secrets_ == nullptr) {
+    return Status::invalid_argument("master_key",
+                                    "this store was opened without a master key, so it cannot "
+                                    "keep secrets: set StoreOptions::master_key");
+  }
+  return secrets_;
+}
+
 Result<std::unique_ptr<db::Transaction>> RepositoryContext::read_unscoped() {
   return database_.begin(db::Access::kRead);
 }

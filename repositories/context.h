@@ -14,6 +14,8 @@
 
 namespace annals::repositories {
 
+class Secrets;
+
 struct RepositoryOptions {
   // Wait after each write until the projections have applied it, so that
   // a read right after a write sees it.
@@ -35,12 +37,14 @@ struct Page {
 class RepositoryContext {
  public:
   RepositoryContext(journal::Journal& journal, db::Database& database,
-                    projections::Projector& projector, Clock& clock, RepositoryOptions options = {})
+                    projections::Projector& projector, Clock& clock, RepositoryOptions options = {},
+                    Secrets* secrets = nullptr)
       : journal_(journal),
         database_(database),
         projector_(projector),
         clock_(clock),
-        options_(options) {}
+        options_(options),
+        secrets_(secrets) {}
 
   // Appends the command, then (read-your-writes) waits until it is projected.
   Result<journal::AppendResult> write(journal::AppendRequest request);
@@ -51,6 +55,8 @@ class RepositoryContext {
   Result<std::unique_ptr<db::Transaction>> read_unscoped();
 
   Clock& clock() { return clock_; }
+  // kInvalidArgument naming "master_key" when the store was opened without one.
+  Result<Secrets*> secrets();
   db::Dialect dialect() const { return database_.dialect(); }
   journal::Journal& journal() { return journal_; }
 
@@ -60,6 +66,7 @@ class RepositoryContext {
   projections::Projector& projector_;
   Clock& clock_;
   const RepositoryOptions options_;
+  Secrets* secrets_;
 };
 
 }  // namespace annals::repositories

@@ -43,8 +43,12 @@ Result<std::unique_ptr<Store>> Store::open(StoreOptions options) {
   ANNALS_ASSIGN_OR_RETURN(uint64_t reached, store->projector_->catch_up());
   (void)reached;
 
-  store->context_ = std::make_unique<RepositoryContext>(
-      *store->journal_, *store->database_, *store->projector_, *store->clock_, options.repository);
+  if (!options.master_key.empty()) {
+    ANNALS_ASSIGN_OR_RETURN(store->secrets_, Secrets::create(*store->journal_, options.master_key));
+  }
+  store->context_ = std::make_unique<RepositoryContext>(*store->journal_, *store->database_,
+                                                        *store->projector_, *store->clock_,
+                                                        options.repository, store->secrets_.get());
   store->settings_ = make_settings_repository(*store->context_);
   store->tokens_ = make_token_repository(*store->context_);
   return store;

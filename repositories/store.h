@@ -17,6 +17,7 @@
 #include "projections/database.h"
 #include "projections/projector.h"
 #include "repositories/context.h"
+#include "repositories/secrets.h"
 #include "repositories/settings_repository.h"
 #include "repositories/token_repository.h"
 
@@ -33,6 +34,9 @@ struct StoreOptions {
   std::string projector_database_url;
   // PostgreSQL setup: the password given to the runtime roles.
   std::optional<std::string> runtime_password;
+  // 32 bytes from the app (an OS keychain, a secrets manager). It wraps each
+  // org's data key; without it, calls that store or return secrets fail.
+  std::string master_key;
   journal::Durability durability = journal::Durability::kSync;
   projections::ProjectorMode projector_mode = projections::ProjectorMode::kInline;
   RepositoryOptions repository;
@@ -67,6 +71,8 @@ class Store {
     return projector_database_ ? *projector_database_ : *database_;
   }
   projections::Projector& projector() { return *projector_; }
+  // Null when the store was opened without a master key.
+  Secrets* secrets() { return secrets_.get(); }
   Clock& clock() { return *clock_; }
 
  private:
@@ -79,6 +85,7 @@ class Store {
   std::unique_ptr<db::Database> database_;
   std::unique_ptr<db::Database> projector_database_;  // PostgreSQL only
   std::unique_ptr<projections::Projector> projector_;
+  std::unique_ptr<Secrets> secrets_;
   std::unique_ptr<RepositoryContext> context_;
   std::unique_ptr<SettingsRepository> settings_;
   std::unique_ptr<TokenRepository> tokens_;

@@ -64,7 +64,7 @@ TEST(Cli, VerifyNamesThePositionOfAGap) {
     for (const char* name :
          {"default", journal::format::kEventsFamily, journal::format::kOrgEventsFamily,
           journal::format::kStreamsFamily, journal::format::kIdempotencyFamily,
-          journal::format::kReservationsFamily}) {
+          journal::format::kReservationsFamily, journal::format::kKeysFamily}) {
       families.emplace_back(name, rocksdb::ColumnFamilyOptions());
     }
     std::vector<rocksdb::ColumnFamilyHandle*> handles;

@@ -140,7 +140,8 @@ class RawJournalDb {
     std::vector<rocksdb::ColumnFamilyDescriptor> families;
     for (const char* name : {rocksdb::kDefaultColumnFamilyName.c_str(), format::kEventsFamily,
                              format::kOrgEventsFamily, format::kStreamsFamily,
-                             format::kIdempotencyFamily, format::kReservationsFamily}) {
+                             format::kIdempotencyFamily, format::kReservationsFamily,
+                             format::kKeysFamily}) {
       families.emplace_back(name, rocksdb::ColumnFamilyOptions());
     }
     rocksdb::DB* raw = nullptr;

@@ -1,0 +1,1 @@
+-- ToolsetRepository: toolsets, app_toolset_configs.

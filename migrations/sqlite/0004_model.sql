@@ -1,0 +1,1 @@
+-- ModelRepository: download_requests, api_model_aliases, model_metadata.

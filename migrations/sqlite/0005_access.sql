@@ -1,0 +1,2 @@
+-- AccessRepository, AccessRequestRepository, AppInstanceRepository, UserAliasRepository:
+-- user_access_requests, app_access_requests, app_instances, user_aliases.

@@ -1,0 +1,1 @@
+-- McpRepository: mcp_servers, mcps.

@@ -1,0 +1,1 @@
+-- McpRepository credentials: mcp_auth_headers, mcp_oauth_configs, mcp_oauth_tokens.

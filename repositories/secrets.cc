@@ -1,0 +1,159 @@
+#include "repositories/secrets.h"
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include "core/validate.h"
+
+namespace annals::repositories {
+namespace {
+
+constexpr size_t kNonceBytes = 12;
+constexpr size_t kTagBytes = 16;
+constexpr std::string_view kSealedPrefix = "v1.";
+
+std::string random_bytes(size_t n) {
+  std::string out(n, '\0');
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(out.data()), static_cast<int>(n)) != 1) {
+    std::abort();  // no randomness: nothing safe can be done
+  }
+  return out;
+}
+
+std::string base64(std::string_view in) {
+  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(in.data()),
+                          static_cast<int>(in.size()));
+  out.resize(static_cast<size_t>(n));
+  return out;
+}
+
+std::optional<std::string> unbase64(std::string_view in) {
+  if (in.size() % 4 != 0) return std::nullopt;
+  std::string out(3 * in.size() / 4 + 1, '\0');
+  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(in.data()),
+                          static_cast<int>(in.size()));
+  if (n < 0) return std::nullopt;
+  size_t len = static_cast<size_t>(n);
+  // EVP_DecodeBlock counts padding as zero bytes.
+  if (!in.empty() && in.back() == '=') --len;
+  if (in.size() >= 2 && in[in.size() - 2] == '=') --len;
+  out.resize(len);
+  return out;
+}
+
+std::string wrap_aad(std::string_view org_id) { return "annals data key/" + std::string(org_id); }
+std::string value_aad(std::string_view org_id, std::string_view purpose) {
+  return std::string(org_id) + '\0' + std::string(purpose);
+}
+
+}  // namespace
+
+std::string aes_gcm_seal(std::string_view key, std::string_view aad, std::string_view plaintext) {
+  std::string nonce = random_bytes(kNonceBytes);
+  std::string out = nonce;
+  out.resize(kNonceBytes + plaintext.size() + kTagBytes);
+  EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
+  int len = 0;
+  auto u = [](std::string_view s) { return reinterpret_cast<const unsigned char*>(s.data()); };
+  EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), nullptr, nullptr, nullptr);
+  EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, static_cast<int>(kNonceBytes), nullptr);
+  EVP_EncryptInit_ex(ctx, nullptr, nullptr, u(key), u(nonce));
+  EVP_EncryptUpdate(ctx, nullptr, &len, u(aad), static_cast<int>(aad.size()));
+  auto* ct = reinterpret_cast<unsigned char*>(out.data() + kNonceBytes);
+  EVP_EncryptUpdate(ctx, ct, &len, u(plaintext), static_cast<int>(plaintext.size()));
+  EVP_EncryptFinal_ex(ctx, ct + len, &len);
+  EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, static_cast<int>(kTagBytes),
+                      out.data() + kNonceBytes + plaintext.size());
+  EVP_CIPHER_CTX_free(ctx);
+  return out;
+}
+
+std::optional<std::string> aes_gcm_open(std::string_view key, std::string_view aad,
+                                        std::string_view sealed) {
+  if (sealed.size() < kNonceBytes + kTagBytes || key.size() != 32) return std::nullopt;
+  auto u = [](std::string_view s) { return reinterpret_cast<const unsigned char*>(s.data()); };
+  std::string_view nonce = sealed.substr(0, kNonceBytes);
+  std::string_view ct = sealed.substr(kNonceBytes, sealed.size() - kNonceBytes - kTagBytes);
+  std::string tag(sealed.substr(sealed.size() - kTagBytes));
+  std::string out(ct.size(), '\0');
+  EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
+  int len = 0;
+  EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), nullptr, nullptr, nullptr);
+  EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, static_cast<int>(kNonceBytes), nullptr);
+  EVP_DecryptInit_ex(ctx, nullptr, nullptr, u(key), u(nonce));
+  EVP_DecryptUpdate(ctx, nullptr, &len, u(aad), static_cast<int>(aad.size()));
+  EVP_DecryptUpdate(ctx, reinterpret_cast<unsigned char*>(out.data()), &len, u(ct),
+                    static_cast<int>(ct.size()));
+  EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, static_cast<int>(kTagBytes), tag.data());
+  int ok = EVP_DecryptFinal_ex(ctx, reinterpret_cast<unsigned char*>(out.data()) + len, &len);
+  EVP_CIPHER_CTX_free(ctx);
+  if (ok != 1) return std::nullopt;
+  return out;
+}
+
+Result<std::unique_ptr<Secrets>> Secrets::create(journal::Journal& keys, std::string master_key) {
+  if (master_key.size() != kMasterKeyBytes) {
+    return Status::invalid_argument("master_key", "the master key must be exactly 32 bytes, not " +
+                                                      std::to_string(master_key.size()));
+  }
+  return std::unique_ptr<Secrets>(new Secrets(keys, std::move(master_key)));
+}
+
+Result<std::string> Secrets::data_key(std::string_view org_id, bool create) {
+  std::lock_guard lock(mu_);
+  if (auto it = cache_.find(org_id); it != cache_.end()) return it->second;
+  ANNALS_ASSIGN_OR_RETURN(auto stored, keys_.data_key(org_id));
+  std::string wrapped;
+  if (stored.has_value()) {
+    wrapped = std::move(*stored);
+  } else {
+    if (!create) return Status::not_found("org '" + std::string(org_id) + "' has no data key");
+    std::string fresh = random_bytes(32);
+    ANNALS_ASSIGN_OR_RETURN(
+        wrapped,
+        keys_.put_data_key_if_absent(org_id, aes_gcm_seal(master_key_, wrap_aad(org_id), fresh)));
+  }
+  auto key = aes_gcm_open(master_key_, wrap_aad(org_id), wrapped);
+  if (!key.has_value() || key->size() != 32) {
+    return Status::permission_denied("the master key does not open org '" + std::string(org_id) +
+                                     "'s data key: it is not the master key its secrets were "
+                                     "written with");
+  }
+  cache_.emplace(std::string(org_id), *key);
+  return *key;
+}
+
+Result<std::string> Secrets::seal(std::string_view org_id, std::string_view purpose,
+                                  std::string_view plaintext) {
+  ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
+  if (plaintext.size() > kMaxSecretBytes) {
+    return Status::invalid_argument("secret", "a secret is " + std::to_string(plaintext.size()) +
+                                                  " bytes; at most " +
+                                                  std::to_string(kMaxSecretBytes) + " allowed");
+  }
+  ANNALS_ASSIGN_OR_RETURN(std::string key, data_key(org_id, /*create=*/true));
+  return std::string(kSealedPrefix) +
+         base64(aes_gcm_seal(key, value_aad(org_id, purpose), plaintext));
+}
+
+Result<std::string> Secrets::open(std::string_view org_id, std::string_view purpose,
+                                  std::string_view sealed) {
+  if (sealed.substr(0, kSealedPrefix.size()) != kSealedPrefix) {
+    return Status::corruption("a stored secret is not in the sealed format");
+  }
+  auto raw = unbase64(sealed.substr(kSealedPrefix.size()));
+  if (!raw.has_value()) return Status::corruption("a stored secret is not valid base64");
+  ANNALS_ASSIGN_OR_RETURN(std::string key, data_key(org_id, /*create=*/false));
+  auto plain = aes_gcm_open(key, value_aad(org_id, purpose), *raw);
+  if (!plain.has_value()) {
+    return Status::corruption("a stored secret does not open for org '" + std::string(org_id) +
+                              "' and " + std::string(purpose) +
+                              ": altered, or moved from elsewhere");
+  }
+  return *plain;
+}
+
+}  // namespace annals::repositories
