@@ -9,7 +9,13 @@
 #include <random>
 #include <thread>
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <filesystem>
+
 #include "cli/args.h"
+#include "repositories/common.h"
 #include "cli/commands.h"
 #include "repositories/store.h"
 
@@ -43,6 +49,8 @@ const char* kOrgNames[] = {"acme",  "globex", "initech", "umbrella",
 struct Tally {
   std::atomic<int64_t> settings_upserted{0}, settings_deleted{0}, tokens_created{0},
       tokens_updated{0}, retries{0}, conflicts{0}, concurrency_retries{0};
+  // The other seven repositories, exercised once per org.
+  std::atomic<int64_t> catalogue_writes{0}, secrets_sealed{0}, state_rules_refused{0};
 };
 
 struct OrgWork {
@@ -60,7 +68,156 @@ double percentile(std::vector<double>& v, double p) {
   return v[i];
 }
 
+// What an org sets up before its users arrive: the app instance, models,
+// access requests, toolsets, MCP servers with credentials, aliases. Every
+// repository of the store is written here at least once.
+Status set_up_org(Store& store, const OrgWork& work, Tally& tally) {
+  const std::string& org = work.org;
+  const std::string run = work.run;
+  Timestamp now = store.clock().now();
+  auto count = [&](const Status& s) {
+    if (s.is_ok()) tally.catalogue_writes++;
+    return s;
+  };
+
+  repositories::NewAppInstance instance;
+  instance.client_id = "client-" + org;
+  instance.client_secret = "demo-client-secret-" + org + "-" + run;
+  instance.scope = "scope_" + org;
+  instance.status = "ready";
+  ANNALS_RETURN_IF_ERROR(count(store.app_instance().upsert(org, instance).status()));
+  tally.secrets_sealed++;
+
+  for (int i = 0; i < 3; ++i) {
+    repositories::UserAliasFields alias;
+    alias.alias = "preset-" + run + "-" + std::to_string(i);
+    alias.repo = "TheBloke/Mistral-7B-Instruct-v0.2-GGUF";
+    alias.filename = "mistral-7b-instruct-v0.2.Q4_K_M.gguf";
+    alias.snapshot = "main";
+    alias.request_params = "{\"temperature\": 0." + std::to_string(i + 5) + "}";
+    ANNALS_RETURN_IF_ERROR(count(
+        store.user_aliases().create(org, "alias-" + run + "-" + std::to_string(i), alias).status()));
+  }
+
+  repositories::DownloadRequestInput download;
+  download.id = "dl-" + org + "-" + run;
+  download.repo = "TheBloke/Mistral-7B-Instruct-v0.2-GGUF";
+  download.filename = "mistral-7b-instruct-v0.2.Q4_K_M.gguf";
+  download.total_bytes = 4'368'439'584;
+  ANNALS_RETURN_IF_ERROR(count(store.models().create_download_request(org, download).status()));
+  download.status = repositories::DownloadStatus::kCompleted;
+  download.downloaded_bytes = *download.total_bytes;
+  download.started_at = now;
+  ANNALS_RETURN_IF_ERROR(count(store.models().update_download_request(org, download).status()));
+
+  repositories::NewApiModelAlias api;
+  api.id = "api-" + org + "-" + run;
+  api.api_format = "openai";
+  api.base_url = "https://api.openai.com/v1";
+  api.models = "[\"gpt-4o\", \"gpt-4o-mini\"]";
+  api.prefix = "oa" + run + "/";
+  api.api_key = "demo-api-key-" + org + "-" + run;
+  ANNALS_RETURN_IF_ERROR(count(store.models().create_api_alias(org, api).status()));
+  tally.secrets_sealed++;
+  for (int i = 0; i < 2; ++i) {  // the second upsert of each file updates, never duplicates
+    for (const char* file : {"mistral-7b.Q4_K_M.gguf", "llama-3-8b.Q5_K_M.gguf"}) {
+      repositories::ModelMetadataInput meta;
+      meta.repo = "demo/models";
+      meta.filename = file;
+      meta.snapshot = "main";
+      meta.max_input_tokens = 8192 * (i + 1);
+      meta.extracted_at = now;
+      ANNALS_RETURN_IF_ERROR(count(store.models().upsert_model_metadata(org, meta).status()));
+    }
+  }
+
+  auto joined = store.access().insert_pending(org, "ada-" + run, "user-ada-" + run);
+  ANNALS_RETURN_IF_ERROR(count(joined.status()));
+  ANNALS_RETURN_IF_ERROR(count(store.access()
+                                   .update_status(org, joined->id,
+                                                  repositories::UserAccessStatus::kApproved,
+                                                  "user-1")
+                                   .status()));
+
+  for (int i = 0; i < 2; ++i) {
+    repositories::NewAppAccessRequest request;
+    request.id = "aar-" + org + "-" + run + "-" + std::to_string(i);
+    request.app_client_id = "app-client-" + std::to_string(i);
+    request.app_name = "Demo app " + std::to_string(i);
+    request.requested = "{\"toolsets\": [\"exa\"]}";
+    request.expires_at = now + std::chrono::minutes(10);
+    ANNALS_RETURN_IF_ERROR(count(store.access_requests().create(org, request).status()));
+  }
+  ANNALS_RETURN_IF_ERROR(count(store.access_requests()
+                                   .approve(org, "aar-" + org + "-" + run + "-0", "user-1",
+                                            "{\"toolsets\": [\"exa\"]}", "scope_resource",
+                                            "scope_access_" + org + "_" + run)
+                                   .status()));
+  ANNALS_RETURN_IF_ERROR(
+      count(store.access_requests().deny(org, "aar-" + org + "-" + run + "-1", "user-1").status()));
+  // A decided request cannot be decided again: the state rule refuses it.
+  if (!store.access_requests().deny(org, "aar-" + org + "-" + run + "-0", "user-2").is_ok()) {
+    tally.state_rules_refused++;
+  }
+
+  ANNALS_RETURN_IF_ERROR(
+      count(store.toolsets().set_app_enabled(org, "builtin-exa-search", true, "user-1").status()));
+  repositories::NewToolset toolset;
+  toolset.id = "ts-" + org + "-" + run;
+  toolset.user_id = "user-1";
+  toolset.toolset_type = "builtin-exa-search";
+  toolset.slug = "exa-" + run;
+  toolset.api_key = "demo-exa-key-" + org + "-" + run;
+  ANNALS_RETURN_IF_ERROR(count(store.toolsets().create(org, toolset).status()));
+  tally.secrets_sealed++;
+
+  repositories::NewMcpServer server;
+  server.id = "mcp-" + org + "-" + run;
+  server.url = "https://mcp.example.com/" + org + "/" + run;
+  server.name = "Example MCP";
+  server.created_by = "user-1";
+  ANNALS_RETURN_IF_ERROR(count(store.mcp().servers().create_server(org, server).status()));
+  repositories::NewMcpInstance mcp;
+  mcp.id = "mcpi-" + org + "-" + run;
+  mcp.created_by = "user-1";
+  mcp.mcp_server_id = server.id;
+  mcp.name = "search";
+  mcp.slug = "search-" + run;
+  mcp.tools_cache = "[{\"name\": \"search\"}]";
+  mcp.auth_type = repositories::McpAuthType::kOauth;
+  ANNALS_RETURN_IF_ERROR(count(store.mcp().servers().create_instance(org, mcp).status()));
+  repositories::NewMcpAuthHeader header;
+  header.id = "hdr-" + org + "-" + run;
+  header.name = "api key";
+  header.mcp_server_id = server.id;
+  header.header_key = "X-API-Key";
+  header.value = "demo-header-value-" + org;
+  header.created_by = "user-1";
+  ANNALS_RETURN_IF_ERROR(count(store.mcp().credentials().create_auth_header(org, header).status()));
+  repositories::NewMcpOAuthConfig oauth;
+  oauth.id = "oc-" + org + "-" + run;
+  oauth.name = "oauth";
+  oauth.mcp_server_id = server.id;
+  oauth.registration_type = "dynamic";
+  oauth.client_id = "oauth-client-" + org;
+  oauth.client_secret = "demo-oauth-secret-" + org;
+  oauth.authorization_endpoint = "https://auth.example.com/authorize";
+  oauth.token_endpoint = "https://auth.example.com/token";
+  oauth.created_by = "user-1";
+  ANNALS_RETURN_IF_ERROR(count(store.mcp().credentials().create_oauth_config(org, oauth).status()));
+  repositories::NewMcpOAuthToken token;
+  token.id = "ot-" + org + "-" + run;
+  token.mcp_oauth_config_id = oauth.id;
+  token.access_token = "demo-access-token-" + org;
+  token.refresh_token = "demo-refresh-token-" + org;
+  token.created_by = "user-1";
+  ANNALS_RETURN_IF_ERROR(count(store.mcp().credentials().create_oauth_token(org, token).status()));
+  tally.secrets_sealed += 5;
+  return Status::ok();
+}
+
 Status run_org(Store& store, const OrgWork& work, Tally& tally, std::vector<double>& latencies_us) {
+  ANNALS_RETURN_IF_ERROR(set_up_org(store, work, tally).with_context("setting up org " + work.org));
   std::mt19937 rng(work.seed);
   auto pick = [&](int n) { return static_cast<int>(rng() % static_cast<uint32_t>(n)); };
   std::vector<NewApiToken> created;
@@ -135,6 +292,23 @@ Status run_org(Store& store, const OrgWork& work, Tally& tally, std::vector<doub
 void show_queries(Store& store, const std::vector<std::string>& orgs) {
   std::printf("\nqueries\n");
   const std::string& org = orgs.front();
+  auto instances = store.mcp().servers().list_instances(org, "user-1");
+  auto aliases = store.user_aliases().list(org);
+  auto metadata = store.models().list_model_metadata(org);
+  auto configs = store.toolsets().list_app_configs(org);
+  auto pending = store.access().list_all(org, 1, 1);
+  if (instances.is_ok() && aliases.is_ok() && metadata.is_ok() && configs.is_ok() && pending.is_ok()) {
+    std::printf("  %s: %zu MCP instances of user-1, %zu user aliases, %zu model metadata rows,\n"
+                "    %zu toolset configs, %lld user access requests\n",
+                org.c_str(), instances->size(), aliases->size(), metadata->size(), configs->size(),
+                static_cast<long long>(pending->total));
+  }
+  auto instance = store.app_instance().get(org);
+  if (instance.is_ok()) {
+    std::printf("  app instance of %s: client %s, status %s, secret decrypts to %zu bytes\n",
+                org.c_str(), instance->client_id.c_str(), instance->status.c_str(),
+                instance->client_secret.size());
+  }
   auto settings = store.settings().list(org);
   if (settings.is_ok()) {
     std::printf("  settings of %-8s %zu keys", org.c_str(), settings->size());
@@ -172,6 +346,49 @@ void show_queries(Store& store, const std::vector<std::string>& orgs) {
   }
 }
 
+// The master key: $ANNALS_MASTER_KEY (64 hex digits), else a key file the
+// demo keeps in the data folder (a real app keeps it in the OS keychain).
+Result<std::string> demo_master_key(const std::string& data_dir) {
+  auto from_hex = [](std::string_view hex) -> std::optional<std::string> {
+    if (hex.size() != 64) return std::nullopt;
+    std::string out;
+    for (size_t i = 0; i < 64; i += 2) {
+      int v = 0;
+      for (size_t k = i; k < i + 2; ++k) {
+        char c = hex[k];
+        int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+        if (d < 0) return std::nullopt;
+        v = v * 16 + d;
+      }
+      out.push_back(static_cast<char>(v));
+    }
+    return out;
+  };
+  if (const char* env = std::getenv("ANNALS_MASTER_KEY"); env != nullptr && *env) {
+    auto key = from_hex(env);
+    if (!key) return Status::invalid_argument("ANNALS_MASTER_KEY", "ANNALS_MASTER_KEY must be 64 hex digits");
+    return *key;
+  }
+  std::filesystem::create_directories(data_dir);
+  std::string path = data_dir + "/demo-master.key";
+  if (std::FILE* f = std::fopen(path.c_str(), "r")) {
+    char buf[80] = {};
+    size_t n = std::fread(buf, 1, sizeof buf - 1, f);
+    std::fclose(f);
+    auto key = from_hex(std::string_view(buf, n).substr(0, 64));
+    if (!key) return Status::corruption(path + " does not hold 64 hex digits");
+    return *key;
+  }
+  std::string hex = repositories::new_uuid() + repositories::new_uuid();
+  hex.erase(std::remove(hex.begin(), hex.end(), '-'), hex.end());
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
+  if (fd < 0) return Status::unavailable("cannot create " + path);
+  bool written = ::write(fd, hex.data(), hex.size()) == static_cast<ssize_t>(hex.size());
+  ::close(fd);
+  if (!written) return Status::unavailable("cannot write " + path);
+  return *from_hex(hex);
+}
+
 }  // namespace
 
 int run_demo(const std::vector<std::string>& argv) {
@@ -198,6 +415,9 @@ int run_demo(const std::vector<std::string>& argv) {
   options.durability = *durability;
   options.database_url = args->get_or("--database", default_database_url());
   options.runtime_password = runtime_password();
+  auto master_key = demo_master_key(options.data_dir);
+  if (!master_key.is_ok()) return failure("demo", master_key.status().to_string());
+  options.master_key = *master_key;
   auto opened = Store::open(options);
   if (!opened.is_ok()) return failure("demo", opened.status().to_string());
   Store& store = **opened;
@@ -256,6 +476,12 @@ int run_demo(const std::vector<std::string>& argv) {
               static_cast<long long>(tally.retries));
   std::printf("  duplicates refused    %lld (token.prefix conflicts)\n",
               static_cast<long long>(tally.conflicts));
+  std::printf("  org set-up writes     %lld across models, access, app access requests, app\n"
+              "                        instance, toolsets, MCP, user aliases (%lld secrets sealed,\n"
+              "                        %lld state-rule violations refused)\n",
+              static_cast<long long>(tally.catalogue_writes),
+              static_cast<long long>(tally.secrets_sealed),
+              static_cast<long long>(tally.state_rules_refused));
   std::printf("  events appended       %llu\n",
               static_cast<unsigned long long>(head - head_before));
   std::printf("  journal head          %llu\n", static_cast<unsigned long long>(head));

@@ -43,6 +43,12 @@ struct Envelope {
     mcp @15 :McpEvents.McpEvent;                # MCP servers and instances
     mcpAuth @16 :McpAuthEvents.McpAuthEvent;    # MCP auth headers, OAuth configs and tokens
   }
+
+  # Where the event sits in the command that appended it (0-based index, and
+  # the command's event count): projectors never split a command across
+  # two transactions.
+  commandIndex @17 :UInt32;
+  commandEvents @18 :UInt32;
 }
 
 # --- Settings ---------------------------------------------------------------

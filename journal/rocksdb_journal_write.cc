@@ -222,6 +222,8 @@ Result<AppendResult> RocksJournal::stage(AppendRequest& request, uint64_t* next_
     env.setStreamVersion(v + 1);
     env.setRecordedAtMicros(recorded_at);
     env.setIdempotencyKey(request.idempotency_key);
+    env.setCommandIndex(static_cast<uint32_t>(position - *next_position));
+    env.setCommandEvents(static_cast<uint32_t>(request.events.size()));
     std::string payload = e.encode();
     if (payload.size() > events::kMaxEventBytes) {
       return Status::invalid_argument(

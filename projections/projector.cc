@@ -88,6 +88,14 @@ Result<uint64_t> Projector::catch_up_locked() {
     if (from > journal_.head()) return min_checkpoint_.load();
     ANNALS_ASSIGN_OR_RETURN(auto batch, journal_.read(from, options_.batch_size));
     if (batch.empty()) return min_checkpoint_.load();
+    // A command's events are applied in one transaction: when the batch
+    // ends inside a command, read the rest of it.
+    const auto& tail = batch.back().envelope();
+    if (tail.getCommandEvents() > tail.getCommandIndex() + 1) {
+      uint64_t missing = tail.getCommandEvents() - tail.getCommandIndex() - 1;
+      ANNALS_ASSIGN_OR_RETURN(auto rest, journal_.read(batch.back().position() + 1, missing));
+      for (auto& e : rest) batch.push_back(std::move(e));
+    }
     uint64_t last = batch.back().position();
 
     ANNALS_ASSIGN_OR_RETURN(auto txn, database_.begin(db::Access::kWrite));

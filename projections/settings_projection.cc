@@ -52,6 +52,14 @@ std::vector<std::unique_ptr<Projection>> standard_projections() {
   std::vector<std::unique_ptr<Projection>> out;
   out.push_back(make_settings_projection());
   out.push_back(make_token_projection());
+  out.push_back(make_model_projection());
+  out.push_back(make_toolset_projection());
+  out.push_back(make_mcp_projection());
+  out.push_back(make_mcp_auth_projection());
+  out.push_back(make_user_access_projection());
+  out.push_back(make_app_access_request_projection());
+  out.push_back(make_app_instance_projection());
+  out.push_back(make_user_alias_projection());
   return out;
 }
 

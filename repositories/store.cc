@@ -49,8 +49,18 @@ Result<std::unique_ptr<Store>> Store::open(StoreOptions options) {
   store->context_ = std::make_unique<RepositoryContext>(*store->journal_, *store->database_,
                                                         *store->projector_, *store->clock_,
                                                         options.repository, store->secrets_.get());
-  store->settings_ = make_settings_repository(*store->context_);
-  store->tokens_ = make_token_repository(*store->context_);
+  RepositoryContext& ctx = *store->context_;
+  store->models_ = make_model_repository(ctx);
+  store->access_ = make_access_repository(ctx);
+  store->access_requests_ = make_access_request_repository(ctx);
+  store->app_instance_ = make_app_instance_repository(ctx);
+  store->tokens_ = make_token_repository(ctx);
+  store->toolsets_ = make_toolset_repository(ctx);
+  store->mcp_servers_ = make_mcp_server_repository(ctx);
+  store->mcp_credentials_ = make_mcp_auth_repository(ctx);
+  store->mcp_ = std::make_unique<McpRepository>(*store->mcp_servers_, *store->mcp_credentials_);
+  store->user_aliases_ = make_user_alias_repository(ctx);
+  store->settings_ = make_settings_repository(ctx);
   return store;
 }
 

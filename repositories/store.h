@@ -17,9 +17,17 @@
 #include "projections/database.h"
 #include "projections/projector.h"
 #include "repositories/context.h"
+#include "repositories/access_repository.h"
+#include "repositories/access_request_repository.h"
+#include "repositories/app_instance_repository.h"
+#include "repositories/mcp_auth_repository.h"
+#include "repositories/mcp_repository.h"
+#include "repositories/model_repository.h"
 #include "repositories/secrets.h"
 #include "repositories/settings_repository.h"
 #include "repositories/token_repository.h"
+#include "repositories/toolset_repository.h"
+#include "repositories/user_alias_repository.h"
 
 namespace annals::repositories {
 
@@ -55,14 +63,38 @@ Result<PostgresConnections> connect_postgres(const std::string& url,
                                              const std::optional<std::string>& runtime_password,
                                              Clock& clock);
 
+// The McpRepository of the domain: servers and a user's instances of them,
+// and the credentials (auth headers, OAuth configs and tokens) they use.
+class McpRepository {
+ public:
+  McpRepository(McpServerRepository& servers, McpAuthRepository& credentials)
+      : servers_(servers), credentials_(credentials) {}
+  McpServerRepository& servers() { return servers_; }
+  McpAuthRepository& credentials() { return credentials_; }
+
+ private:
+  McpServerRepository& servers_;
+  McpAuthRepository& credentials_;
+};
+
 // Thread-safe.
 class Store {
  public:
   static Result<std::unique_ptr<Store>> open(StoreOptions options);
   ~Store();
 
-  SettingsRepository& settings() { return *settings_; }
+  // The nine repositories of the domain.
+  ModelRepository& models() { return *models_; }
+  AccessRepository& access() { return *access_; }
+  AccessRequestRepository& access_requests() { return *access_requests_; }
+  AppInstanceRepository& app_instance() { return *app_instance_; }
   TokenRepository& tokens() { return *tokens_; }
+  ToolsetRepository& toolsets() { return *toolsets_; }
+  McpRepository& mcp() { return *mcp_; }
+  UserAliasRepository& user_aliases() { return *user_aliases_; }
+  SettingsRepository& settings() { return *settings_; }
+  // What every repository shares (to build another repository over the same store).
+  RepositoryContext& context() { return *context_; }
 
   journal::Journal& journal() { return *journal_; }
   // Where queries run (for SQLite, also where projections write).
@@ -87,8 +119,17 @@ class Store {
   std::unique_ptr<projections::Projector> projector_;
   std::unique_ptr<Secrets> secrets_;
   std::unique_ptr<RepositoryContext> context_;
-  std::unique_ptr<SettingsRepository> settings_;
+  std::unique_ptr<ModelRepository> models_;
+  std::unique_ptr<AccessRepository> access_;
+  std::unique_ptr<AccessRequestRepository> access_requests_;
+  std::unique_ptr<AppInstanceRepository> app_instance_;
   std::unique_ptr<TokenRepository> tokens_;
+  std::unique_ptr<ToolsetRepository> toolsets_;
+  std::unique_ptr<McpServerRepository> mcp_servers_;
+  std::unique_ptr<McpAuthRepository> mcp_credentials_;
+  std::unique_ptr<McpRepository> mcp_;
+  std::unique_ptr<UserAliasRepository> user_aliases_;
+  std::unique_ptr<SettingsRepository> settings_;
 };
 
 }  // namespace annals::repositories

@@ -87,4 +87,37 @@ TEST(ApiAuthWithMocks, RefusesInactiveUnknownAndDisabled) {
   EXPECT_EQ(auth.authenticate("short"), "malformed");  // no repository call at all
 }
 
+// Another piece of the app: the headers for a call to an MCP server.
+std::string mcp_authorization(annals::repositories::McpAuthRepository& credentials,
+                              const std::string& org, const std::string& user,
+                              const std::string& token_id) {
+  auto bearer = credentials.get_oauth_bearer(org, user, token_id);
+  if (!bearer.is_ok()) return "none";
+  return bearer->first + ": " + bearer->second;
+}
+
+TEST(McpWithMocks, UsesTheDecryptedBearer) {
+  annals::repositories::MockMcpAuthRepository credentials;
+  EXPECT_CALL(credentials, get_oauth_bearer("acme", "user-1", "tok-1"))
+      .WillOnce(Return(std::make_pair(std::string("Authorization"), std::string("Bearer abc"))));
+  EXPECT_CALL(credentials, get_oauth_bearer("acme", "user-2", _))
+      .WillOnce(Return(Result<std::pair<std::string, std::string>>(Status::not_found("no token"))));
+  EXPECT_EQ(mcp_authorization(credentials, "acme", "user-1", "tok-1"), "Authorization: Bearer abc");
+  EXPECT_EQ(mcp_authorization(credentials, "acme", "user-2", "tok-9"), "none");
+}
+
+TEST(Mocks, EveryRepositoryInterfaceHasOne) {
+  // Each mock overrides every pure virtual method, so each can be created.
+  annals::repositories::MockModelRepository models;
+  annals::repositories::MockAccessRepository access;
+  annals::repositories::MockAccessRequestRepository access_requests;
+  annals::repositories::MockAppInstanceRepository app_instance;
+  annals::repositories::MockToolsetRepository toolsets;
+  annals::repositories::MockMcpServerRepository mcp_servers;
+  annals::repositories::MockUserAliasRepository user_aliases;
+  EXPECT_CALL(user_aliases, remove("acme", "a1")).WillOnce(Return(Status::ok()));
+  annals::repositories::UserAliasRepository& as_interface = user_aliases;
+  EXPECT_TRUE(as_interface.remove("acme", "a1").is_ok());
+}
+
 }  // namespace

@@ -5,6 +5,14 @@
 #include <pqxx/pqxx>
 
 #include "projections/postgres_setup.h"
+#include "repositories/mcp_auth_repository.h"
+#include "repositories/model_repository.h"
+#include "repositories/access_repository.h"
+#include "repositories/access_request_repository.h"
+#include "repositories/app_instance_repository.h"
+#include "repositories/user_alias_repository.h"
+#include "repositories/mcp_repository.h"
+#include "repositories/toolset_repository.h"
 #include "repositories/store.h"
 #include "tests/test_support.h"
 
@@ -38,6 +46,156 @@ class RowLevelSecurityTest : public ::testing::Test {
         ASSERT_OK(store_->tokens().create(org, t));
       }
     }
+    // --- ModelRepository: download_requests, api_model_aliases, model_metadata ---
+    {
+      repositories::RepositoryContext context(store_->journal(), store_->database(),
+                                              store_->projector(), store_->clock(), {},
+                                              store_->secrets());
+      auto models = repositories::make_model_repository(context);
+      for (const char* org : {"org_a", "org_b", "o.r-g_c"}) {
+        for (int i = 0; i < 2; ++i) {
+          const std::string n = std::to_string(i);
+          repositories::DownloadRequestInput download;
+          download.id = std::string(org) + "-dl" + n;
+          download.repo = "repo/" + n;
+          download.filename = "model.gguf";
+          ASSERT_OK(models->create_download_request(org, download));
+          repositories::NewApiModelAlias alias;
+          alias.id = std::string(org) + "-alias" + n;
+          alias.api_format = "openai";
+          alias.base_url = "https://api.example.com/v1";
+          alias.models = "[\"m\"]";
+          alias.prefix = "p" + n + "/";
+          ASSERT_OK(models->create_api_alias(org, alias));
+          repositories::ModelMetadataInput metadata;
+          metadata.repo = "repo/" + n;
+          metadata.filename = "model.gguf";
+          metadata.snapshot = "main";
+          ASSERT_OK(models->upsert_model_metadata(org, metadata));
+        }
+      }
+    }
+    // --- end ModelRepository ---
+    // --- McpAuthRepository: mcp_auth_headers, mcp_oauth_configs, mcp_oauth_tokens ---
+    {
+      // Secrets need a master key: the store's, or (opened without one) our own.
+      std::unique_ptr<repositories::Secrets> own_secrets;
+      repositories::Secrets* secrets = store_->secrets();
+      if (secrets == nullptr) {
+        auto created = repositories::Secrets::create(store_->journal(), std::string(32, 'k'));
+        ASSERT_OK(created);
+        own_secrets = std::move(created).value();
+        secrets = own_secrets.get();
+      }
+      repositories::RepositoryContext context(store_->journal(), store_->database(),
+                                              store_->projector(), store_->clock(), {}, secrets);
+      auto mcp_auth = repositories::make_mcp_auth_repository(context);
+      for (const std::string org : {"org_a", "org_b", "o.r-g_c"}) {
+        for (int i = 0; i < 2; ++i) {
+          const std::string n = org + "-" + std::to_string(i);
+          ASSERT_OK(mcp_auth->create_auth_header(
+              org, {"hdr-" + n, "header " + n, "srv-" + n, "X-API-Key", "value", "admin"}));
+          repositories::NewMcpOAuthConfig config;
+          config.id = "cfg-" + n;
+          config.name = "config " + n;
+          config.mcp_server_id = "srv-" + n;
+          config.registration_type = "pre-registered";
+          config.client_id = "client";
+          config.client_secret = "secret";
+          config.authorization_endpoint = "https://auth.example.com/authorize";
+          config.token_endpoint = "https://auth.example.com/token";
+          config.created_by = "admin";
+          ASSERT_OK(mcp_auth->create_oauth_config(org, config));
+          repositories::NewMcpOAuthToken token;
+          token.id = "tok-" + n;
+          token.mcp_oauth_config_id = config.id;
+          token.access_token = "access";
+          token.created_by = "user";
+          ASSERT_OK(mcp_auth->create_oauth_token(org, token));
+        }
+      }
+    }
+    // --- end McpAuthRepository ---
+    // --- Access: user_access_requests, app_access_requests, app_instances, user_aliases ---
+    {
+      // The app instance's secret needs a master key: the store's, or our own.
+      std::unique_ptr<repositories::Secrets> own_secrets;
+      repositories::Secrets* secrets = store_->secrets();
+      if (secrets == nullptr) {
+        auto created = repositories::Secrets::create(store_->journal(), std::string(32, 'k'));
+        ASSERT_OK(created);
+        own_secrets = std::move(created).value();
+        secrets = own_secrets.get();
+      }
+      repositories::RepositoryContext context(store_->journal(), store_->database(),
+                                              store_->projector(), store_->clock(), {}, secrets);
+      auto access = repositories::make_access_repository(context);
+      auto app_requests = repositories::make_access_request_repository(context);
+      auto instances = repositories::make_app_instance_repository(context);
+      auto user_aliases = repositories::make_user_alias_repository(context);
+      for (const std::string org : {"org_a", "org_b", "o.r-g_c"}) {
+        for (int i = 0; i < 2; ++i) {
+          const std::string n = org + "-" + std::to_string(i);
+          ASSERT_OK(access->insert_pending(org, "user " + n, "user-" + n));
+          repositories::NewAppAccessRequest request;
+          request.id = "aar-" + n;
+          request.app_client_id = "app-" + n;
+          request.expires_at = clock_.now() + std::chrono::minutes(10);
+          ASSERT_OK(app_requests->create(org, request));
+          repositories::UserAliasFields alias;
+          alias.alias = "alias-" + n;
+          alias.repo = "repo/" + n;
+          alias.filename = "model.gguf";
+          alias.snapshot = "main";
+          ASSERT_OK(user_aliases->create(org, "ua-" + n, alias));
+        }
+        ASSERT_OK(app_requests->approve(org, "aar-" + org + "-0", "user", "{}", "scope_resource",
+                                        "scope_access_request:" + org));
+        ASSERT_OK(instances->upsert(org, {"client-" + org, "secret", "scope_resource", "ready"}));
+      }
+    }
+    // --- end Access ---
+    // --- ToolsetRepository and McpServerRepository: toolsets, app_toolset_configs,
+    // mcp_servers, mcps ---
+    {
+      // A toolset's API key needs a master key: the store's, or our own.
+      std::unique_ptr<repositories::Secrets> own_secrets;
+      repositories::Secrets* secrets = store_->secrets();
+      if (secrets == nullptr) {
+        auto created = repositories::Secrets::create(store_->journal(), std::string(32, 'k'));
+        ASSERT_OK(created);
+        own_secrets = std::move(created).value();
+        secrets = own_secrets.get();
+      }
+      repositories::RepositoryContext context(store_->journal(), store_->database(),
+                                              store_->projector(), store_->clock(), {}, secrets);
+      auto toolsets = repositories::make_toolset_repository(context);
+      auto mcp = repositories::make_mcp_server_repository(context);
+      for (const std::string org : {"org_a", "org_b", "o.r-g_c"}) {
+        for (int i = 0; i < 2; ++i) {
+          const std::string n = org + "-" + std::to_string(i);
+          repositories::NewToolset toolset;
+          toolset.id = "ts-" + n;
+          toolset.user_id = "user";
+          toolset.toolset_type = "builtin-exa-search";
+          toolset.slug = "search-" + std::to_string(i);
+          if (i == 0) toolset.api_key = "key";
+          ASSERT_OK(toolsets->create(org, toolset));
+          ASSERT_OK(toolsets->set_app_enabled(org, "type-" + std::to_string(i), i == 0, "admin"));
+          ASSERT_OK(mcp->create_server(org, {"srv-" + n, "https://mcp.example/" + n, "server " + n,
+                                             std::nullopt, true, "admin"}));
+          repositories::NewMcpInstance instance;
+          instance.id = "mcp-" + n;
+          instance.created_by = "user";
+          instance.mcp_server_id = "srv-" + n;
+          instance.name = "instance " + n;
+          instance.slug = "mcp-" + std::to_string(i);
+          instance.tools_cache = "[]";
+          ASSERT_OK(mcp->create_instance(org, instance));
+        }
+      }
+    }
+    // --- end ToolsetRepository and McpServerRepository ---
     query_ = std::make_unique<pqxx::connection>(db_->url_as(db::kQueryRole));
     projector_ = std::make_unique<pqxx::connection>(db_->url_as(db::kProjectorRole));
     admin_ = std::make_unique<pqxx::connection>(db_->url());

@@ -1,0 +1,310 @@
+#include "repositories/access_request_repository.h"
+
+#include "core/validate.h"
+#include "repositories/common.h"
+
+namespace annals::repositories {
+namespace {
+
+constexpr const char* kColumns =
+    "org_id, id, app_client_id, app_name, app_description, flow_type, redirect_uri, status,"
+    " requested, approved, user_id, resource_scope, access_request_scope, error_message,"
+    " expires_at, created_at, updated_at, version";
+
+std::string stream_of(std::string_view id) { return "app-access-request/" + std::string(id); }
+
+Status validate_id(std::string_view id) {
+  return validate_identifier("id", id, kMaxAppAccessRequestIdBytes);
+}
+
+Status validate_flow_type(AppAccessFlowType flow_type) {
+  if (flow_type == AppAccessFlowType::kRedirect || flow_type == AppAccessFlowType::kPopup) {
+    return Status::ok();
+  }
+  return Status::invalid_argument("flow_type", "flow_type " +
+                                                   std::to_string(static_cast<int>(flow_type)) +
+                                                   " is not one of: redirect, popup");
+}
+
+Status validate_user(std::string_view user_id) {
+  return validate_text("user_id", user_id, {kMaxApproverIdBytes});
+}
+
+Status validate_scope(std::string_view scope) {
+  return validate_identifier("access_request_scope", scope, kMaxAccessRequestScopeBytes);
+}
+
+schema::AppAccessFlowType to_schema(AppAccessFlowType flow_type) {
+  return flow_type == AppAccessFlowType::kPopup ? schema::AppAccessFlowType::POPUP
+                                                : schema::AppAccessFlowType::REDIRECT;
+}
+
+AppAccessStatus parse_status(const std::string& s) {
+  if (s == "approved") return AppAccessStatus::kApproved;
+  if (s == "denied") return AppAccessStatus::kDenied;
+  if (s == "failed") return AppAccessStatus::kFailed;
+  return AppAccessStatus::kDraft;
+}
+
+struct StoredRequest {
+  AppAccessRequest request;
+  uint64_t version;
+};
+
+StoredRequest from_row(const db::Row& row) {
+  AppAccessRequest r;
+  r.org_id = row.text(0);
+  r.id = row.text(1);
+  r.app_client_id = row.text(2);
+  r.app_name = row.text(3);
+  r.app_description = row.text(4);
+  r.flow_type = row.text(5) == "popup" ? AppAccessFlowType::kPopup : AppAccessFlowType::kRedirect;
+  r.redirect_uri = row.text(6);
+  r.status = parse_status(row.text(7));
+  r.requested = row.text(8);
+  r.approved = optional_text(row, 9);
+  r.user_id = optional_text(row, 10);
+  r.resource_scope = optional_text(row, 11);
+  r.access_request_scope = optional_text(row, 12);
+  r.error_message = optional_text(row, 13);
+  r.expires_at = from_micros(row.i64(14));
+  r.created_at = from_micros(row.i64(15));
+  r.updated_at = from_micros(row.i64(16));
+  return {std::move(r), static_cast<uint64_t>(row.i64(17))};
+}
+
+std::string_view view(capnp::Text::Reader t) { return {t.begin(), t.size()}; }
+
+class SqlAccessRequestRepository final : public AccessRequestRepository {
+ public:
+  explicit SqlAccessRequestRepository(RepositoryContext& context) : ctx_(context) {}
+
+  Result<AppAccessRequest> create(std::string_view org_id, const NewAppAccessRequest& r) override {
+    ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
+    ANNALS_RETURN_IF_ERROR(validate_id(r.id));
+    ANNALS_RETURN_IF_ERROR(validate_text("app_client_id", r.app_client_id, {kMaxAppClientIdBytes}));
+    ANNALS_RETURN_IF_ERROR(validate_text("app_name", r.app_name, {kMaxAppNameBytes, true}));
+    ANNALS_RETURN_IF_ERROR(
+        validate_text("app_description", r.app_description, {kMaxAppDescriptionBytes, true}));
+    ANNALS_RETURN_IF_ERROR(validate_flow_type(r.flow_type));
+    ANNALS_RETURN_IF_ERROR(
+        validate_text("redirect_uri", r.redirect_uri, {kMaxRedirectUriBytes, true}));
+    ANNALS_RETURN_IF_ERROR(validate_json("requested", r.requested, kMaxAccessJsonBytes));
+
+    std::string stream = stream_of(r.id);
+    journal::AppendRequest request;
+    request.org_id = std::string(org_id);
+    request.idempotency_key = "app_access_request.create/" + r.id;
+    events::NewEvent event(org_id, stream, r.app_client_id);
+    auto p = event.payload().initAccess().initAppAccessRequestCreated();
+    p.setId(r.id);
+    p.setAppClientId(r.app_client_id);
+    p.setAppName(r.app_name);
+    p.setAppDescription(r.app_description);
+    p.setFlowType(to_schema(r.flow_type));
+    p.setRedirectUri(r.redirect_uri);
+    p.setRequested(r.requested);
+    p.setExpiresAtMicros(to_micros(r.expires_at));
+    request.events.push_back(std::move(event));
+    request.expectations.push_back({stream, journal::ExpectedVersion::no_stream()});
+
+    auto appended = ctx_.write(std::move(request));
+    if (!appended.is_ok()) {
+      if (appended.status().code() == Code::kConcurrencyConflict) return id_taken(r.id);
+      return appended.status();
+    }
+    if (appended->replayed) {
+      ANNALS_ASSIGN_OR_RETURN(bool same, same_as_created(appended->first_position, r));
+      if (!same) return id_taken(r.id);
+    }
+    ANNALS_ASSIGN_OR_RETURN(auto stored, find(org_id, r.id));
+    return stored.request;
+  }
+
+  Result<AppAccessRequest> get(std::string_view org_id, std::string_view id) override {
+    ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
+    ANNALS_RETURN_IF_ERROR(validate_id(id));
+    ANNALS_ASSIGN_OR_RETURN(auto stored, find(org_id, id));
+    return stored.request;
+  }
+
+  Result<AppAccessRequest> approve(std::string_view org_id, std::string_view id,
+                                   std::string_view user_id, std::string_view approved,
+                                   std::string_view resource_scope,
+                                   const std::optional<std::string>& scope) override {
+    ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
+    ANNALS_RETURN_IF_ERROR(validate_id(id));
+    ANNALS_RETURN_IF_ERROR(validate_user(user_id));
+    ANNALS_RETURN_IF_ERROR(validate_json("approved", approved, kMaxAccessJsonBytes));
+    ANNALS_RETURN_IF_ERROR(
+        validate_text("resource_scope", resource_scope, {kMaxResourceScopeBytes}));
+    if (scope.has_value()) ANNALS_RETURN_IF_ERROR(validate_scope(*scope));
+    ANNALS_ASSIGN_OR_RETURN(auto stored, find_draft(org_id, id, "approve"));
+    if (ctx_.clock().now() >= stored.request.expires_at) {
+      return Status::conflict(kAppAccessRequestExpiredRule,
+                              "app access request '" + std::string(id) + "' expired at " +
+                                  format_timestamp(stored.request.expires_at) +
+                                  " and can no longer be approved");
+    }
+
+    std::string stream = stream_of(id);
+    journal::AppendRequest request;
+    request.org_id = std::string(org_id);
+    events::NewEvent event(org_id, stream, user_id);
+    auto p = event.payload().initAccess().initAppAccessRequestApproved();
+    p.setId(std::string(id));
+    p.setUserId(std::string(user_id));
+    p.setApproved(std::string(approved));
+    p.setResourceScope(std::string(resource_scope));
+    if (scope.has_value()) {
+      p.setAccessRequestScope(*scope);
+      // Never released: requests are not deleted and an approval is final.
+      request.reservations.push_back(
+          journal::Reservation::claim(kAppAccessRequestScopeRule, *scope, stream));
+    }
+    request.events.push_back(std::move(event));
+    return change(org_id, id, stored.version, std::move(request));
+  }
+
+  Result<AppAccessRequest> deny(std::string_view org_id, std::string_view id,
+                                std::string_view user_id) override {
+    ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
+    ANNALS_RETURN_IF_ERROR(validate_id(id));
+    ANNALS_RETURN_IF_ERROR(validate_user(user_id));
+    ANNALS_ASSIGN_OR_RETURN(auto stored, find_draft(org_id, id, "deny"));
+
+    std::string stream = stream_of(id);
+    journal::AppendRequest request;
+    request.org_id = std::string(org_id);
+    events::NewEvent event(org_id, stream, user_id);
+    auto p = event.payload().initAccess().initAppAccessRequestDenied();
+    p.setId(std::string(id));
+    p.setUserId(std::string(user_id));
+    request.events.push_back(std::move(event));
+    return change(org_id, id, stored.version, std::move(request));
+  }
+
+  Result<AppAccessRequest> fail(std::string_view org_id, std::string_view id,
+                                std::string_view error_message) override {
+    ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
+    ANNALS_RETURN_IF_ERROR(validate_id(id));
+    ANNALS_RETURN_IF_ERROR(
+        validate_text("error_message", error_message, {kMaxAccessErrorMessageBytes}));
+    ANNALS_ASSIGN_OR_RETURN(auto stored, find_draft(org_id, id, "fail"));
+
+    std::string stream = stream_of(id);
+    journal::AppendRequest request;
+    request.org_id = std::string(org_id);
+    events::NewEvent event(org_id, stream, "system");
+    auto p = event.payload().initAccess().initAppAccessRequestFailed();
+    p.setId(std::string(id));
+    p.setErrorMessage(std::string(error_message));
+    request.events.push_back(std::move(event));
+    return change(org_id, id, stored.version, std::move(request));
+  }
+
+  Result<AppAccessRequest> get_by_access_request_scope(std::string_view org_id,
+                                                       std::string_view scope) override {
+    ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
+    ANNALS_RETURN_IF_ERROR(validate_scope(scope));
+    ANNALS_ASSIGN_OR_RETURN(auto txn, ctx_.read(org_id));
+    ANNALS_ASSIGN_OR_RETURN(
+        auto rows,
+        txn->query(std::string("SELECT ") + kColumns +
+                       " FROM app_access_requests WHERE org_id = $1 AND access_request_scope = $2",
+                   {std::string(org_id), std::string(scope)}));
+    if (rows.empty()) return Status::not_found("no app access request holds that scope");
+    return from_row(rows.front()).request;
+  }
+
+ private:
+  static Status id_taken(std::string_view id) {
+    return Status::conflict(kAppAccessRequestIdRule, "app access request id '" + std::string(id) +
+                                                         "' already holds another request");
+  }
+
+  // Appends a state change of the draft read at `version`, then reads it back.
+  Result<AppAccessRequest> change(std::string_view org_id, std::string_view id, uint64_t version,
+                                  journal::AppendRequest request) {
+    request.expectations.push_back({stream_of(id), journal::ExpectedVersion::exactly(version)});
+    ANNALS_ASSIGN_OR_RETURN(auto appended, ctx_.write(std::move(request)));
+    (void)appended;
+    ANNALS_ASSIGN_OR_RETURN(auto updated, find(org_id, id));
+    return updated.request;
+  }
+
+  // Whether the event at `position` created exactly the request `r`.
+  Result<bool> same_as_created(uint64_t position, const NewAppAccessRequest& r) {
+    ANNALS_ASSIGN_OR_RETURN(auto events, ctx_.journal().read(position, 1));
+    if (events.empty() || events.front().type() != events::PayloadType::ACCESS) return false;
+    auto access = events.front().payload().getAccess();
+    if (access.which() != schema::AccessEvent::APP_ACCESS_REQUEST_CREATED) return false;
+    auto c = access.getAppAccessRequestCreated();
+    return view(c.getId()) == r.id && view(c.getAppClientId()) == r.app_client_id &&
+           view(c.getAppName()) == r.app_name && view(c.getAppDescription()) == r.app_description &&
+           c.getFlowType() == to_schema(r.flow_type) &&
+           view(c.getRedirectUri()) == r.redirect_uri && view(c.getRequested()) == r.requested &&
+           c.getExpiresAtMicros() == to_micros(r.expires_at);
+  }
+
+  Result<StoredRequest> find(std::string_view org_id, std::string_view id) {
+    ANNALS_ASSIGN_OR_RETURN(auto txn, ctx_.read(org_id));
+    ANNALS_ASSIGN_OR_RETURN(
+        auto rows, txn->query(std::string("SELECT ") + kColumns +
+                                  " FROM app_access_requests WHERE org_id = $1 AND id = $2",
+                              {std::string(org_id), std::string(id)}));
+    if (rows.empty()) {
+      return Status::not_found("app access request '" + std::string(id) + "' not found");
+    }
+    return from_row(rows.front());
+  }
+
+  // The request, which must still be a draft.
+  Result<StoredRequest> find_draft(std::string_view org_id, std::string_view id,
+                                   std::string_view action) {
+    ANNALS_ASSIGN_OR_RETURN(auto stored, find(org_id, id));
+    if (stored.request.status != AppAccessStatus::kDraft) {
+      return Status::conflict(kAppAccessRequestStateRule,
+                              "cannot " + std::string(action) + " app access request '" +
+                                  std::string(id) + "': it is " +
+                                  std::string(app_access_status_name(stored.request.status)) +
+                                  ", and only a draft may change state");
+    }
+    return stored;
+  }
+
+  RepositoryContext& ctx_;
+};
+
+}  // namespace
+
+std::string_view app_access_flow_type_name(AppAccessFlowType flow_type) {
+  switch (flow_type) {
+    case AppAccessFlowType::kRedirect:
+      return "redirect";
+    case AppAccessFlowType::kPopup:
+      return "popup";
+  }
+  return "unknown";
+}
+
+std::string_view app_access_status_name(AppAccessStatus status) {
+  switch (status) {
+    case AppAccessStatus::kDraft:
+      return "draft";
+    case AppAccessStatus::kApproved:
+      return "approved";
+    case AppAccessStatus::kDenied:
+      return "denied";
+    case AppAccessStatus::kFailed:
+      return "failed";
+  }
+  return "unknown";
+}
+
+std::unique_ptr<AccessRequestRepository> make_access_request_repository(
+    RepositoryContext& context) {
+  return std::make_unique<SqlAccessRequestRepository>(context);
+}
+
+}  // namespace annals::repositories

@@ -1,0 +1,274 @@
+// McpAuthRepository: auth headers (mcp_auth_headers), the helpers every part
+// shares, and the factory.
+#include "repositories/mcp_auth_repository.h"
+
+#include "repositories/mcp_auth_repository_impl.h"
+
+namespace annals::repositories {
+namespace mcp_auth_detail {
+namespace {
+
+constexpr const char* kHeaderColumns =
+    "org_id, id, name, mcp_server_id, header_key, created_by, created_at, updated_at,"
+    " sealed_header_value, version";
+
+StoredHeader header_from_row(const db::Row& row) {
+  StoredHeader s;
+  s.header.org_id = row.text(0);
+  s.header.id = row.text(1);
+  s.header.name = row.text(2);
+  s.header.mcp_server_id = row.text(3);
+  s.header.header_key = row.text(4);
+  s.header.created_by = row.text(5);
+  s.header.created_at = from_micros(row.i64(6));
+  s.header.updated_at = from_micros(row.i64(7));
+  s.sealed_value = row.text(8);
+  s.version = static_cast<uint64_t>(row.i64(9));
+  return s;
+}
+
+// An HTTP field name (RFC 9110 token).
+Status validate_header_key(std::string_view key) {
+  ANNALS_RETURN_IF_ERROR(validate_text("header_key", key, {kMaxMcpAuthHeaderKeyBytes}));
+  static constexpr std::string_view kSpecials = "!#$%&'*+-.^_`|~";
+  for (char c : key) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              kSpecials.find(c) != std::string_view::npos;
+    if (!ok) {
+      return Status::invalid_argument("header_key",
+                                      "header_key must be an HTTP field name (letters, digits and "
+                                      "!#$%&'*+-.^_`|~)");
+    }
+  }
+  return Status::ok();
+}
+
+// A header value: a secret that may not break out of its header line.
+Status validate_header_value(std::string_view value) {
+  ANNALS_RETURN_IF_ERROR(validate_secret("value", value));
+  if (value.find_first_of("\r\n") != std::string_view::npos) {
+    return Status::invalid_argument("value", "a header value may not contain CR or LF");
+  }
+  return Status::ok();
+}
+
+Status header_id_taken(std::string_view id) {
+  return Status::conflict(
+      kHeaderIdRule, "auth header id '" + std::string(id) + "' holds, or held, another header");
+}
+
+}  // namespace
+
+// --- Shared helpers -------------------------------------------------------------
+
+Result<std::string> SqlMcpAuthRepository::seal(std::string_view org_id, const std::string& purpose,
+                                               std::string_view plaintext) {
+  ANNALS_ASSIGN_OR_RETURN(Secrets * secrets, ctx_.secrets());
+  return secrets->seal(org_id, purpose, plaintext);
+}
+
+Result<std::string> SqlMcpAuthRepository::open(std::string_view org_id, const std::string& purpose,
+                                               std::string_view sealed) {
+  ANNALS_ASSIGN_OR_RETURN(Secrets * secrets, ctx_.secrets());
+  return secrets->open(org_id, purpose, sealed);
+}
+
+bool SqlMcpAuthRepository::opens_to(std::string_view org_id, const std::string& purpose,
+                                    std::string_view sealed, std::string_view plaintext) {
+  auto opened = open(org_id, purpose, sealed);
+  return opened.is_ok() && *opened == plaintext;
+}
+
+Result<std::optional<events::Event>> SqlMcpAuthRepository::mcp_auth_event_at(uint64_t position) {
+  ANNALS_ASSIGN_OR_RETURN(auto events, ctx_.journal().read(position, 1));
+  if (events.empty() || events.front().type() != events::PayloadType::MCP_AUTH) {
+    return std::optional<events::Event>();
+  }
+  return std::optional<events::Event>(std::move(events.front()));
+}
+
+// --- Auth headers -----------------------------------------------------------------
+
+Result<McpAuthHeader> SqlMcpAuthRepository::create_auth_header(std::string_view org_id,
+                                                               const NewMcpAuthHeader& h) {
+  ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
+  ANNALS_RETURN_IF_ERROR(validate_id("id", h.id));
+  ANNALS_RETURN_IF_ERROR(validate_name(h.name));
+  ANNALS_RETURN_IF_ERROR(validate_id("mcp_server_id", h.mcp_server_id));
+  ANNALS_RETURN_IF_ERROR(validate_header_key(h.header_key));
+  ANNALS_RETURN_IF_ERROR(validate_header_value(h.value));
+  ANNALS_RETURN_IF_ERROR(validate_user("created_by", h.created_by));
+  ANNALS_ASSIGN_OR_RETURN(std::string sealed, seal(org_id, header_value_purpose(h.id), h.value));
+
+  std::string stream = header_stream(h.id);
+  journal::AppendRequest request;
+  request.org_id = std::string(org_id);
+  // Creating the same header twice (a retry) appends it once.
+  request.idempotency_key = "mcp_auth_header.create/" + h.id;
+  events::NewEvent event(org_id, stream, h.created_by);
+  auto p = event.payload().initMcpAuth().initAuthHeaderCreated();
+  p.setId(h.id);
+  p.setName(h.name);
+  p.setMcpServerId(h.mcp_server_id);
+  p.setHeaderKey(h.header_key);
+  p.setSealedHeaderValue(sealed);
+  p.setCreatedBy(h.created_by);
+  request.events.push_back(std::move(event));
+  request.expectations.push_back({stream, journal::ExpectedVersion::no_stream()});
+  request.reservations.push_back(journal::Reservation::claim(
+      kHeaderNameRule, name_reservation(h.mcp_server_id, h.name), stream));
+
+  auto appended = ctx_.write(std::move(request));
+  if (!appended.is_ok()) {
+    if (appended.status().code() == Code::kConcurrencyConflict) return header_id_taken(h.id);
+    return appended.status();
+  }
+  if (appended->replayed) {
+    ANNALS_ASSIGN_OR_RETURN(bool same, header_same_as_created(org_id, appended->first_position, h));
+    if (!same) return header_id_taken(h.id);
+  }
+  auto stored = find_header(org_id, h.id);
+  // A retry of a create whose row was deleted since: the id stays used.
+  // (Without a retry, the row was deleted right after it was created: kNotFound.)
+  if (!stored.is_ok() && stored.status().code() == Code::kNotFound && appended->replayed) {
+    return header_id_taken(h.id);
+  }
+  if (!stored.is_ok()) return stored.status();
+  return stored->header;
+}
+
+Result<McpAuthHeader> SqlMcpAuthRepository::get_auth_header(std::string_view org_id,
+                                                            std::string_view id) {
+  ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
+  ANNALS_RETURN_IF_ERROR(validate_id("id", id));
+  ANNALS_ASSIGN_OR_RETURN(auto stored, find_header(org_id, id));
+  return stored.header;
+}
+
+Result<McpAuthHeader> SqlMcpAuthRepository::update_auth_header(std::string_view org_id,
+                                                               std::string_view id,
+                                                               const McpAuthHeaderUpdate& u) {
+  ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
+  ANNALS_RETURN_IF_ERROR(validate_id("id", id));
+  ANNALS_RETURN_IF_ERROR(validate_name(u.name));
+  ANNALS_RETURN_IF_ERROR(validate_header_key(u.header_key));
+  switch (u.value.action) {
+    case McpAuthSecretChange::Action::kKeep:
+      break;
+    case McpAuthSecretChange::Action::kSet:
+      ANNALS_RETURN_IF_ERROR(validate_header_value(u.value.value));
+      break;
+    case McpAuthSecretChange::Action::kClear:
+      return Status::invalid_argument("value", "a header always has a value: keep or set it");
+    default:
+      return Status::invalid_argument("value", "value change is not one of: keep, set");
+  }
+  ANNALS_ASSIGN_OR_RETURN(auto stored, find_header(org_id, id));
+  std::optional<std::string> sealed;
+  if (u.value.action == McpAuthSecretChange::Action::kSet) {
+    ANNALS_ASSIGN_OR_RETURN(sealed, seal(org_id, header_value_purpose(id), u.value.value));
+  }
+
+  std::string stream = header_stream(id);
+  journal::AppendRequest request;
+  request.org_id = std::string(org_id);
+  events::NewEvent event(org_id, stream, "system");
+  auto p = event.payload().initMcpAuth().initAuthHeaderUpdated();
+  p.setId(std::string(id));
+  p.setName(u.name);
+  p.setHeaderKey(u.header_key);
+  if (sealed.has_value()) {
+    p.initHeaderValue().setSet(*sealed);
+  } else {
+    p.initHeaderValue().setKeep();
+  }
+  request.events.push_back(std::move(event));
+  request.expectations.push_back({stream, journal::ExpectedVersion::exactly(stored.version)});
+  const std::string old_key = name_reservation(stored.header.mcp_server_id, stored.header.name);
+  const std::string new_key = name_reservation(stored.header.mcp_server_id, u.name);
+  if (old_key != new_key) {
+    // A rename: the old name is freed and the new one claimed in the same append.
+    request.reservations.push_back(journal::Reservation::release(kHeaderNameRule, old_key, stream));
+    request.reservations.push_back(journal::Reservation::claim(kHeaderNameRule, new_key, stream));
+  }
+  ANNALS_ASSIGN_OR_RETURN(auto appended, ctx_.write(std::move(request)));
+  (void)appended;
+  ANNALS_ASSIGN_OR_RETURN(auto updated, find_header(org_id, id));
+  return updated.header;
+}
+
+Status SqlMcpAuthRepository::delete_auth_header(std::string_view org_id, std::string_view id) {
+  ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
+  ANNALS_RETURN_IF_ERROR(validate_id("id", id));
+  ANNALS_ASSIGN_OR_RETURN(auto stored, find_header(org_id, id));
+
+  std::string stream = header_stream(id);
+  journal::AppendRequest request;
+  request.org_id = std::string(org_id);
+  events::NewEvent event(org_id, stream, "system");
+  event.payload().initMcpAuth().initAuthHeaderDeleted().setId(std::string(id));
+  request.events.push_back(std::move(event));
+  request.expectations.push_back({stream, journal::ExpectedVersion::exactly(stored.version)});
+  request.reservations.push_back(journal::Reservation::release(
+      kHeaderNameRule, name_reservation(stored.header.mcp_server_id, stored.header.name), stream));
+  return ctx_.write(std::move(request)).status();
+}
+
+Result<std::vector<McpAuthHeader>> SqlMcpAuthRepository::list_auth_headers(
+    std::string_view org_id, std::string_view mcp_server_id) {
+  ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
+  ANNALS_RETURN_IF_ERROR(validate_id("mcp_server_id", mcp_server_id));
+  ANNALS_ASSIGN_OR_RETURN(auto txn, ctx_.read(org_id));
+  ANNALS_ASSIGN_OR_RETURN(
+      auto rows, txn->query(std::string("SELECT ") + kHeaderColumns +
+                                " FROM mcp_auth_headers WHERE org_id = $1 AND mcp_server_id = $2"
+                                " ORDER BY created_at DESC, created_position DESC",
+                            {std::string(org_id), std::string(mcp_server_id)}));
+  std::vector<McpAuthHeader> out;
+  out.reserve(rows.size());
+  for (const auto& row : rows) out.push_back(header_from_row(row).header);
+  return out;
+}
+
+Result<std::pair<std::string, std::string>> SqlMcpAuthRepository::get_auth_header_value(
+    std::string_view org_id, std::string_view id) {
+  ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
+  ANNALS_RETURN_IF_ERROR(validate_id("id", id));
+  ANNALS_ASSIGN_OR_RETURN(auto stored, find_header(org_id, id));
+  ANNALS_ASSIGN_OR_RETURN(std::string value,
+                          open(org_id, header_value_purpose(id), stored.sealed_value));
+  return std::make_pair(stored.header.header_key, std::move(value));
+}
+
+Result<StoredHeader> SqlMcpAuthRepository::find_header(std::string_view org_id,
+                                                       std::string_view id) {
+  ANNALS_ASSIGN_OR_RETURN(auto txn, ctx_.read(org_id));
+  ANNALS_ASSIGN_OR_RETURN(auto rows,
+                          txn->query(std::string("SELECT ") + kHeaderColumns +
+                                         " FROM mcp_auth_headers WHERE org_id = $1 AND id = $2",
+                                     {std::string(org_id), std::string(id)}));
+  if (rows.empty()) return Status::not_found("auth header '" + std::string(id) + "' not found");
+  return header_from_row(rows.front());
+}
+
+Result<bool> SqlMcpAuthRepository::header_same_as_created(std::string_view org_id,
+                                                          uint64_t position,
+                                                          const NewMcpAuthHeader& h) {
+  ANNALS_ASSIGN_OR_RETURN(auto event, mcp_auth_event_at(position));
+  if (!event.has_value()) return false;
+  auto e = event->payload().getMcpAuth();
+  if (e.which() != schema::McpAuthEvent::AUTH_HEADER_CREATED) return false;
+  auto c = e.getAuthHeaderCreated();
+  return same_text(c.getId(), h.id) && same_text(c.getName(), h.name) &&
+         same_text(c.getMcpServerId(), h.mcp_server_id) &&
+         same_text(c.getHeaderKey(), h.header_key) && same_text(c.getCreatedBy(), h.created_by) &&
+         opens_to(org_id, header_value_purpose(h.id), text(c.getSealedHeaderValue()), h.value);
+}
+
+}  // namespace mcp_auth_detail
+
+std::unique_ptr<McpAuthRepository> make_mcp_auth_repository(RepositoryContext& context) {
+  return std::make_unique<mcp_auth_detail::SqlMcpAuthRepository>(context);
+}
+
+}  // namespace annals::repositories

@@ -1,0 +1,359 @@
+// McpAuthRepository: OAuth tokens (mcp_oauth_tokens).
+//
+// Every token command expects its config's stream at the version it read
+// (the config's stream holds only its creation and deletion), so no token
+// event is accepted once the config is deleted: the projection never meets
+// a token event for a row the config's deletion already removed.
+#include "repositories/mcp_auth_repository_impl.h"
+
+namespace annals::repositories::mcp_auth_detail {
+namespace {
+
+constexpr const char* kTokenColumns =
+    "t.org_id, t.id, t.mcp_oauth_config_id, t.scopes_granted, t.expires_at, t.created_by,"
+    " t.created_at, t.updated_at, t.sealed_access_token, t.sealed_refresh_token, t.version,"
+    " c.version";
+constexpr const char* kTokenFrom =
+    " FROM mcp_oauth_tokens t JOIN mcp_oauth_configs c"
+    " ON c.org_id = t.org_id AND c.id = t.mcp_oauth_config_id";
+
+StoredToken token_from_row(const db::Row& row) {
+  StoredToken s;
+  McpOAuthToken& t = s.token;
+  t.org_id = row.text(0);
+  t.id = row.text(1);
+  t.mcp_oauth_config_id = row.text(2);
+  t.scopes_granted = optional_text(row, 3);
+  if (!row.is_null(4)) t.expires_at = from_micros(row.i64(4));
+  t.created_by = row.text(5);
+  t.created_at = from_micros(row.i64(6));
+  t.updated_at = from_micros(row.i64(7));
+  s.sealed_access_token = row.text(8);
+  s.sealed_refresh_token = optional_text(row, 9);
+  t.has_refresh_token = s.sealed_refresh_token.has_value();
+  s.version = static_cast<uint64_t>(row.i64(10));
+  s.config_version = static_cast<uint64_t>(row.i64(11));
+  return s;
+}
+
+Status token_id_taken(std::string_view id) {
+  return Status::conflict(kTokenIdRule,
+                          "OAuth token id '" + std::string(id) + "' holds, or held, another token");
+}
+
+Status validate_scopes_granted(const std::optional<std::string>& scopes) {
+  return validate_optional("scopes_granted", scopes,
+                           {kMaxMcpOAuthScopesBytes, /*allow_empty=*/true});
+}
+
+void set_optional_time(schema::McpOptionalTime::Builder b, const std::optional<Timestamp>& t) {
+  if (t) {
+    b.setMicros(to_micros(*t));
+  } else {
+    b.setNone();
+  }
+}
+
+}  // namespace
+
+Result<McpOAuthToken> SqlMcpAuthRepository::create_oauth_token(std::string_view org_id,
+                                                               const NewMcpOAuthToken& t) {
+  ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
+  ANNALS_RETURN_IF_ERROR(validate_id("id", t.id));
+  ANNALS_RETURN_IF_ERROR(validate_id("mcp_oauth_config_id", t.mcp_oauth_config_id));
+  ANNALS_RETURN_IF_ERROR(validate_secret("access_token", t.access_token));
+  if (t.refresh_token) ANNALS_RETURN_IF_ERROR(validate_secret("refresh_token", *t.refresh_token));
+  ANNALS_RETURN_IF_ERROR(validate_scopes_granted(t.scopes_granted));
+  ANNALS_RETURN_IF_ERROR(validate_user("created_by", t.created_by));
+  ANNALS_ASSIGN_OR_RETURN(auto config, find_config(org_id, t.mcp_oauth_config_id));
+  ANNALS_ASSIGN_OR_RETURN(std::string sealed_access,
+                          seal(org_id, access_token_purpose(t.id), t.access_token));
+  std::optional<std::string> sealed_refresh;
+  if (t.refresh_token) {
+    ANNALS_ASSIGN_OR_RETURN(sealed_refresh,
+                            seal(org_id, refresh_token_purpose(t.id), *t.refresh_token));
+  }
+
+  std::string stream = token_stream(t.id);
+  journal::AppendRequest request;
+  request.org_id = std::string(org_id);
+  // Creating the same token twice (a retry) appends it once.
+  request.idempotency_key = "mcp_oauth_token.create/" + t.id;
+  events::NewEvent event(org_id, stream, t.created_by);
+  auto p = event.payload().initMcpAuth().initOauthTokenCreated();
+  p.setId(t.id);
+  p.setMcpOauthConfigId(t.mcp_oauth_config_id);
+  p.setSealedAccessToken(sealed_access);
+  if (sealed_refresh) p.setSealedRefreshToken(*sealed_refresh);
+  if (t.scopes_granted) p.setScopesGranted(*t.scopes_granted);
+  set_optional_time(p.initExpiresAt(), t.expires_at);
+  p.setCreatedBy(t.created_by);
+  request.events.push_back(std::move(event));
+  request.expectations.push_back({stream, journal::ExpectedVersion::no_stream()});
+  request.expectations.push_back(
+      {config_stream(t.mcp_oauth_config_id), journal::ExpectedVersion::exactly(config.version)});
+
+  auto appended = ctx_.write(std::move(request));
+  if (!appended.is_ok()) {
+    if (appended.status().code() != Code::kConcurrencyConflict) return appended.status();
+    ANNALS_ASSIGN_OR_RETURN(uint64_t version, ctx_.journal().stream_version(org_id, stream));
+    if (version > 0) return token_id_taken(t.id);
+    // The config moved on (was deleted) since it was read.
+    ANNALS_RETURN_IF_ERROR(find_config(org_id, t.mcp_oauth_config_id).status());
+    return appended.status();
+  }
+  if (appended->replayed) {
+    ANNALS_ASSIGN_OR_RETURN(bool same, token_same_as_created(org_id, appended->first_position, t));
+    if (!same) return token_id_taken(t.id);
+  }
+  auto stored = find_token(org_id, t.id);
+  // A retry of a create whose row was deleted since: the id stays used.
+  // (Without a retry, the row was deleted right after it was created: kNotFound.)
+  if (!stored.is_ok() && stored.status().code() == Code::kNotFound && appended->replayed) {
+    return token_id_taken(t.id);
+  }
+  if (!stored.is_ok()) return stored.status();
+  return stored->token;
+}
+
+Result<McpOAuthToken> SqlMcpAuthRepository::get_oauth_token(std::string_view org_id,
+                                                            std::string_view user_id,
+                                                            std::string_view id) {
+  ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
+  ANNALS_RETURN_IF_ERROR(validate_user("user_id", user_id));
+  ANNALS_RETURN_IF_ERROR(validate_id("id", id));
+  ANNALS_ASSIGN_OR_RETURN(auto stored, find_token_for_user(org_id, user_id, id));
+  return stored.token;
+}
+
+Result<McpOAuthToken> SqlMcpAuthRepository::latest_oauth_token(
+    std::string_view org_id, std::string_view mcp_oauth_config_id,
+    const std::optional<std::string>& user_id) {
+  ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
+  ANNALS_RETURN_IF_ERROR(validate_id("mcp_oauth_config_id", mcp_oauth_config_id));
+  if (user_id) ANNALS_RETURN_IF_ERROR(validate_user("user_id", *user_id));
+  ANNALS_ASSIGN_OR_RETURN(auto txn, ctx_.read(org_id));
+  std::vector<db::Value> params = {std::string(org_id), std::string(mcp_oauth_config_id)};
+  std::string sql = std::string("SELECT ") + kTokenColumns + kTokenFrom +
+                    " WHERE t.org_id = $1 AND t.mcp_oauth_config_id = $2";
+  if (user_id) {
+    sql += " AND t.created_by = $3";
+    params.push_back(*user_id);
+  }
+  sql += " ORDER BY t.created_at DESC, t.created_position DESC LIMIT 1";
+  ANNALS_ASSIGN_OR_RETURN(auto rows, txn->query(sql, params));
+  if (rows.empty()) {
+    return Status::not_found("OAuth config '" + std::string(mcp_oauth_config_id) +
+                             "' has no token" + (user_id ? " of that user" : ""));
+  }
+  return token_from_row(rows.front()).token;
+}
+
+Result<McpOAuthToken> SqlMcpAuthRepository::update_oauth_token(std::string_view org_id,
+                                                               std::string_view user_id,
+                                                               std::string_view id,
+                                                               const McpOAuthTokenUpdate& u) {
+  using Action = McpAuthSecretChange::Action;
+  ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
+  ANNALS_RETURN_IF_ERROR(validate_user("user_id", user_id));
+  ANNALS_RETURN_IF_ERROR(validate_id("id", id));
+  switch (u.access_token.action) {
+    case Action::kKeep:
+      break;
+    case Action::kSet:
+      ANNALS_RETURN_IF_ERROR(validate_secret("access_token", u.access_token.value));
+      break;
+    case Action::kClear:
+      return Status::invalid_argument("access_token",
+                                      "a token always has an access token: keep or set it");
+    default:
+      return Status::invalid_argument("access_token", "access_token change is not keep or set");
+  }
+  switch (u.refresh_token.action) {
+    case Action::kKeep:
+    case Action::kClear:
+      break;
+    case Action::kSet:
+      ANNALS_RETURN_IF_ERROR(validate_secret("refresh_token", u.refresh_token.value));
+      break;
+    default:
+      return Status::invalid_argument("refresh_token",
+                                      "refresh_token change is not one of: keep, set, clear");
+  }
+  ANNALS_RETURN_IF_ERROR(validate_scopes_granted(u.scopes_granted));
+  ANNALS_ASSIGN_OR_RETURN(auto stored, find_token_for_user(org_id, user_id, id));
+
+  std::string stream = token_stream(id);
+  journal::AppendRequest request;
+  request.org_id = std::string(org_id);
+  events::NewEvent event(org_id, stream, user_id);
+  auto p = event.payload().initMcpAuth().initOauthTokenUpdated();
+  p.setId(std::string(id));
+  if (u.access_token.action == Action::kSet) {
+    ANNALS_ASSIGN_OR_RETURN(std::string sealed,
+                            seal(org_id, access_token_purpose(id), u.access_token.value));
+    p.initAccessToken().setSet(sealed);
+  } else {
+    p.initAccessToken().setKeep();
+  }
+  if (u.refresh_token.action == Action::kSet) {
+    ANNALS_ASSIGN_OR_RETURN(std::string sealed,
+                            seal(org_id, refresh_token_purpose(id), u.refresh_token.value));
+    p.initRefreshToken().setSet(sealed);
+  } else if (u.refresh_token.action == Action::kClear) {
+    p.initRefreshToken().setClear();
+  } else {
+    p.initRefreshToken().setKeep();
+  }
+  if (u.scopes_granted) p.setScopesGranted(*u.scopes_granted);
+  set_optional_time(p.initExpiresAt(), u.expires_at);
+  request.events.push_back(std::move(event));
+  request.expectations.push_back({stream, journal::ExpectedVersion::exactly(stored.version)});
+  request.expectations.push_back({config_stream(stored.token.mcp_oauth_config_id),
+                                  journal::ExpectedVersion::exactly(stored.config_version)});
+  ANNALS_ASSIGN_OR_RETURN(auto appended, ctx_.write(std::move(request)));
+  (void)appended;
+  ANNALS_ASSIGN_OR_RETURN(auto updated, find_token(org_id, id));
+  return updated.token;
+}
+
+Status SqlMcpAuthRepository::delete_oauth_token(std::string_view org_id, std::string_view user_id,
+                                                std::string_view id) {
+  ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
+  ANNALS_RETURN_IF_ERROR(validate_user("user_id", user_id));
+  ANNALS_RETURN_IF_ERROR(validate_id("id", id));
+  ANNALS_ASSIGN_OR_RETURN(auto stored, find_token_for_user(org_id, user_id, id));
+
+  std::string stream = token_stream(id);
+  journal::AppendRequest request;
+  request.org_id = std::string(org_id);
+  events::NewEvent event(org_id, stream, user_id);
+  auto p = event.payload().initMcpAuth().initOauthTokenDeleted();
+  p.setId(std::string(id));
+  p.setMcpOauthConfigId(stored.token.mcp_oauth_config_id);
+  request.events.push_back(std::move(event));
+  request.expectations.push_back({stream, journal::ExpectedVersion::exactly(stored.version)});
+  request.expectations.push_back({config_stream(stored.token.mcp_oauth_config_id),
+                                  journal::ExpectedVersion::exactly(stored.config_version)});
+  return ctx_.write(std::move(request)).status();
+}
+
+Result<int64_t> SqlMcpAuthRepository::delete_oauth_tokens_of_config(
+    std::string_view org_id, std::string_view mcp_oauth_config_id) {
+  ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
+  ANNALS_RETURN_IF_ERROR(validate_id("mcp_oauth_config_id", mcp_oauth_config_id));
+  return delete_tokens_of_config(org_id, mcp_oauth_config_id, std::nullopt);
+}
+
+Result<int64_t> SqlMcpAuthRepository::delete_oauth_tokens_of_config_for_user(
+    std::string_view org_id, std::string_view mcp_oauth_config_id, std::string_view user_id) {
+  ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
+  ANNALS_RETURN_IF_ERROR(validate_id("mcp_oauth_config_id", mcp_oauth_config_id));
+  ANNALS_RETURN_IF_ERROR(validate_user("user_id", user_id));
+  return delete_tokens_of_config(org_id, mcp_oauth_config_id, std::string(user_id));
+}
+
+Result<int64_t> SqlMcpAuthRepository::delete_tokens_of_config(
+    std::string_view org_id, std::string_view config_id,
+    const std::optional<std::string>& user_id) {
+  ANNALS_ASSIGN_OR_RETURN(auto config, find_config(org_id, config_id));
+  ANNALS_ASSIGN_OR_RETURN(auto txn, ctx_.read(org_id));
+  std::vector<db::Value> params = {std::string(org_id), std::string(config_id)};
+  std::string sql =
+      "SELECT id, version FROM mcp_oauth_tokens WHERE org_id = $1 AND mcp_oauth_config_id = $2";
+  if (user_id) {
+    sql += " AND created_by = $3";
+    params.push_back(*user_id);
+  }
+  sql += " ORDER BY created_position";
+  ANNALS_ASSIGN_OR_RETURN(auto rows, txn->query(sql, params));
+  if (rows.empty()) return int64_t{0};
+
+  // One append: every token goes, or (a token changed meanwhile) none does.
+  journal::AppendRequest request;
+  request.org_id = std::string(org_id);
+  const std::string actor = user_id.value_or("system");
+  for (const auto& row : rows) {
+    std::string stream = token_stream(row.text(0));
+    events::NewEvent event(org_id, stream, actor);
+    auto p = event.payload().initMcpAuth().initOauthTokenDeleted();
+    p.setId(row.text(0));
+    p.setMcpOauthConfigId(std::string(config_id));
+    request.events.push_back(std::move(event));
+    request.expectations.push_back(
+        {stream, journal::ExpectedVersion::exactly(static_cast<uint64_t>(row.i64(1)))});
+  }
+  request.expectations.push_back(
+      {config_stream(config_id), journal::ExpectedVersion::exactly(config.version)});
+  ANNALS_ASSIGN_OR_RETURN(auto appended, ctx_.write(std::move(request)));
+  (void)appended;
+  return static_cast<int64_t>(rows.size());
+}
+
+Result<std::pair<std::string, std::string>> SqlMcpAuthRepository::get_oauth_bearer(
+    std::string_view org_id, std::string_view user_id, std::string_view id) {
+  ANNALS_ASSIGN_OR_RETURN(auto secrets, get_oauth_token_secrets(org_id, user_id, id));
+  return std::make_pair(std::string("Authorization"), "Bearer " + secrets.access_token);
+}
+
+Result<McpOAuthTokenSecrets> SqlMcpAuthRepository::get_oauth_token_secrets(std::string_view org_id,
+                                                                           std::string_view user_id,
+                                                                           std::string_view id) {
+  ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
+  ANNALS_RETURN_IF_ERROR(validate_user("user_id", user_id));
+  ANNALS_RETURN_IF_ERROR(validate_id("id", id));
+  ANNALS_ASSIGN_OR_RETURN(auto stored, find_token_for_user(org_id, user_id, id));
+  McpOAuthTokenSecrets out;
+  ANNALS_ASSIGN_OR_RETURN(out.access_token,
+                          open(org_id, access_token_purpose(id), stored.sealed_access_token));
+  if (stored.sealed_refresh_token) {
+    ANNALS_ASSIGN_OR_RETURN(out.refresh_token,
+                            open(org_id, refresh_token_purpose(id), *stored.sealed_refresh_token));
+  }
+  return out;
+}
+
+Result<StoredToken> SqlMcpAuthRepository::find_token(std::string_view org_id, std::string_view id) {
+  ANNALS_ASSIGN_OR_RETURN(auto txn, ctx_.read(org_id));
+  ANNALS_ASSIGN_OR_RETURN(auto rows,
+                          txn->query(std::string("SELECT ") + kTokenColumns + kTokenFrom +
+                                         " WHERE t.org_id = $1 AND t.id = $2",
+                                     {std::string(org_id), std::string(id)}));
+  if (rows.empty()) return Status::not_found("OAuth token '" + std::string(id) + "' not found");
+  return token_from_row(rows.front());
+}
+
+Result<StoredToken> SqlMcpAuthRepository::find_token_for_user(std::string_view org_id,
+                                                              std::string_view user_id,
+                                                              std::string_view id) {
+  auto stored = find_token(org_id, id);
+  if (stored.is_ok() && stored->token.created_by != user_id) {
+    return Status::not_found("OAuth token '" + std::string(id) + "' not found");
+  }
+  return stored;
+}
+
+Result<bool> SqlMcpAuthRepository::token_same_as_created(std::string_view org_id, uint64_t position,
+                                                         const NewMcpOAuthToken& t) {
+  ANNALS_ASSIGN_OR_RETURN(auto event, mcp_auth_event_at(position));
+  if (!event.has_value()) return false;
+  auto e = event->payload().getMcpAuth();
+  if (e.which() != schema::McpAuthEvent::OAUTH_TOKEN_CREATED) return false;
+  auto p = e.getOauthTokenCreated();
+  std::optional<Timestamp> expires;
+  if (p.getExpiresAt().isMicros()) expires = from_micros(p.getExpiresAt().getMicros());
+  const bool same_scopes =
+      p.hasScopesGranted() == t.scopes_granted.has_value() &&
+      (!t.scopes_granted.has_value() || same_text(p.getScopesGranted(), *t.scopes_granted));
+  const bool same_refresh =
+      p.hasSealedRefreshToken() == t.refresh_token.has_value() &&
+      (!t.refresh_token.has_value() || opens_to(org_id, refresh_token_purpose(t.id),
+                                                text(p.getSealedRefreshToken()), *t.refresh_token));
+  return same_text(p.getId(), t.id) && same_text(p.getMcpOauthConfigId(), t.mcp_oauth_config_id) &&
+         same_text(p.getCreatedBy(), t.created_by) && expires == t.expires_at && same_scopes &&
+         same_refresh &&
+         opens_to(org_id, access_token_purpose(t.id), text(p.getSealedAccessToken()),
+                  t.access_token);
+}
+
+}  // namespace annals::repositories::mcp_auth_detail

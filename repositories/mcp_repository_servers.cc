@@ -1,0 +1,245 @@
+// McpServerRepository: servers (the org's allow-list).
+#include "core/validate.h"
+#include "repositories/common.h"
+#include "repositories/mcp_repository.h"
+#include "repositories/mcp_repository_internal.h"
+
+namespace annals::repositories {
+namespace mcp_internal {
+namespace {
+
+constexpr const char* kUrlRule = "mcp_server.url";
+constexpr const char* kIdRule = "mcp_server.id";
+constexpr const char* kColumns =
+    "id, url, name, description, enabled, created_by, updated_by, created_at, updated_at,"
+    " version";
+
+// The url rule's value and lookup key: trimmed, ASCII lower case.
+std::string url_key(std::string_view url) { return ascii_lower(trim(url)); }
+
+Status validate_id(std::string_view id) { return validate_identifier("id", id, kMaxMcpIdBytes); }
+
+// The fields create and update share; `url` is already trimmed.
+Status validate_fields(std::string_view url, std::string_view name,
+                       const std::optional<std::string>& description) {
+  ANNALS_RETURN_IF_ERROR(validate_text("url", url, {kMaxMcpUrlBytes}));
+  ANNALS_RETURN_IF_ERROR(validate_text("name", name, {kMaxMcpNameBytes}));
+  if (description.has_value()) {
+    ANNALS_RETURN_IF_ERROR(validate_text("description", *description,
+                                         {kMaxMcpDescriptionBytes, /*allow_empty=*/true}));
+  }
+  return Status::ok();
+}
+
+StoredServer from_row(const db::Row& row) {
+  McpServer s;
+  s.id = row.text(0);
+  s.url = row.text(1);
+  s.name = row.text(2);
+  s.description = optional_text(row, 3);
+  s.enabled = row.boolean(4);
+  s.created_by = row.text(5);
+  s.updated_by = row.text(6);
+  s.created_at = from_micros(row.i64(7));
+  s.updated_at = from_micros(row.i64(8));
+  return {std::move(s), static_cast<uint64_t>(row.i64(9))};
+}
+
+void fill(schema::McpServerFields::Builder p, std::string_view id, std::string_view url,
+          std::string_view name, const std::optional<std::string>& description, bool enabled,
+          std::string_view actor) {
+  p.setId(std::string(id));
+  p.setUrl(std::string(url));
+  p.setName(std::string(name));
+  if (description.has_value()) p.getDescription().setValue(*description);
+  p.setEnabled(enabled);
+  p.setActor(std::string(actor));
+}
+
+}  // namespace
+
+Result<McpServer> SqlMcpServerRepository::create_server(std::string_view org_id,
+                                                        const NewMcpServer& s) {
+  ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
+  ANNALS_RETURN_IF_ERROR(validate_id(s.id));
+  const std::string_view url = trim(s.url);
+  ANNALS_RETURN_IF_ERROR(validate_fields(url, s.name, s.description));
+  ANNALS_RETURN_IF_ERROR(validate_text("created_by", s.created_by, {kMaxMcpUserIdBytes}));
+
+  std::string stream = server_stream(s.id);
+  journal::AppendRequest request;
+  request.org_id = std::string(org_id);
+  events::NewEvent event(org_id, stream, s.created_by);
+  fill(event.payload().initMcp().initServerCreated(), s.id, url, s.name, s.description, s.enabled,
+       s.created_by);
+  request.events.push_back(std::move(event));
+  request.expectations.push_back({stream, journal::ExpectedVersion::no_stream()});
+  request.reservations.push_back(journal::Reservation::claim(kUrlRule, url_key(url), stream));
+
+  auto appended = ctx_.write(std::move(request));
+  if (!appended.is_ok()) {
+    if (appended.status().code() == Code::kConcurrencyConflict) {
+      return Status::conflict(kIdRule, "MCP server id '" + s.id + "' is already used");
+    }
+    return appended.status();
+  }
+  ANNALS_ASSIGN_OR_RETURN(auto stored, find_server(org_id, s.id));
+  return stored.server;
+}
+
+Result<McpServer> SqlMcpServerRepository::update_server(std::string_view org_id,
+                                                        std::string_view id,
+                                                        const McpServerUpdate& u) {
+  ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
+  ANNALS_RETURN_IF_ERROR(validate_id(id));
+  const std::string_view url = trim(u.url);
+  ANNALS_RETURN_IF_ERROR(validate_fields(url, u.name, u.description));
+  ANNALS_RETURN_IF_ERROR(validate_text("updated_by", u.updated_by, {kMaxMcpUserIdBytes}));
+  ANNALS_ASSIGN_OR_RETURN(auto stored, find_server(org_id, id));
+
+  std::string stream = server_stream(id);
+  journal::AppendRequest request;
+  request.org_id = std::string(org_id);
+  events::NewEvent event(org_id, stream, u.updated_by);
+  fill(event.payload().initMcp().initServerUpdated(), id, url, u.name, u.description, u.enabled,
+       u.updated_by);
+  request.events.push_back(std::move(event));
+  request.expectations.push_back({stream, journal::ExpectedVersion::exactly(stored.version)});
+  std::string old_key = url_key(stored.server.url);
+  std::string new_key = url_key(url);
+  if (old_key != new_key) {
+    request.reservations.push_back(journal::Reservation::release(kUrlRule, old_key, stream));
+    request.reservations.push_back(journal::Reservation::claim(kUrlRule, new_key, stream));
+  }
+  ANNALS_ASSIGN_OR_RETURN(auto appended, ctx_.write(std::move(request)));
+  (void)appended;
+  ANNALS_ASSIGN_OR_RETURN(auto updated, find_server(org_id, id));
+  return updated.server;
+}
+
+Result<McpServer> SqlMcpServerRepository::get_server(std::string_view org_id, std::string_view id) {
+  ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
+  ANNALS_RETURN_IF_ERROR(validate_id(id));
+  ANNALS_ASSIGN_OR_RETURN(auto stored, find_server(org_id, id));
+  return stored.server;
+}
+
+Result<McpServer> SqlMcpServerRepository::get_server_by_url(std::string_view org_id,
+                                                            std::string_view url) {
+  ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
+  ANNALS_RETURN_IF_ERROR(validate_text("url", trim(url), {kMaxMcpUrlBytes}));
+  ANNALS_ASSIGN_OR_RETURN(auto txn, ctx_.read(org_id));
+  ANNALS_ASSIGN_OR_RETURN(auto rows,
+                          txn->query(std::string("SELECT ") + kColumns +
+                                         " FROM mcp_servers WHERE org_id = $1 AND url_key = $2",
+                                     {std::string(org_id), url_key(url)}));
+  if (rows.empty()) {
+    return Status::not_found("no MCP server with url '" + std::string(trim(url)) + "'");
+  }
+  return from_row(rows.front()).server;
+}
+
+Result<std::vector<McpServer>> SqlMcpServerRepository::list_servers(std::string_view org_id,
+                                                                    std::optional<bool> enabled) {
+  ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
+  ANNALS_ASSIGN_OR_RETURN(auto txn, ctx_.read(org_id));
+  std::vector<db::Value> params = {std::string(org_id)};
+  std::string sql = std::string("SELECT ") + kColumns + " FROM mcp_servers WHERE org_id = $1";
+  if (enabled.has_value()) {
+    sql += " AND enabled = $2";
+    params.push_back(*enabled);
+  }
+  sql += " ORDER BY created_at, created_position";
+  ANNALS_ASSIGN_OR_RETURN(auto rows, txn->query(sql, params));
+  std::vector<McpServer> out;
+  out.reserve(rows.size());
+  for (const auto& row : rows) out.push_back(from_row(row).server);
+  return out;
+}
+
+Result<McpInstanceCounts> SqlMcpServerRepository::count_instances(std::string_view org_id,
+                                                                  std::string_view server_id) {
+  ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
+  ANNALS_RETURN_IF_ERROR(validate_identifier("server_id", server_id, kMaxMcpIdBytes));
+  ANNALS_ASSIGN_OR_RETURN(auto txn, ctx_.read(org_id));
+  // One snapshot: the server's existence and its counts agree.
+  ANNALS_ASSIGN_OR_RETURN(auto server,
+                          txn->query("SELECT id FROM mcp_servers WHERE org_id = $1 AND id = $2",
+                                     {std::string(org_id), std::string(server_id)}));
+  if (server.empty()) {
+    return Status::not_found("MCP server '" + std::string(server_id) + "' not found");
+  }
+  ANNALS_ASSIGN_OR_RETURN(auto rows,
+                          txn->query("SELECT enabled, COUNT(*) FROM mcps WHERE org_id = $1"
+                                     " AND mcp_server_id = $2 GROUP BY enabled",
+                                     {std::string(org_id), std::string(server_id)}));
+  McpInstanceCounts out;
+  for (const auto& row : rows) (row.boolean(0) ? out.enabled : out.disabled) = row.i64(1);
+  return out;
+}
+
+Result<int64_t> SqlMcpServerRepository::clear_instance_tools(std::string_view org_id,
+                                                             std::string_view server_id) {
+  ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
+  ANNALS_RETURN_IF_ERROR(validate_identifier("server_id", server_id, kMaxMcpIdBytes));
+  ANNALS_ASSIGN_OR_RETURN(auto server, find_server(org_id, server_id));
+  (void)server;
+  ANNALS_ASSIGN_OR_RETURN(auto txn, ctx_.read(org_id));
+  ANNALS_ASSIGN_OR_RETURN(auto rows,
+                          txn->query("SELECT id, version FROM mcps WHERE org_id = $1"
+                                     " AND mcp_server_id = $2"
+                                     " AND (tools_cache IS NOT NULL OR tools_filter IS NOT NULL)"
+                                     " ORDER BY created_position",
+                                     {std::string(org_id), std::string(server_id)}));
+  txn.reset();
+  if (rows.empty()) return int64_t{0};
+
+  // One command: every instance is cleared, or (an instance changed since
+  // it was read) none is.
+  journal::AppendRequest request;
+  request.org_id = std::string(org_id);
+  for (const auto& row : rows) {
+    std::string stream = instance_stream(row.text(0));
+    events::NewEvent event(org_id, stream, "system");
+    auto p = event.payload().initMcp().initInstanceToolsCleared();
+    p.setId(row.text(0));
+    p.setMcpServerId(std::string(server_id));
+    request.events.push_back(std::move(event));
+    request.expectations.push_back(
+        {stream, journal::ExpectedVersion::exactly(static_cast<uint64_t>(row.i64(1)))});
+  }
+  ANNALS_ASSIGN_OR_RETURN(auto appended, ctx_.write(std::move(request)));
+  (void)appended;
+  return static_cast<int64_t>(rows.size());
+}
+
+Result<StoredServer> SqlMcpServerRepository::find_server(std::string_view org_id,
+                                                         std::string_view id) {
+  ANNALS_ASSIGN_OR_RETURN(auto txn, ctx_.read(org_id));
+  ANNALS_ASSIGN_OR_RETURN(auto rows,
+                          txn->query(std::string("SELECT ") + kColumns +
+                                         " FROM mcp_servers WHERE org_id = $1 AND id = $2",
+                                     {std::string(org_id), std::string(id)}));
+  if (rows.empty()) return Status::not_found("MCP server '" + std::string(id) + "' not found");
+  return from_row(rows.front());
+}
+
+}  // namespace mcp_internal
+
+std::string_view mcp_auth_type_name(McpAuthType type) {
+  switch (type) {
+    case McpAuthType::kPublic:
+      return "public";
+    case McpAuthType::kHeader:
+      return "header";
+    case McpAuthType::kOauth:
+      return "oauth";
+  }
+  return "unknown";
+}
+
+std::unique_ptr<McpServerRepository> make_mcp_server_repository(RepositoryContext& context) {
+  return std::make_unique<mcp_internal::SqlMcpServerRepository>(context);
+}
+
+}  // namespace annals::repositories

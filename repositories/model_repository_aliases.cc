@@ -1,0 +1,303 @@
+// ModelRepository: API model aliases.
+//
+// Journal rules: "api_alias.id" (the id of a live alias; its owner names the
+// stream and the stream version of the create, so a deleted alias's id can
+// be created again) and "api_alias.prefix" (non-empty prefixes, per org).
+#include "repositories/model_repository_internal.h"
+#include "repositories/secrets.h"
+
+namespace annals::repositories::model_internal {
+namespace {
+
+constexpr const char* kIdRule = "api_alias.id";
+constexpr const char* kPrefixRule = "api_alias.prefix";
+constexpr const char* kColumns =
+    "id, api_format, base_url, models, prefix, forward_all_with_prefix, models_cache,"
+    " cache_fetched_at, encrypted_api_key, created_at, updated_at, version, created_version";
+
+std::string stream_of(std::string_view id) { return "api_alias/" + std::string(id); }
+
+// The owner of the id reservation of the alias created at `created_version`.
+std::string id_owner(std::string_view id, uint64_t created_version) {
+  return stream_of(id) + "@" + std::to_string(created_version);
+}
+
+std::string key_purpose(std::string_view id) {
+  return "api_model_aliases.api_key/" + std::string(id);
+}
+
+Status validate_id(std::string_view id) {
+  return validate_identifier("id", id, kMaxApiAliasIdBytes);
+}
+
+Status validate_prefix(std::string_view prefix) {
+  return validate_text("prefix", prefix, {kMaxApiPrefixBytes, /*allow_empty=*/true});
+}
+
+Status validate_api_key(std::string_view key) {
+  return validate_text("api_key", key, {kMaxApiKeyBytes});
+}
+
+// api_format, base_url, models (a JSON array) and prefix.
+Status validate_fields(std::string_view api_format, std::string_view base_url,
+                       std::string_view models, const std::optional<std::string>& prefix) {
+  ANNALS_RETURN_IF_ERROR(validate_identifier("api_format", api_format, kMaxApiFormatBytes));
+  ANNALS_RETURN_IF_ERROR(validate_text("base_url", base_url, {kMaxBaseUrlBytes}));
+  ANNALS_RETURN_IF_ERROR(validate_json("models", models, kMaxApiModelsBytes));
+  // Valid JSON whose first character is '[' is an array.
+  if (trim(models).front() != '[') {
+    return Status::invalid_argument("models", "models must be a JSON array of model names");
+  }
+  if (prefix.has_value()) ANNALS_RETURN_IF_ERROR(validate_prefix(*prefix));
+  return Status::ok();
+}
+
+bool reserved(const std::optional<std::string>& prefix) {
+  return prefix.has_value() && !prefix->empty();
+}
+
+ApiModelAlias from_row(const db::Row& row) {
+  ApiModelAlias a;
+  a.id = row.text(0);
+  a.api_format = row.text(1);
+  a.base_url = row.text(2);
+  a.models = row.text(3);
+  a.prefix = optional_text(row, 4);
+  a.forward_all_with_prefix = row.boolean(5);
+  a.models_cache = optional_text(row, 6);
+  a.cache_fetched_at = from_micros(row.i64(7));
+  a.has_api_key = !row.is_null(8);
+  a.created_at = from_micros(row.i64(9));
+  a.updated_at = from_micros(row.i64(10));
+  return a;
+}
+
+}  // namespace
+
+Result<ApiModelAlias> SqlModelRepository::create_api_alias(std::string_view org_id,
+                                                           const NewApiModelAlias& alias) {
+  ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
+  ANNALS_RETURN_IF_ERROR(validate_id(alias.id));
+  ANNALS_RETURN_IF_ERROR(
+      validate_fields(alias.api_format, alias.base_url, alias.models, alias.prefix));
+  if (alias.api_key.has_value()) ANNALS_RETURN_IF_ERROR(validate_api_key(*alias.api_key));
+
+  std::optional<std::string> sealed;
+  if (alias.api_key.has_value()) {
+    ANNALS_ASSIGN_OR_RETURN(Secrets * secrets, ctx_.secrets());
+    ANNALS_ASSIGN_OR_RETURN(sealed, secrets->seal(org_id, key_purpose(alias.id), *alias.api_key));
+  }
+
+  // A deleted alias leaves its stream behind: the create continues it.
+  std::string stream = stream_of(alias.id);
+  ANNALS_ASSIGN_OR_RETURN(uint64_t version, ctx_.journal().stream_version(org_id, stream));
+
+  journal::AppendRequest append;
+  append.org_id = std::string(org_id);
+  events::NewEvent event(org_id, stream, "system");
+  auto p = event.payload().initModel().initApiModelAliasCreated();
+  p.setId(alias.id);
+  p.setApiFormat(alias.api_format);
+  p.setBaseUrl(alias.base_url);
+  p.setModels(alias.models);
+  if (alias.prefix.has_value()) {
+    p.setPrefix(*alias.prefix);
+    p.setHasPrefix(true);
+  }
+  p.setForwardAllWithPrefix(alias.forward_all_with_prefix);
+  if (sealed.has_value()) {
+    p.setSealedApiKey(*sealed);
+    p.setHasApiKey(true);
+  }
+  append.events.push_back(std::move(event));
+  append.expectations.push_back({stream, journal::ExpectedVersion::exactly(version)});
+  // Taken by a live alias (whatever the version): conflict.
+  append.reservations.push_back(
+      journal::Reservation::claim(kIdRule, alias.id, id_owner(alias.id, version + 1)));
+  if (reserved(alias.prefix)) {
+    append.reservations.push_back(journal::Reservation::claim(kPrefixRule, *alias.prefix, stream));
+  }
+  auto appended = ctx_.write(std::move(append));
+  if (!appended.is_ok()) {
+    if (appended.status().code() == Code::kConcurrencyConflict) {
+      return Status::conflict(kIdRule, "API model alias id '" + alias.id + "' is already taken");
+    }
+    return appended.status();
+  }
+  ANNALS_ASSIGN_OR_RETURN(auto stored, find_alias(org_id, alias.id));
+  return stored.alias;
+}
+
+Result<ApiModelAlias> SqlModelRepository::get_api_alias(std::string_view org_id,
+                                                        std::string_view id) {
+  ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
+  ANNALS_RETURN_IF_ERROR(validate_id(id));
+  ANNALS_ASSIGN_OR_RETURN(auto stored, find_alias(org_id, id));
+  return stored.alias;
+}
+
+Result<ApiModelAlias> SqlModelRepository::update_api_alias(std::string_view org_id,
+                                                           std::string_view id,
+                                                           const ApiModelAliasUpdate& update) {
+  ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
+  ANNALS_RETURN_IF_ERROR(validate_id(id));
+  ANNALS_RETURN_IF_ERROR(
+      validate_fields(update.api_format, update.base_url, update.models, update.prefix));
+  const auto kind = update.api_key.kind;
+  if (kind != ApiKeyChange::Kind::kKeep && kind != ApiKeyChange::Kind::kSet &&
+      kind != ApiKeyChange::Kind::kClear) {
+    return Status::invalid_argument("api_key", "api_key change " +
+                                                   std::to_string(static_cast<int>(kind)) +
+                                                   " is not one of: keep, set, clear");
+  }
+  if (kind == ApiKeyChange::Kind::kSet)
+    ANNALS_RETURN_IF_ERROR(validate_api_key(update.api_key.value));
+  ANNALS_ASSIGN_OR_RETURN(auto stored, find_alias(org_id, id));
+
+  std::string sealed;
+  if (kind == ApiKeyChange::Kind::kSet) {
+    ANNALS_ASSIGN_OR_RETURN(Secrets * secrets, ctx_.secrets());
+    ANNALS_ASSIGN_OR_RETURN(sealed, secrets->seal(org_id, key_purpose(id), update.api_key.value));
+  }
+
+  std::string stream = stream_of(id);
+  journal::AppendRequest append;
+  append.org_id = std::string(org_id);
+  events::NewEvent event(org_id, stream, "system");
+  auto p = event.payload().initModel().initApiModelAliasUpdated();
+  p.setId(std::string(id));
+  p.setApiFormat(update.api_format);
+  p.setBaseUrl(update.base_url);
+  p.setModels(update.models);
+  if (update.prefix.has_value()) {
+    p.setPrefix(*update.prefix);
+    p.setHasPrefix(true);
+  }
+  p.setForwardAllWithPrefix(update.forward_all_with_prefix);
+  auto key = p.initApiKey();
+  if (kind == ApiKeyChange::Kind::kSet) {
+    key.setSet(sealed);
+  } else if (kind == ApiKeyChange::Kind::kClear) {
+    key.setClear();
+  } else {
+    key.setKeep();
+  }
+  append.events.push_back(std::move(event));
+  append.expectations.push_back({stream, journal::ExpectedVersion::exactly(stored.version)});
+  const auto& old_prefix = stored.alias.prefix;
+  const auto& new_prefix = update.prefix;
+  bool renamed = reserved(old_prefix) != reserved(new_prefix) ||
+                 (reserved(old_prefix) && *old_prefix != *new_prefix);
+  if (renamed && reserved(old_prefix)) {
+    append.reservations.push_back(journal::Reservation::release(kPrefixRule, *old_prefix, stream));
+  }
+  if (renamed && reserved(new_prefix)) {
+    append.reservations.push_back(journal::Reservation::claim(kPrefixRule, *new_prefix, stream));
+  }
+  ANNALS_RETURN_IF_ERROR(ctx_.write(std::move(append)).status());
+  ANNALS_ASSIGN_OR_RETURN(auto updated, find_alias(org_id, id));
+  return updated.alias;
+}
+
+Result<ApiModelAlias> SqlModelRepository::update_api_alias_cache(std::string_view org_id,
+                                                                 std::string_view id,
+                                                                 std::string_view models_cache,
+                                                                 Timestamp fetched_at) {
+  ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
+  ANNALS_RETURN_IF_ERROR(validate_id(id));
+  ANNALS_RETURN_IF_ERROR(validate_json("models_cache", models_cache, kMaxModelsCacheBytes));
+  ANNALS_ASSIGN_OR_RETURN(auto stored, find_alias(org_id, id));
+
+  std::string stream = stream_of(id);
+  journal::AppendRequest append;
+  append.org_id = std::string(org_id);
+  events::NewEvent event(org_id, stream, "system");
+  auto p = event.payload().initModel().initApiModelAliasModelsCached();
+  p.setId(std::string(id));
+  p.setModelsCache(std::string(models_cache));
+  p.setFetchedAtMicros(to_micros(fetched_at));
+  append.events.push_back(std::move(event));
+  append.expectations.push_back({stream, journal::ExpectedVersion::exactly(stored.version)});
+  ANNALS_RETURN_IF_ERROR(ctx_.write(std::move(append)).status());
+  ANNALS_ASSIGN_OR_RETURN(auto updated, find_alias(org_id, id));
+  return updated.alias;
+}
+
+Status SqlModelRepository::delete_api_alias(std::string_view org_id, std::string_view id) {
+  ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
+  ANNALS_RETURN_IF_ERROR(validate_id(id));
+  ANNALS_ASSIGN_OR_RETURN(auto stored, find_alias(org_id, id));
+
+  std::string stream = stream_of(id);
+  journal::AppendRequest append;
+  append.org_id = std::string(org_id);
+  events::NewEvent event(org_id, stream, "system");
+  event.payload().initModel().initApiModelAliasDeleted().setId(std::string(id));
+  append.events.push_back(std::move(event));
+  append.expectations.push_back({stream, journal::ExpectedVersion::exactly(stored.version)});
+  append.reservations.push_back(journal::Reservation::release(
+      kIdRule, std::string(id), id_owner(id, stored.created_version)));
+  if (reserved(stored.alias.prefix)) {
+    append.reservations.push_back(
+        journal::Reservation::release(kPrefixRule, *stored.alias.prefix, stream));
+  }
+  return ctx_.write(std::move(append)).status();
+}
+
+Result<std::vector<ApiModelAlias>> SqlModelRepository::list_api_aliases(std::string_view org_id) {
+  ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
+  ANNALS_ASSIGN_OR_RETURN(auto txn, ctx_.read(org_id));
+  ANNALS_ASSIGN_OR_RETURN(auto rows,
+                          txn->query(std::string("SELECT ") + kColumns +
+                                         " FROM api_model_aliases WHERE org_id = $1"
+                                         " ORDER BY created_at DESC, created_position DESC",
+                                     {std::string(org_id)}));
+  std::vector<ApiModelAlias> out;
+  out.reserve(rows.size());
+  for (const auto& row : rows) out.push_back(from_row(row));
+  return out;
+}
+
+Result<std::string> SqlModelRepository::get_api_key(std::string_view org_id, std::string_view id) {
+  ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
+  ANNALS_RETURN_IF_ERROR(validate_id(id));
+  ANNALS_ASSIGN_OR_RETURN(auto stored, find_alias(org_id, id));
+  if (!stored.sealed_api_key.has_value()) {
+    return Status::not_found("API model alias '" + std::string(id) + "' has no API key");
+  }
+  ANNALS_ASSIGN_OR_RETURN(Secrets * secrets, ctx_.secrets());
+  return secrets->open(org_id, key_purpose(id), *stored.sealed_api_key);
+}
+
+Result<bool> SqlModelRepository::prefix_exists(std::string_view org_id, std::string_view prefix,
+                                               std::optional<std::string> excluding_id) {
+  ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
+  ANNALS_RETURN_IF_ERROR(validate_prefix(prefix));
+  if (excluding_id.has_value()) {
+    ANNALS_RETURN_IF_ERROR(validate_identifier("excluding_id", *excluding_id, kMaxApiAliasIdBytes));
+  }
+  ANNALS_ASSIGN_OR_RETURN(auto txn, ctx_.read(org_id));
+  std::vector<db::Value> params = {std::string(org_id), std::string(prefix)};
+  std::string sql = "SELECT COUNT(*) FROM api_model_aliases WHERE org_id = $1 AND prefix = $2";
+  if (excluding_id.has_value()) {
+    sql += " AND id <> $3";
+    params.push_back(*excluding_id);
+  }
+  ANNALS_ASSIGN_OR_RETURN(auto rows, txn->query(sql, params));
+  return rows.front().i64(0) > 0;
+}
+
+Result<SqlModelRepository::StoredAlias> SqlModelRepository::find_alias(std::string_view org_id,
+                                                                       std::string_view id) {
+  ANNALS_ASSIGN_OR_RETURN(auto txn, ctx_.read(org_id));
+  ANNALS_ASSIGN_OR_RETURN(auto rows,
+                          txn->query(std::string("SELECT ") + kColumns +
+                                         " FROM api_model_aliases WHERE org_id = $1 AND id = $2",
+                                     {std::string(org_id), std::string(id)}));
+  if (rows.empty()) return Status::not_found("API model alias '" + std::string(id) + "' not found");
+  const db::Row& row = rows.front();
+  return StoredAlias{from_row(row), optional_text(row, 8), static_cast<uint64_t>(row.i64(11)),
+                     static_cast<uint64_t>(row.i64(12))};
+}
+
+}  // namespace annals::repositories::model_internal

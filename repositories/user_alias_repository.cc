@@ -1,0 +1,193 @@
+#include "repositories/user_alias_repository.h"
+
+#include "core/validate.h"
+#include "repositories/common.h"
+
+namespace annals::repositories {
+namespace {
+
+constexpr const char* kColumns =
+    "org_id, id, alias, repo, filename, snapshot, request_params, context_params, created_at,"
+    " updated_at, version";
+
+std::string stream_of(std::string_view id) { return "user-alias/" + std::string(id); }
+
+Status validate_id(std::string_view id) {
+  return validate_identifier("id", id, kMaxUserAliasIdBytes);
+}
+
+Status validate_alias(std::string_view alias) {
+  return validate_text("alias", alias, {kMaxUserAliasBytes});
+}
+
+Status validate_fields(const UserAliasFields& f) {
+  ANNALS_RETURN_IF_ERROR(validate_alias(f.alias));
+  ANNALS_RETURN_IF_ERROR(validate_text("repo", f.repo, {kMaxUserAliasRepoBytes}));
+  ANNALS_RETURN_IF_ERROR(validate_text("filename", f.filename, {kMaxUserAliasFilenameBytes}));
+  ANNALS_RETURN_IF_ERROR(validate_text("snapshot", f.snapshot, {kMaxUserAliasSnapshotBytes}));
+  ANNALS_RETURN_IF_ERROR(
+      validate_json("request_params", f.request_params, kMaxUserAliasParamsBytes));
+  ANNALS_RETURN_IF_ERROR(
+      validate_json("context_params", f.context_params, kMaxUserAliasParamsBytes));
+  return Status::ok();
+}
+
+void fill(schema::UserAlias::Builder p, std::string_view id, const UserAliasFields& f) {
+  p.setId(std::string(id));
+  p.setAlias(f.alias);
+  p.setRepo(f.repo);
+  p.setFilename(f.filename);
+  p.setSnapshot(f.snapshot);
+  p.setRequestParams(f.request_params);
+  p.setContextParams(f.context_params);
+}
+
+struct StoredAlias {
+  UserAlias alias;
+  uint64_t version;
+};
+
+StoredAlias from_row(const db::Row& row) {
+  UserAlias a;
+  a.org_id = row.text(0);
+  a.id = row.text(1);
+  a.alias = row.text(2);
+  a.repo = row.text(3);
+  a.filename = row.text(4);
+  a.snapshot = row.text(5);
+  a.request_params = row.text(6);
+  a.context_params = row.text(7);
+  a.created_at = from_micros(row.i64(8));
+  a.updated_at = from_micros(row.i64(9));
+  return {std::move(a), static_cast<uint64_t>(row.i64(10))};
+}
+
+class SqlUserAliasRepository final : public UserAliasRepository {
+ public:
+  explicit SqlUserAliasRepository(RepositoryContext& context) : ctx_(context) {}
+
+  Result<UserAlias> create(std::string_view org_id, std::string_view id,
+                           const UserAliasFields& f) override {
+    ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
+    ANNALS_RETURN_IF_ERROR(validate_id(id));
+    ANNALS_RETURN_IF_ERROR(validate_fields(f));
+
+    std::string stream = stream_of(id);
+    journal::AppendRequest request;
+    request.org_id = std::string(org_id);
+    events::NewEvent event(org_id, stream, "system");
+    fill(event.payload().initAccess().initUserAliasCreated(), id, f);
+    request.events.push_back(std::move(event));
+    // A stream that exists (even of a deleted alias) refuses the create.
+    request.expectations.push_back({stream, journal::ExpectedVersion::no_stream()});
+    request.reservations.push_back(
+        journal::Reservation::claim(kUserAliasAliasRule, f.alias, stream));
+    auto appended = ctx_.write(std::move(request));
+    if (!appended.is_ok()) {
+      if (appended.status().code() == Code::kConcurrencyConflict) {
+        return Status::conflict(kUserAliasIdRule,
+                                "user alias id '" + std::string(id) + "' is taken");
+      }
+      return appended.status();
+    }
+    ANNALS_ASSIGN_OR_RETURN(auto stored, find(org_id, id));
+    return stored.alias;
+  }
+
+  Result<UserAlias> get(std::string_view org_id, std::string_view id) override {
+    ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
+    ANNALS_RETURN_IF_ERROR(validate_id(id));
+    ANNALS_ASSIGN_OR_RETURN(auto stored, find(org_id, id));
+    return stored.alias;
+  }
+
+  Result<UserAlias> get_by_alias(std::string_view org_id, std::string_view alias) override {
+    ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
+    ANNALS_RETURN_IF_ERROR(validate_alias(alias));
+    ANNALS_ASSIGN_OR_RETURN(auto txn, ctx_.read(org_id));
+    ANNALS_ASSIGN_OR_RETURN(auto rows,
+                            txn->query(std::string("SELECT ") + kColumns +
+                                           " FROM user_aliases WHERE org_id = $1 AND alias = $2",
+                                       {std::string(org_id), std::string(alias)}));
+    if (rows.empty()) return Status::not_found("user alias '" + std::string(alias) + "' not found");
+    return from_row(rows.front()).alias;
+  }
+
+  Result<UserAlias> update(std::string_view org_id, std::string_view id,
+                           const UserAliasFields& f) override {
+    ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
+    ANNALS_RETURN_IF_ERROR(validate_id(id));
+    ANNALS_RETURN_IF_ERROR(validate_fields(f));
+    ANNALS_ASSIGN_OR_RETURN(auto stored, find(org_id, id));
+
+    std::string stream = stream_of(id);
+    journal::AppendRequest request;
+    request.org_id = std::string(org_id);
+    events::NewEvent event(org_id, stream, "system");
+    fill(event.payload().initAccess().initUserAliasUpdated(), id, f);
+    request.events.push_back(std::move(event));
+    request.expectations.push_back({stream, journal::ExpectedVersion::exactly(stored.version)});
+    if (stored.alias.alias != f.alias) {
+      // A rename: the old name is free and the new one taken in one append.
+      request.reservations.push_back(
+          journal::Reservation::release(kUserAliasAliasRule, stored.alias.alias, stream));
+      request.reservations.push_back(
+          journal::Reservation::claim(kUserAliasAliasRule, f.alias, stream));
+    }
+    ANNALS_ASSIGN_OR_RETURN(auto appended, ctx_.write(std::move(request)));
+    (void)appended;
+    ANNALS_ASSIGN_OR_RETURN(auto updated, find(org_id, id));
+    return updated.alias;
+  }
+
+  Status remove(std::string_view org_id, std::string_view id) override {
+    ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
+    ANNALS_RETURN_IF_ERROR(validate_id(id));
+    ANNALS_ASSIGN_OR_RETURN(auto stored, find(org_id, id));
+
+    std::string stream = stream_of(id);
+    journal::AppendRequest request;
+    request.org_id = std::string(org_id);
+    events::NewEvent event(org_id, stream, "system");
+    event.payload().initAccess().initUserAliasDeleted().setId(std::string(id));
+    request.events.push_back(std::move(event));
+    request.expectations.push_back({stream, journal::ExpectedVersion::exactly(stored.version)});
+    request.reservations.push_back(
+        journal::Reservation::release(kUserAliasAliasRule, stored.alias.alias, stream));
+    return ctx_.write(std::move(request)).status();
+  }
+
+  Result<std::vector<UserAlias>> list(std::string_view org_id) override {
+    ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
+    ANNALS_ASSIGN_OR_RETURN(auto txn, ctx_.read(org_id));
+    ANNALS_ASSIGN_OR_RETURN(
+        auto rows, txn->query(std::string("SELECT ") + kColumns +
+                                  " FROM user_aliases WHERE org_id = $1 ORDER BY alias, id",
+                              {std::string(org_id)}));
+    std::vector<UserAlias> out;
+    out.reserve(rows.size());
+    for (const auto& row : rows) out.push_back(from_row(row).alias);
+    return out;
+  }
+
+ private:
+  Result<StoredAlias> find(std::string_view org_id, std::string_view id) {
+    ANNALS_ASSIGN_OR_RETURN(auto txn, ctx_.read(org_id));
+    ANNALS_ASSIGN_OR_RETURN(auto rows,
+                            txn->query(std::string("SELECT ") + kColumns +
+                                           " FROM user_aliases WHERE org_id = $1 AND id = $2",
+                                       {std::string(org_id), std::string(id)}));
+    if (rows.empty()) return Status::not_found("user alias '" + std::string(id) + "' not found");
+    return from_row(rows.front());
+  }
+
+  RepositoryContext& ctx_;
+};
+
+}  // namespace
+
+std::unique_ptr<UserAliasRepository> make_user_alias_repository(RepositoryContext& context) {
+  return std::make_unique<SqlUserAliasRepository>(context);
+}
+
+}  // namespace annals::repositories

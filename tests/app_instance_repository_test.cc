@@ -1,0 +1,473 @@
+// AppInstanceRepository (app_instances) over a real Store with a frozen
+// clock and a master key, on SQLite and on PostgreSQL (under row-level
+// security).
+#include "repositories/app_instance_repository.h"
+
+#include <gtest/gtest.h>
+
+#include <barrier>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <pqxx/pqxx>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/status.h"
+#include "core/validate.h"
+#include "repositories/secrets.h"
+#include "repositories/store.h"
+#include "tests/test_support.h"
+
+namespace annals {
+
+void PrintTo(Code code, std::ostream* os) { *os << code_name(code); }
+
+namespace repositories {
+
+void PrintTo(const AppInstance& a, std::ostream* os) {
+  *os << "{org_id=\"" << a.org_id << "\", client_id=\"" << a.client_id << "\", client_secret=\""
+      << a.client_secret << "\", scope=\"" << a.scope << "\", status=\"" << a.status
+      << "\", created_at=" << format_timestamp(a.created_at)
+      << ", updated_at=" << format_timestamp(a.updated_at) << "}";
+}
+
+namespace {
+
+using namespace std::chrono_literals;
+
+const Timestamp kStart = from_micros(1'767'225'600'000'000);  // 2026-01-01T00:00:00Z
+const std::string kMasterKey(32, 'k');
+
+NewAppInstance new_instance(std::string client_id, std::string secret,
+                            std::string status = "setup") {
+  return {std::move(client_id), std::move(secret), "scope_resource-abc", std::move(status)};
+}
+
+AppInstance row_of(const std::string& org, const NewAppInstance& a, Timestamp created,
+                   Timestamp updated) {
+  return {org, a.client_id, a.client_secret, a.scope, a.status, created, updated};
+}
+
+class AppInstanceRepositoryTest : public ::testing::TestWithParam<testing::Backend> {
+ protected:
+  void SetUp() override {
+    ANNALS_SETUP_BACKEND(db_, GetParam(), dir_);
+    open(kMasterKey);
+  }
+
+  void TearDown() override {
+    repo_.reset();
+    context_.reset();
+    store_.reset();
+  }
+
+  void open(const std::string& master_key) {
+    repo_.reset();
+    context_.reset();
+    store_.reset();
+    StoreOptions options;
+    options.data_dir = dir_.path();
+    options.database_url = db_->url();
+    options.clock = &clock_;
+    options.master_key = master_key;
+    auto store = Store::open(options);
+    ASSERT_OK(store);
+    store_ = std::move(store).value();
+    context_ = std::make_unique<RepositoryContext>(store_->journal(), store_->database(),
+                                                   store_->projector(), store_->clock(),
+                                                   RepositoryOptions{}, store_->secrets());
+    repo_ = make_app_instance_repository(*context_);
+  }
+
+  AppInstanceRepository& instances() { return *repo_; }
+  uint64_t head() { return store_->journal().head(); }
+
+  static void expect_invalid(const Status& s, const std::string& field, const std::string& what) {
+    EXPECT_EQ(s.code(), Code::kInvalidArgument) << what << ": " << s.to_string();
+    EXPECT_EQ(s.subject(), field) << what << ": " << s.to_string();
+  }
+
+  // Every journalled event, re-encoded: what the journal holds in its records.
+  std::vector<std::string> journal_bytes() {
+    auto events = store_->journal().read(1, 1'000'000);
+    EXPECT_OK(events);
+    std::vector<std::string> out;
+    if (!events.is_ok()) return out;
+    for (const auto& e : *events) {
+      capnp::MallocMessageBuilder copy;
+      copy.setRoot(e.envelope());
+      auto words = capnp::messageToFlatArray(copy);
+      auto bytes = words.asBytes();
+      out.emplace_back(reinterpret_cast<const char*>(bytes.begin()), bytes.size());
+    }
+    return out;
+  }
+
+  // The client_secret column of the org's rows, as stored.
+  std::vector<std::string> stored_secrets(const std::string& org) {
+    auto txn = context_->read(org);
+    EXPECT_OK(txn);
+    if (!txn.is_ok()) return {};
+    auto rows =
+        (*txn)->query("SELECT client_secret_sealed FROM app_instances WHERE org_id = $1", {org});
+    EXPECT_OK(rows);
+    std::vector<std::string> out;
+    if (rows.is_ok()) {
+      for (const auto& r : *rows) out.push_back(r.text(0));
+    }
+    return out;
+  }
+
+  // Breaks the one-row-per-org rule behind the repository's back: drops the
+  // key and duplicates the org's row (as the database owner would).
+  void add_a_second_row_behind_the_repositorys_back(const std::string& org) {
+    if (GetParam() == testing::Backend::kSqlite) {
+      auto database = db::Database::open("sqlite:" + dir_.sub("read.sqlite"));
+      ASSERT_OK(database);
+      auto txn = (*database)->begin(db::Access::kWrite);
+      ASSERT_OK(txn);
+      ASSERT_OK(
+          (*txn)->execute_script("CREATE TABLE app_instances_copy AS SELECT * FROM app_instances;"
+                                 "DROP TABLE app_instances;"
+                                 "ALTER TABLE app_instances_copy RENAME TO app_instances;"));
+      ASSERT_OK((*txn)->execute(
+          "INSERT INTO app_instances SELECT org_id, client_id || '-2', client_secret_sealed,"
+          " scope, status, created_at, updated_at, version FROM app_instances WHERE org_id = $1",
+          {org}));
+      ASSERT_OK((*txn)->commit());
+    } else {
+      pqxx::connection admin(db_->url());  // superuser: bypasses RLS
+      pqxx::work tx(admin);
+      tx.exec("ALTER TABLE annals.app_instances DROP CONSTRAINT app_instances_pkey");
+      tx.exec_params(
+          "INSERT INTO annals.app_instances SELECT org_id, client_id || '-2', client_secret_sealed,"
+          " scope, status, created_at, updated_at, version FROM annals.app_instances"
+          " WHERE org_id = $1",
+          org);
+      tx.commit();
+    }
+  }
+
+  testing::TempDir dir_;
+  std::unique_ptr<testing::TestDatabase> db_;
+  ManualClock clock_{kStart};
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<RepositoryContext> context_;
+  std::unique_ptr<AppInstanceRepository> repo_;
+};
+
+TEST_P(AppInstanceRepositoryTest, GetOfAnOrgWithoutAnInstanceIsNotFound) {
+  EXPECT_CODE(instances().get("default"), Code::kNotFound);
+}
+
+TEST_P(AppInstanceRepositoryTest, UpsertCreatesAndGetReturnsTheDecryptedSecret) {
+  NewAppInstance a = new_instance("resource-abc", "s3cr3t-Value!");
+  auto created = instances().upsert("default", a);
+  ASSERT_OK(created);
+  EXPECT_EQ(*created, row_of("default", a, kStart, kStart));
+  EXPECT_EQ(head(), 1u);
+  clock_.advance(1s);
+  auto got = instances().get("default");
+  ASSERT_OK(got);
+  EXPECT_EQ(*got, row_of("default", a, kStart, kStart));
+}
+
+TEST_P(AppInstanceRepositoryTest, UpsertReplacesEverythingButCreatedAt) {
+  ASSERT_OK(instances().upsert("default", new_instance("client-1", "secret-1")));
+  clock_.advance(1min);
+  NewAppInstance b = new_instance("client-2", "secret-2", "ready");
+  b.scope = "scope_resource-other";
+  auto replaced = instances().upsert("default", b);
+  ASSERT_OK(replaced);
+  EXPECT_EQ(*replaced, row_of("default", b, kStart, kStart + 1min));
+  auto got = instances().get("default");
+  ASSERT_OK(got);
+  EXPECT_EQ(*got, row_of("default", b, kStart, kStart + 1min));
+  EXPECT_EQ(stored_secrets("default").size(), 1u);
+}
+
+TEST_P(AppInstanceRepositoryTest, UpdateStatusChangesStatusAndUpdatedAtOnly) {
+  NewAppInstance a = new_instance("client-1", "secret-1");
+  ASSERT_OK(instances().upsert("default", a));
+  clock_.advance(10s);
+  ASSERT_OK(instances().update_status("default", "resource-admin"));
+  a.status = "resource-admin";
+  auto got = instances().get("default");
+  ASSERT_OK(got);
+  EXPECT_EQ(*got, row_of("default", a, kStart, kStart + 10s));
+  // The set of statuses is open: any identifier.
+  for (const std::string& s :
+       std::vector<std::string>{"ready", "custom_state.v2", "x", std::string(64, 's')}) {
+    ASSERT_OK(instances().update_status("default", s));
+    auto row = instances().get("default");
+    ASSERT_OK(row);
+    EXPECT_EQ(row->status, s);
+  }
+}
+
+TEST_P(AppInstanceRepositoryTest, UpdateStatusOrRemoveOfAMissingInstanceIsNotFound) {
+  ASSERT_OK(instances().upsert("org-a", new_instance("client-1", "secret-1")));
+  const uint64_t before = head();
+  EXPECT_CODE(instances().update_status("org-b", "ready"), Code::kNotFound);
+  EXPECT_CODE(instances().remove("org-b"), Code::kNotFound);
+  EXPECT_EQ(head(), before);
+}
+
+TEST_P(AppInstanceRepositoryTest, RemoveDeletesAndAFreshUpsertStartsANewCreatedAt) {
+  ASSERT_OK(instances().upsert("default", new_instance("client-1", "secret-1")));
+  clock_.advance(1s);
+  ASSERT_OK(instances().remove("default"));
+  EXPECT_CODE(instances().get("default"), Code::kNotFound);
+  const uint64_t before = head();
+  EXPECT_CODE(instances().remove("default"), Code::kNotFound);
+  EXPECT_CODE(instances().update_status("default", "ready"), Code::kNotFound);
+  EXPECT_EQ(head(), before);
+  EXPECT_TRUE(stored_secrets("default").empty());
+
+  clock_.advance(1s);
+  NewAppInstance b = new_instance("client-2", "secret-2");
+  auto again = instances().upsert("default", b);
+  ASSERT_OK(again);
+  EXPECT_EQ(*again, row_of("default", b, kStart + 2s, kStart + 2s));
+}
+
+TEST_P(AppInstanceRepositoryTest, TheSecretIsSealedInEveryEventAndRowAndNeverInPlainText) {
+  const std::string secret = "PLAINTEXT-client-secret-0123456789";
+  ASSERT_OK(instances().upsert("default", new_instance("client-1", secret)));
+  ASSERT_OK(instances().update_status("default", "ready"));
+  ASSERT_OK(instances().upsert("default", new_instance("client-1", secret)));
+  for (const auto& bytes : journal_bytes()) {
+    EXPECT_EQ(bytes.find(secret), std::string::npos) << "the plain secret is in an event";
+    EXPECT_EQ(bytes.find("PLAINTEXT"), std::string::npos);
+  }
+  // The event carries the sealed form, bound to the org and the client id.
+  auto events = store_->journal().read(1, 1);
+  ASSERT_OK(events);
+  auto sealed = std::string(events::Event::view(
+      events->front().payload().getAccess().getAppInstanceUpserted().getSealedClientSecret()));
+  EXPECT_EQ(sealed.rfind("v1.", 0), 0u) << sealed;
+  auto opened = store_->secrets()->open("default", "app_instances.client_secret/client-1", sealed);
+  ASSERT_OK(opened);
+  EXPECT_EQ(*opened, secret);
+  // Another org (which has no data key yet) cannot open it either.
+  EXPECT_FALSE(
+      store_->secrets()->open("other", "app_instances.client_secret/client-1", sealed).is_ok());
+  EXPECT_CODE(store_->secrets()->open("default", "app_instances.client_secret/client-2", sealed),
+              Code::kCorruption);
+  // The table holds only a sealed value, and each upsert seals afresh.
+  auto stored = stored_secrets("default");
+  ASSERT_EQ(stored.size(), 1u);
+  EXPECT_NE(stored[0], secret);
+  EXPECT_NE(stored[0], sealed);
+  EXPECT_EQ(stored[0].find(secret), std::string::npos);
+  auto got = instances().get("default");
+  ASSERT_OK(got);
+  EXPECT_EQ(got->client_secret, secret);
+}
+
+TEST_P(AppInstanceRepositoryTest, WithoutAMasterKeySecretCallsFailAndAppendNothing) {
+  ASSERT_OK(instances().upsert("default", new_instance("client-1", "secret-1")));
+  open("");  // no master key
+  const uint64_t before = head();
+  auto upsert = instances().upsert("default", new_instance("client-2", "secret-2"));
+  expect_invalid(upsert.status(), "master_key", "upsert without a master key");
+  expect_invalid(instances().get("default").status(), "master_key", "get without a master key");
+  EXPECT_EQ(head(), before);
+  // Calls that do not touch the secret still work.
+  EXPECT_OK(instances().update_status("default", "ready"));
+
+  open(std::string(32, 'x'));  // another master key
+  EXPECT_CODE(instances().get("default"), Code::kPermissionDenied);
+  open(kMasterKey);
+  auto got = instances().get("default");
+  ASSERT_OK(got);
+  EXPECT_EQ(got->client_secret, "secret-1");
+  EXPECT_EQ(got->status, "ready");
+}
+
+TEST_P(AppInstanceRepositoryTest, OrgsNeverSeeOrChangeEachOthersInstance) {
+  NewAppInstance a = new_instance("client-a", "secret-a");
+  NewAppInstance b = new_instance("client-b", "secret-b");
+  ASSERT_OK(instances().upsert("org-a", a));
+  EXPECT_CODE(instances().get("org-b"), Code::kNotFound);
+  clock_.advance(1s);
+  ASSERT_OK(instances().upsert("org-b", b));
+  ASSERT_OK(instances().update_status("org-b", "ready"));
+  ASSERT_OK(instances().remove("org-b"));
+  auto got = instances().get("org-a");
+  ASSERT_OK(got);
+  EXPECT_EQ(*got, row_of("org-a", a, kStart, kStart));
+}
+
+TEST_P(AppInstanceRepositoryTest, BadInputIsRefusedNamingTheFieldAndAppendsNothing) {
+  ASSERT_OK(instances().upsert("default", new_instance("client-0", "secret-0")));
+  const uint64_t before = head();
+  struct Case {
+    std::string what;
+    std::string org;
+    std::function<void(NewAppInstance&)> change;
+    std::string field;
+  };
+  using A = NewAppInstance;
+  auto keep = [](A&) {};
+  const std::vector<Case> cases = {
+      {"empty org", "", keep, "org_id"},
+      {"org with space", "a b", keep, "org_id"},
+      {"65-char org", std::string(65, 'o'), keep, "org_id"},
+      {"empty client", "default", [](A& a) { a.client_id = ""; }, "client_id"},
+      {"long client", "default",
+       [](A& a) { a.client_id = std::string(kMaxAppInstanceClientIdBytes + 1, 'c'); }, "client_id"},
+      {"client not UTF-8", "default", [](A& a) { a.client_id = "\xfe"; }, "client_id"},
+      {"empty secret", "default", [](A& a) { a.client_secret = ""; }, "client_secret"},
+      {"long secret", "default",
+       [](A& a) { a.client_secret = std::string(kMaxAppInstanceClientSecretBytes + 1, 's'); },
+       "client_secret"},
+      {"secret with NUL", "default", [](A& a) { a.client_secret = std::string("s\0t", 3); },
+       "client_secret"},
+      {"empty scope", "default", [](A& a) { a.scope = ""; }, "scope"},
+      {"long scope", "default",
+       [](A& a) { a.scope = std::string(kMaxAppInstanceScopeBytes + 1, 's'); }, "scope"},
+      {"empty status", "default", [](A& a) { a.status = ""; }, "status"},
+      {"65-byte status", "default", [](A& a) { a.status = std::string(65, 's'); }, "status"},
+      {"status with space", "default", [](A& a) { a.status = "resource admin"; }, "status"},
+      {"status with quote", "default", [](A& a) { a.status = "ready'"; }, "status"},
+  };
+  for (const auto& c : cases) {
+    NewAppInstance a = new_instance("client-1", "secret-1");
+    c.change(a);
+    expect_invalid(instances().upsert(c.org, a).status(), c.field, "upsert " + c.what);
+    EXPECT_EQ(head(), before) << c.what;
+  }
+  expect_invalid(instances().update_status("default", ""), "status", "empty status");
+  expect_invalid(instances().update_status("default", "a;b"), "status", "status with ;");
+  expect_invalid(instances().update_status("default", std::string(65, 's')), "status", "long");
+  expect_invalid(instances().update_status("", "ready"), "org_id", "update org");
+  expect_invalid(instances().remove("%"), "org_id", "remove org");
+  expect_invalid(instances().get("").status(), "org_id", "get org");
+  EXPECT_EQ(head(), before);
+  auto got = instances().get("default");
+  ASSERT_OK(got);
+  EXPECT_EQ(*got, row_of("default", new_instance("client-0", "secret-0"), kStart, kStart));
+}
+
+TEST_P(AppInstanceRepositoryTest, HostileButValidStringsRoundTripByteForByte) {
+  const std::vector<std::string> values = {
+      "it's",
+      "\"double\"",
+      "'; DROP TABLE app_instances; --",
+      "%",
+      "100%_off",
+      "emoji 🎉👩‍💻",
+      "line1\nline2\r\n",
+      "back\\slash",
+      "$1",
+      " padded ",
+  };
+  for (const auto& v : values) {
+    SCOPED_TRACE(v);
+    NewAppInstance a{v, v, v, "ready"};
+    auto upserted = instances().upsert("default", a);
+    ASSERT_OK(upserted);
+    auto got = instances().get("default");
+    ASSERT_OK(got);
+    EXPECT_EQ(*got, row_of("default", a, kStart, kStart));
+  }
+}
+
+TEST_P(AppInstanceRepositoryTest, ConcurrentUpsertsLeaveExactlyOneInstance) {
+  constexpr int kThreads = 8;
+  std::barrier start(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      start.arrive_and_wait();
+      auto r = instances().upsert(
+          "default", new_instance("client-" + std::to_string(t), "secret-" + std::to_string(t)));
+      EXPECT_OK(r);
+      // Whatever it returns is one consistent instance.
+      if (r.is_ok()) {
+        EXPECT_EQ(r->client_secret, "secret-" + r->client_id.substr(7));
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(stored_secrets("default").size(), 1u);
+  auto got = instances().get("default");
+  ASSERT_OK(got);
+  EXPECT_EQ(got->client_secret, "secret-" + got->client_id.substr(7));
+  EXPECT_EQ(got->created_at, kStart);
+  // The last upsert in the journal is the one that stands.
+  auto events = store_->journal().read(head(), 1);
+  ASSERT_OK(events);
+  EXPECT_EQ(std::string(events::Event::view(
+                events->front().payload().getAccess().getAppInstanceUpserted().getClientId())),
+            got->client_id);
+}
+
+TEST_P(AppInstanceRepositoryTest, ConcurrentStatusUpdatesSucceedOrAskForARetry) {
+  ASSERT_OK(instances().upsert("default", new_instance("client-1", "secret-1")));
+  constexpr int kThreads = 4;
+  constexpr int kRounds = 20;
+  std::barrier round(kThreads);
+  std::mutex mu;
+  std::vector<std::string> succeeded;
+  int retryable = 0;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kRounds; ++i) {
+        const std::string status = "s" + std::to_string(t) + "-" + std::to_string(i);
+        round.arrive_and_wait();
+        Status s = instances().update_status("default", status);
+        std::lock_guard lock(mu);
+        if (s.is_ok()) {
+          succeeded.push_back(status);
+        } else if (s.code() == Code::kConcurrencyConflict) {
+          ++retryable;
+        } else {
+          ADD_FAILURE() << s.to_string();
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(static_cast<int>(succeeded.size()) + retryable, kThreads * kRounds);
+  EXPECT_GE(succeeded.size(), static_cast<size_t>(kRounds));
+  EXPECT_EQ(head(), 1 + succeeded.size());
+}
+
+TEST_P(AppInstanceRepositoryTest, MoreThanOneRowIsReportedAsCorruption) {
+  ASSERT_OK(instances().upsert("default", new_instance("client-1", "secret-1")));
+  ASSERT_OK(instances().upsert("other", new_instance("client-1", "secret-1")));
+  add_a_second_row_behind_the_repositorys_back("default");
+  EXPECT_CODE(instances().get("default"), Code::kCorruption);
+  EXPECT_CODE(instances().update_status("default", "ready"), Code::kCorruption);
+  EXPECT_OK(instances().get("other"));
+}
+
+TEST_P(AppInstanceRepositoryTest, TheInstanceSurvivesReopeningTheStore) {
+  ASSERT_OK(instances().upsert("default", new_instance("client-1", "secret-1")));
+  clock_.advance(1s);
+  ASSERT_OK(instances().update_status("default", "ready"));
+  auto before = instances().get("default");
+  ASSERT_OK(before);
+  open(kMasterKey);
+  auto after = instances().get("default");
+  ASSERT_OK(after);
+  EXPECT_EQ(*after, *before);
+  // The stored version still guards updates.
+  EXPECT_OK(instances().update_status("default", "resource-admin"));
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, AppInstanceRepositoryTest,
+                         ::testing::Values(testing::Backend::kSqlite, testing::Backend::kPostgres),
+                         testing::BackendName);
+
+}  // namespace
+}  // namespace repositories
+}  // namespace annals

@@ -1,0 +1,568 @@
+// McpAuthRepository, auth headers (mcp_auth_headers), over a real Store
+// (RocksDB journal; SQLite or PostgreSQL read tables) with a frozen clock.
+#include <gtest/gtest.h>
+
+#include <barrier>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/status.h"
+#include "repositories/mcp_auth_repository.h"
+#include "repositories/store.h"
+#include "tests/test_support.h"
+
+namespace annals {
+
+void PrintTo(Code code, std::ostream* os) { *os << code_name(code); }
+
+namespace repositories {
+
+void PrintTo(const McpAuthHeader& h, std::ostream* os) {
+  *os << "{org_id=\"" << h.org_id << "\", id=\"" << h.id << "\", name=\"" << h.name
+      << "\", mcp_server_id=\"" << h.mcp_server_id << "\", header_key=\"" << h.header_key
+      << "\", created_by=\"" << h.created_by << "\", created_at=" << format_timestamp(h.created_at)
+      << ", updated_at=" << format_timestamp(h.updated_at) << "}";
+}
+
+namespace {
+
+using namespace std::chrono_literals;
+using Pair = std::pair<std::string, std::string>;
+
+const Timestamp kStart = from_micros(1'767'225'600'000'000);  // 2026-01-01T00:00:00Z
+
+NewMcpAuthHeader new_header(std::string id, std::string name, std::string server = "srv-1") {
+  NewMcpAuthHeader h;
+  h.id = std::move(id);
+  h.name = std::move(name);
+  h.mcp_server_id = std::move(server);
+  h.header_key = "X-API-Key";
+  h.value = "secret-of-" + h.id;
+  h.created_by = "admin-1";
+  return h;
+}
+
+McpAuthHeader expected_row(const std::string& org, const NewMcpAuthHeader& h, Timestamp at) {
+  return {org, h.id, h.name, h.mcp_server_id, h.header_key, h.created_by, at, at};
+}
+
+std::vector<std::string> ids_of(const std::vector<McpAuthHeader>& rows) {
+  std::vector<std::string> out;
+  for (const auto& r : rows) out.push_back(r.id);
+  return out;
+}
+
+class McpAuthHeaderRepositoryTest : public ::testing::TestWithParam<testing::Backend> {
+ protected:
+  void SetUp() override {
+    ANNALS_SETUP_BACKEND(db_, GetParam(), dir_);
+    open(db_->url());
+  }
+
+  void TearDown() override { close(); }
+
+  void close() {
+    repo_.reset();
+    context_.reset();
+    store_.reset();
+  }
+
+  void open(const std::string& url, bool with_master_key = true) {
+    close();
+    StoreOptions options;
+    options.data_dir = dir_.path();
+    options.database_url = url;
+    options.clock = &clock_;
+    if (with_master_key) options.master_key = std::string(32, 'k');
+    auto store = Store::open(options);
+    ASSERT_OK(store);
+    store_ = std::move(store).value();
+    context_ = std::make_unique<RepositoryContext>(store_->journal(), store_->database(),
+                                                   store_->projector(), store_->clock(),
+                                                   RepositoryOptions{}, store_->secrets());
+    repo_ = make_mcp_auth_repository(*context_);
+  }
+
+  McpAuthRepository& repo() { return *repo_; }
+  uint64_t head() { return store_->journal().head(); }
+
+  // Whether any journalled event's bytes contain `needle`.
+  bool journal_contains(const std::string& needle) {
+    auto events = store_->journal().read(1, 1'000'000);
+    EXPECT_OK(events);
+    if (!events.is_ok()) return false;
+    for (const auto& e : *events) {
+      capnp::MallocMessageBuilder copy;
+      copy.setRoot(e.envelope());
+      auto words = capnp::messageToFlatArray(copy);
+      auto bytes = words.asBytes();
+      std::string_view s(reinterpret_cast<const char*>(bytes.begin()), bytes.size());
+      if (s.find(needle) != std::string_view::npos) return true;
+    }
+    return false;
+  }
+
+  // The sealed value column of a header, read straight from the table.
+  std::string stored_value(const std::string& org, const std::string& id) {
+    auto txn = store_->database().begin(db::Access::kRead);
+    EXPECT_OK(txn);
+    EXPECT_OK((*txn)->set_org(org));
+    auto rows = (*txn)->query(
+        "SELECT sealed_header_value FROM mcp_auth_headers WHERE org_id = $1 AND id = $2",
+        {org, id});
+    EXPECT_OK(rows);
+    return rows->empty() ? "" : rows->front().text(0);
+  }
+
+  static void expect_invalid(const Status& s, const std::string& field, const std::string& what) {
+    EXPECT_EQ(s.code(), Code::kInvalidArgument) << what << ": " << s.to_string();
+    EXPECT_EQ(s.subject(), field) << what << ": " << s.to_string();
+  }
+  static void expect_conflict(const Status& s, const std::string& rule, const std::string& what) {
+    EXPECT_EQ(s.code(), Code::kConflict) << what << ": " << s.to_string();
+    EXPECT_EQ(s.subject(), rule) << what << ": " << s.to_string();
+  }
+
+  testing::TempDir dir_;
+  std::unique_ptr<testing::TestDatabase> db_;
+  ManualClock clock_{kStart};
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<RepositoryContext> context_;
+  std::unique_ptr<McpAuthRepository> repo_;
+};
+
+TEST_P(McpAuthHeaderRepositoryTest, CreateReturnsTheHeaderStampedWithClockTime) {
+  NewMcpAuthHeader h = new_header("hdr-1", "Production key");
+  auto created = repo().create_auth_header("default", h);
+  ASSERT_OK(created);
+  EXPECT_EQ(*created, (McpAuthHeader{"default", "hdr-1", "Production key", "srv-1", "X-API-Key",
+                                     "admin-1", kStart, kStart}));
+  EXPECT_EQ(head(), 1u);
+  clock_.advance(1s);
+  auto got = repo().get_auth_header("default", "hdr-1");
+  ASSERT_OK(got);
+  EXPECT_EQ(*got, *created);
+  auto value = repo().get_auth_header_value("default", "hdr-1");
+  ASSERT_OK(value);
+  EXPECT_EQ(*value, (Pair{"X-API-Key", "secret-of-hdr-1"}));
+}
+
+TEST_P(McpAuthHeaderRepositoryTest, MissingAndOtherOrgsHeadersAreNotFound) {
+  ASSERT_OK(repo().create_auth_header("org-a", new_header("hdr-1", "key")));
+  const uint64_t before = head();
+  EXPECT_CODE(repo().get_auth_header("org-a", "hdr-404"), Code::kNotFound);
+  EXPECT_CODE(repo().get_auth_header("org-b", "hdr-1"), Code::kNotFound);
+  EXPECT_CODE(repo().get_auth_header_value("org-b", "hdr-1"), Code::kNotFound);
+  EXPECT_CODE(repo().update_auth_header("org-b", "hdr-1", {"x", "X-Key", {}}), Code::kNotFound);
+  EXPECT_CODE(repo().delete_auth_header("org-b", "hdr-1"), Code::kNotFound);
+  EXPECT_CODE(repo().delete_auth_header("org-a", "hdr-404"), Code::kNotFound);
+  auto listed = repo().list_auth_headers("org-b", "srv-1");
+  ASSERT_OK(listed);
+  EXPECT_TRUE(listed->empty());
+  EXPECT_EQ(head(), before);
+  auto still = repo().get_auth_header("org-a", "hdr-1");
+  ASSERT_OK(still);
+  EXPECT_EQ(*still, expected_row("org-a", new_header("hdr-1", "key"), kStart));
+}
+
+TEST_P(McpAuthHeaderRepositoryTest, TheValueIsSealedInEventsAndTablesAndOpensOnlyByTheDecryptCall) {
+  NewMcpAuthHeader h = new_header("hdr-1", "key");
+  h.value = "PLAINTEXT-header-value-7f3a";
+  ASSERT_OK(repo().create_auth_header("default", h));
+  ASSERT_OK(repo().update_auth_header(
+      "default", "hdr-1", {"key", "X-API-Key", McpAuthSecretChange::set("PLAINTEXT-second-9c1")}));
+  EXPECT_TRUE(journal_contains("X-API-Key"));  // the scan sees the events' text
+  EXPECT_FALSE(journal_contains("PLAINTEXT-header-value-7f3a"));
+  EXPECT_FALSE(journal_contains("PLAINTEXT-second-9c1"));
+  const std::string sealed = stored_value("default", "hdr-1");
+  EXPECT_EQ(sealed.rfind("v1.", 0), 0u) << sealed;
+  EXPECT_EQ(sealed.find("PLAINTEXT"), std::string::npos);
+  auto value = repo().get_auth_header_value("default", "hdr-1");
+  ASSERT_OK(value);
+  EXPECT_EQ(*value, (Pair{"X-API-Key", "PLAINTEXT-second-9c1"}));
+}
+
+TEST_P(McpAuthHeaderRepositoryTest, NamesAreUniquePerServerCaseInsensitively) {
+  ASSERT_OK(repo().create_auth_header("default", new_header("hdr-1", "Prod Key")));
+  const uint64_t before = head();
+  for (const std::string name : {"Prod Key", "PROD KEY", "prod key", "pROD kEY"}) {
+    expect_conflict(repo().create_auth_header("default", new_header("hdr-2", name)).status(),
+                    "mcp_auth_header.name", name);
+  }
+  EXPECT_EQ(head(), before);
+  // Not the same name: other spacing; the same name on another server or org is fine.
+  ASSERT_OK(repo().create_auth_header("default", new_header("hdr-3", "Prod  Key")));
+  ASSERT_OK(repo().create_auth_header("default", new_header("hdr-4", "PROD KEY", "srv-2")));
+  ASSERT_OK(repo().create_auth_header("other", new_header("hdr-1", "prod key")));
+}
+
+TEST_P(McpAuthHeaderRepositoryTest, DeleteRemovesTheHeaderAndFreesItsName) {
+  ASSERT_OK(repo().create_auth_header("default", new_header("hdr-1", "Key")));
+  ASSERT_OK(repo().delete_auth_header("default", "hdr-1"));
+  EXPECT_EQ(head(), 2u);
+  EXPECT_CODE(repo().get_auth_header("default", "hdr-1"), Code::kNotFound);
+  EXPECT_CODE(repo().get_auth_header_value("default", "hdr-1"), Code::kNotFound);
+  EXPECT_CODE(repo().delete_auth_header("default", "hdr-1"), Code::kNotFound);
+  EXPECT_EQ(head(), 2u);
+  auto reused = repo().create_auth_header("default", new_header("hdr-2", "KEY"));
+  ASSERT_OK(reused);
+  EXPECT_EQ(reused->name, "KEY");
+  // The deleted header's id stays used.
+  expect_conflict(repo().create_auth_header("default", new_header("hdr-1", "other")).status(),
+                  "mcp_auth_header.id", "reusing a deleted id");
+  expect_conflict(repo().create_auth_header("default", new_header("hdr-1", "Key")).status(),
+                  "mcp_auth_header.id", "retrying the deleted header's create");
+}
+
+TEST_P(McpAuthHeaderRepositoryTest, UpdateSetsNameAndKeyAndKeepsOrReplacesTheValue) {
+  NewMcpAuthHeader h = new_header("hdr-1", "Key");
+  ASSERT_OK(repo().create_auth_header("default", h));
+  clock_.advance(30s);
+  auto kept = repo().update_auth_header("default", "hdr-1", {"Renamed", "Authorization", {}});
+  ASSERT_OK(kept);
+  EXPECT_EQ(*kept, (McpAuthHeader{"default", "hdr-1", "Renamed", "srv-1", "Authorization",
+                                  "admin-1", kStart, kStart + 30s}));
+  auto value = repo().get_auth_header_value("default", "hdr-1");
+  ASSERT_OK(value);
+  EXPECT_EQ(*value, (Pair{"Authorization", "secret-of-hdr-1"}));
+
+  clock_.advance(30s);
+  auto set = repo().update_auth_header(
+      "default", "hdr-1", {"Renamed", "Authorization", McpAuthSecretChange::set("Bearer new")});
+  ASSERT_OK(set);
+  EXPECT_EQ(set->updated_at, kStart + 60s);
+  EXPECT_EQ(set->created_at, kStart);
+  value = repo().get_auth_header_value("default", "hdr-1");
+  ASSERT_OK(value);
+  EXPECT_EQ(*value, (Pair{"Authorization", "Bearer new"}));
+  auto got = repo().get_auth_header("default", "hdr-1");
+  ASSERT_OK(got);
+  EXPECT_EQ(*got, *set);
+  EXPECT_EQ(head(), 3u);
+}
+
+TEST_P(McpAuthHeaderRepositoryTest, RenameReleasesTheOldNameAndClaimsTheNewOne) {
+  ASSERT_OK(repo().create_auth_header("default", new_header("hdr-1", "alpha")));
+  ASSERT_OK(repo().create_auth_header("default", new_header("hdr-2", "beta")));
+  const uint64_t before = head();
+  expect_conflict(repo().update_auth_header("default", "hdr-1", {"BETA", "X-API-Key", {}}).status(),
+                  "mcp_auth_header.name", "rename onto a taken name");
+  EXPECT_EQ(head(), before);
+  auto unchanged = repo().get_auth_header("default", "hdr-1");
+  ASSERT_OK(unchanged);
+  EXPECT_EQ(unchanged->name, "alpha");
+
+  // A change of case only keeps the name's reservation.
+  ASSERT_OK(repo().update_auth_header("default", "hdr-1", {"ALPHA", "X-API-Key", {}}));
+  expect_conflict(repo().create_auth_header("default", new_header("hdr-3", "alpha")).status(),
+                  "mcp_auth_header.name", "old case of a case-only rename");
+
+  ASSERT_OK(repo().update_auth_header("default", "hdr-1", {"gamma", "X-API-Key", {}}));
+  ASSERT_OK(repo().create_auth_header("default", new_header("hdr-3", "Alpha")));  // freed
+  expect_conflict(repo().create_auth_header("default", new_header("hdr-4", "GAMMA")).status(),
+                  "mcp_auth_header.name", "new name of a rename");
+}
+
+TEST_P(McpAuthHeaderRepositoryTest, ListIsTheServersHeadersNewestFirst) {
+  for (int i = 1; i <= 3; ++i) {
+    ASSERT_OK(repo().create_auth_header(
+        "default", new_header("h" + std::to_string(i), "name " + std::to_string(i))));
+    clock_.advance(1s);
+  }
+  // The clock stays frozen: equal created_at, last created first.
+  ASSERT_OK(repo().create_auth_header("default", new_header("h4", "name 4")));
+  ASSERT_OK(repo().create_auth_header("default", new_header("h5", "name 5")));
+  ASSERT_OK(repo().create_auth_header("default", new_header("other-server", "x", "srv-2")));
+  ASSERT_OK(repo().create_auth_header("org-2", new_header("other-org", "y")));
+  // An update does not reorder.
+  ASSERT_OK(repo().update_auth_header("default", "h1", {"name 1b", "X-API-Key", {}}));
+
+  auto listed = repo().list_auth_headers("default", "srv-1");
+  ASSERT_OK(listed);
+  EXPECT_EQ(ids_of(*listed), (std::vector<std::string>{"h5", "h4", "h3", "h2", "h1"}));
+  EXPECT_EQ(listed->back().name, "name 1b");
+  EXPECT_EQ(listed->front(), expected_row("default", new_header("h5", "name 5"), kStart + 3s));
+  auto other = repo().list_auth_headers("default", "srv-2");
+  ASSERT_OK(other);
+  EXPECT_EQ(ids_of(*other), std::vector<std::string>{"other-server"});
+  auto none = repo().list_auth_headers("default", "srv-404");
+  ASSERT_OK(none);
+  EXPECT_TRUE(none->empty());
+}
+
+TEST_P(McpAuthHeaderRepositoryTest, RetryingCreateIsANoOpButAnotherHeaderWithTheIdConflicts) {
+  NewMcpAuthHeader h = new_header("hdr-1", "key");
+  ASSERT_OK(repo().create_auth_header("default", h));
+  clock_.advance(5s);
+  auto retry = repo().create_auth_header("default", h);
+  ASSERT_OK(retry);
+  EXPECT_EQ(*retry, expected_row("default", h, kStart));
+  EXPECT_EQ(head(), 1u);
+  for (auto change : std::vector<std::function<void(NewMcpAuthHeader&)>>{
+           [](NewMcpAuthHeader& x) { x.name = "other"; },
+           [](NewMcpAuthHeader& x) { x.value = "another value"; },
+           [](NewMcpAuthHeader& x) { x.header_key = "X-Other"; },
+           [](NewMcpAuthHeader& x) { x.mcp_server_id = "srv-2"; },
+           [](NewMcpAuthHeader& x) { x.created_by = "someone"; }}) {
+    NewMcpAuthHeader different = h;
+    change(different);
+    expect_conflict(repo().create_auth_header("default", different).status(), "mcp_auth_header.id",
+                    "same id, other header");
+  }
+  EXPECT_EQ(head(), 1u);
+}
+
+TEST_P(McpAuthHeaderRepositoryTest, BadInputIsRefusedNamingTheFieldAndAppendsNothing) {
+  ASSERT_OK(repo().create_auth_header("default", new_header("hdr-0", "zero")));
+  const uint64_t before = head();
+  struct Case {
+    std::string what;
+    std::string org;
+    std::function<void(NewMcpAuthHeader&)> change;
+    std::string field;
+  };
+  auto keep = [](NewMcpAuthHeader&) {};
+  const std::vector<Case> cases = {
+      {"empty org", "", keep, "org_id"},
+      {"org with SQL", "o'; DROP TABLE mcp_auth_headers;--", keep, "org_id"},
+      {"empty id", "default", [](NewMcpAuthHeader& h) { h.id = ""; }, "id"},
+      {"65-byte id", "default", [](NewMcpAuthHeader& h) { h.id = std::string(65, 'i'); }, "id"},
+      {"id with slash", "default", [](NewMcpAuthHeader& h) { h.id = "a/b"; }, "id"},
+      {"empty name", "default", [](NewMcpAuthHeader& h) { h.name = ""; }, "name"},
+      {"256-byte name", "default", [](NewMcpAuthHeader& h) { h.name = std::string(256, 'n'); },
+       "name"},
+      {"name not UTF-8", "default", [](NewMcpAuthHeader& h) { h.name = "\xff\xfe"; }, "name"},
+      {"name with NUL", "default", [](NewMcpAuthHeader& h) { h.name = std::string("a\0b", 3); },
+       "name"},
+      {"empty server", "default", [](NewMcpAuthHeader& h) { h.mcp_server_id = ""; },
+       "mcp_server_id"},
+      {"server with space", "default", [](NewMcpAuthHeader& h) { h.mcp_server_id = "s 1"; },
+       "mcp_server_id"},
+      {"empty header key", "default", [](NewMcpAuthHeader& h) { h.header_key = ""; }, "header_key"},
+      {"header key with colon", "default", [](NewMcpAuthHeader& h) { h.header_key = "X-A:b"; },
+       "header_key"},
+      {"header key with space", "default", [](NewMcpAuthHeader& h) { h.header_key = "X A"; },
+       "header_key"},
+      {"257-byte header key", "default",
+       [](NewMcpAuthHeader& h) { h.header_key = std::string(257, 'k'); }, "header_key"},
+      {"empty value", "default", [](NewMcpAuthHeader& h) { h.value = ""; }, "value"},
+      {"value with CRLF", "default", [](NewMcpAuthHeader& h) { h.value = "a\r\nX-Evil: 1"; },
+       "value"},
+      {"value with NUL", "default", [](NewMcpAuthHeader& h) { h.value = std::string("a\0", 2); },
+       "value"},
+      {"value not UTF-8", "default", [](NewMcpAuthHeader& h) { h.value = "\xc3"; }, "value"},
+      {"oversized value", "default",
+       [](NewMcpAuthHeader& h) { h.value = std::string(kMaxSecretBytes + 1, 'v'); }, "value"},
+      {"empty created_by", "default", [](NewMcpAuthHeader& h) { h.created_by = ""; }, "created_by"},
+      {"256-byte created_by", "default",
+       [](NewMcpAuthHeader& h) { h.created_by = std::string(256, 'u'); }, "created_by"},
+  };
+  for (const auto& c : cases) {
+    NewMcpAuthHeader h = new_header("hdr-1", "one");
+    c.change(h);
+    expect_invalid(repo().create_auth_header(c.org, h).status(), c.field, "create " + c.what);
+    EXPECT_EQ(head(), before) << c.what;
+  }
+  auto upd = [&](std::string org, std::string id, McpAuthHeaderUpdate u) {
+    return repo().update_auth_header(org, id, u).status();
+  };
+  expect_invalid(upd("", "hdr-0", {"n", "K", {}}), "org_id", "update org");
+  expect_invalid(upd("default", "", {"n", "K", {}}), "id", "update id");
+  expect_invalid(upd("default", "hdr-0", {"", "K", {}}), "name", "update empty name");
+  expect_invalid(upd("default", "hdr-0", {"n", "K y", {}}), "header_key", "update key");
+  expect_invalid(upd("default", "hdr-0", {"n", "K", McpAuthSecretChange::set("")}), "value",
+                 "update empty value");
+  expect_invalid(upd("default", "hdr-0", {"n", "K", McpAuthSecretChange::set("a\nb")}), "value",
+                 "update value with LF");
+  expect_invalid(upd("default", "hdr-0", {"n", "K", McpAuthSecretChange::clear()}), "value",
+                 "update clears the value");
+  McpAuthSecretChange bogus;
+  bogus.action = static_cast<McpAuthSecretChange::Action>(9);
+  expect_invalid(upd("default", "hdr-0", {"n", "K", bogus}), "value", "update action 9");
+  expect_invalid(repo().delete_auth_header("default", "a b"), "id", "delete id");
+  expect_invalid(repo().delete_auth_header("a/b", "hdr-0"), "org_id", "delete org");
+  expect_invalid(repo().get_auth_header("default", "").status(), "id", "get id");
+  expect_invalid(repo().get_auth_header_value("", "hdr-0").status(), "org_id", "value org");
+  expect_invalid(repo().list_auth_headers("default", "").status(), "mcp_server_id", "list");
+  EXPECT_EQ(head(), before);
+  auto unchanged = repo().get_auth_header("default", "hdr-0");
+  ASSERT_OK(unchanged);
+  EXPECT_EQ(*unchanged, expected_row("default", new_header("hdr-0", "zero"), kStart));
+}
+
+TEST_P(McpAuthHeaderRepositoryTest, HostileNamesAndValuesRoundTripByteForByte) {
+  const std::vector<std::string> hostile = {"it's",
+                                            "\"double\"",
+                                            "'; DROP TABLE mcp_auth_headers; --",
+                                            "%",
+                                            "_",
+                                            "100%_off",
+                                            "emoji 🎉👩‍💻",
+                                            "tab\there",
+                                            "back\\slash",
+                                            "$1",
+                                            " padded ",
+                                            "Ünïcödé ÄÖ"};
+  int n = 0;
+  for (const auto& s : hostile) {
+    SCOPED_TRACE(s);
+    NewMcpAuthHeader h = new_header("h" + std::to_string(n++), s);
+    h.value = s;
+    auto created = repo().create_auth_header("default", h);
+    ASSERT_OK(created);
+    EXPECT_EQ(created->name, s);
+    auto value = repo().get_auth_header_value("default", h.id);
+    ASSERT_OK(value);
+    EXPECT_EQ(value->second, s);
+  }
+  // Non-ASCII letters are not folded: "ä" and "Ä" are different names.
+  ASSERT_OK(repo().create_auth_header("default", new_header("h-lower", "ünïcödé äö")));
+  auto listed = repo().list_auth_headers("default", "srv-1");
+  ASSERT_OK(listed);
+  EXPECT_EQ(listed->size(), hostile.size() + 1);
+}
+
+TEST_P(McpAuthHeaderRepositoryTest, ConcurrentCreatesOfOneNameInAnyCaseHaveExactlyOneWinner) {
+  constexpr int kThreads = 8;
+  std::barrier start(kThreads);
+  std::mutex mu;
+  std::vector<std::string> winners, unexpected;
+  int conflicts = 0;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      std::string name = t % 2 ? "Shared Name" : "SHARED name";
+      auto h = new_header("hdr-" + std::to_string(t), name);
+      start.arrive_and_wait();
+      auto r = repo().create_auth_header("default", h);
+      std::lock_guard lock(mu);
+      if (r.is_ok()) {
+        winners.push_back(h.id);
+      } else if (r.status().subject() == "mcp_auth_header.name") {
+        ++conflicts;
+      } else {
+        unexpected.push_back(r.status().to_string());
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  for (const auto& u : unexpected) ADD_FAILURE() << u;
+  ASSERT_EQ(winners.size(), 1u);
+  EXPECT_EQ(conflicts, kThreads - 1);
+  EXPECT_EQ(head(), 1u);
+  auto listed = repo().list_auth_headers("default", "srv-1");
+  ASSERT_OK(listed);
+  EXPECT_EQ(ids_of(*listed), winners);
+}
+
+TEST_P(McpAuthHeaderRepositoryTest, ConcurrentRenamesOntoOneNameHaveExactlyOneWinner) {
+  constexpr int kThreads = 6;
+  for (int t = 0; t < kThreads; ++t) {
+    ASSERT_OK(repo().create_auth_header(
+        "default", new_header("h" + std::to_string(t), "start " + std::to_string(t))));
+  }
+  std::barrier start(kThreads);
+  std::mutex mu;
+  int wins = 0, conflicts = 0;
+  std::vector<std::string> unexpected;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      start.arrive_and_wait();
+      auto r = repo().update_auth_header("default", "h" + std::to_string(t),
+                                         {t % 2 ? "Target" : "TARGET", "X-API-Key", {}});
+      std::lock_guard lock(mu);
+      if (r.is_ok()) {
+        ++wins;
+      } else if (r.status().subject() == "mcp_auth_header.name") {
+        ++conflicts;
+      } else {
+        unexpected.push_back(r.status().to_string());
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  for (const auto& u : unexpected) ADD_FAILURE() << u;
+  EXPECT_EQ(wins, 1);
+  EXPECT_EQ(conflicts, kThreads - 1);
+  EXPECT_EQ(head(), static_cast<uint64_t>(kThreads + 1));
+}
+
+TEST_P(McpAuthHeaderRepositoryTest, ConcurrentUpdatesOfOneHeaderSucceedOrAskForARetry) {
+  ASSERT_OK(repo().create_auth_header("default", new_header("hdr-1", "key")));
+  constexpr int kThreads = 2, kRounds = 20;
+  std::barrier round(kThreads);
+  std::mutex mu;
+  int ok = 0, retryable = 0;
+  std::vector<std::string> unexpected;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kRounds; ++i) {
+        round.arrive_and_wait();
+        auto r = repo().update_auth_header(
+            "default", "hdr-1",
+            {"key", "X-API-Key", McpAuthSecretChange::set("v" + std::to_string(t * 100 + i))});
+        std::lock_guard lock(mu);
+        if (r.is_ok()) {
+          ++ok;
+        } else if (r.status().code() == Code::kConcurrencyConflict) {
+          ++retryable;
+        } else {
+          unexpected.push_back(r.status().to_string());
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  for (const auto& u : unexpected) ADD_FAILURE() << u;
+  EXPECT_GE(ok, kRounds);
+  EXPECT_EQ(ok + retryable, kThreads * kRounds);
+  EXPECT_EQ(head(), static_cast<uint64_t>(1 + ok));
+  EXPECT_OK(repo().get_auth_header_value("default", "hdr-1"));
+}
+
+TEST_P(McpAuthHeaderRepositoryTest, WithoutAMasterKeySecretsAreRefusedAndNothingIsAppended) {
+  ASSERT_OK(repo().create_auth_header("default", new_header("hdr-1", "key")));
+  open(db_->url(), /*with_master_key=*/false);
+  expect_invalid(repo().create_auth_header("default", new_header("hdr-2", "two")).status(),
+                 "master_key", "create");
+  expect_invalid(repo().get_auth_header_value("default", "hdr-1").status(), "master_key", "value");
+  expect_invalid(repo()
+                     .update_auth_header("default", "hdr-1",
+                                         {"key", "X-API-Key", McpAuthSecretChange::set("v")})
+                     .status(),
+                 "master_key", "update");
+  EXPECT_EQ(head(), 1u);
+  // What needs no secret still works.
+  EXPECT_OK(repo().get_auth_header("default", "hdr-1"));
+  EXPECT_OK(repo().update_auth_header("default", "hdr-1", {"renamed", "X-API-Key", {}}));
+}
+
+TEST_P(McpAuthHeaderRepositoryTest, HeadersSurviveReopeningAndNamesStayReserved) {
+  NewMcpAuthHeader h = new_header("hdr-1", "Key");
+  ASSERT_OK(repo().create_auth_header("default", h));
+  open(db_->url());
+  auto got = repo().get_auth_header("default", "hdr-1");
+  ASSERT_OK(got);
+  EXPECT_EQ(*got, expected_row("default", h, kStart));
+  expect_conflict(repo().create_auth_header("default", new_header("hdr-2", "KEY")).status(),
+                  "mcp_auth_header.name", "after reopening");
+  auto value = repo().get_auth_header_value("default", "hdr-1");
+  ASSERT_OK(value);
+  EXPECT_EQ(value->second, h.value);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, McpAuthHeaderRepositoryTest,
+                         ::testing::Values(testing::Backend::kSqlite, testing::Backend::kPostgres),
+                         testing::BackendName);
+
+}  // namespace
+}  // namespace repositories
+}  // namespace annals
