@@ -13,6 +13,13 @@ namespace {
 
 capnp::StructSchema payload_schema() { return capnp::Schema::from<Envelope::Payload>(); }
 
+capnp::ReaderOptions reader_options() {
+  capnp::ReaderOptions options;
+  options.traversalLimitInWords = kTraversalLimitWords;
+  options.nestingLimit = kNestingLimit;
+  return options;
+}
+
 bool is_known_payload(PayloadType type) {
   static const uint16_t kCount = [] {
     return static_cast<uint16_t>(payload_schema().getUnionFields().size());
@@ -88,6 +95,11 @@ NewEvent::NewEvent(std::string_view org_id, std::string_view stream_id, std::str
   env.setActor(capnp::Text::Reader(actor.data(), actor.size()));
 }
 
+void NewEvent::stamp_version() {
+  auto env = envelope();
+  env.setEventVersion(current_version(kind_of(env.asReader())));
+}
+
 std::string NewEvent::encode() {
   kj::Array<capnp::word> words = capnp::messageToFlatArray(*message_);
   auto bytes = words.asBytes();
@@ -112,10 +124,8 @@ Result<Event> Event::decode(std::string_view bytes) {
   event.words_ = kj::heapArray<capnp::word>(bytes.size() / sizeof(capnp::word));
   std::memcpy(event.words_.begin(), bytes.data(), bytes.size());
   try {
-    capnp::ReaderOptions options;
-    options.traversalLimitInWords = kTraversalLimitWords;
-    options.nestingLimit = kNestingLimit;
-    event.reader_ = std::make_unique<capnp::FlatArrayMessageReader>(event.words_.asPtr(), options);
+    event.reader_ =
+        std::make_unique<capnp::FlatArrayMessageReader>(event.words_.asPtr(), reader_options());
     if (event.reader_->getEnd() != event.words_.end()) {
       return Status::corruption("event has trailing bytes after its message");
     }
@@ -132,10 +142,46 @@ Result<Event> Event::decode(std::string_view bytes) {
       return Status::corruption("unknown event type " + std::to_string(static_cast<int>(type)) +
                                 " (written by a newer Annals?)");
     }
+    EventKind kind = kind_of(event.root_);
+    event.stored_version_ = written_version(event.root_);
+    uint16_t current = current_version(kind);
+    if (event.stored_version_ > current) {
+      return Status::corruption(kind_name(kind) + " event is version " +
+                                std::to_string(event.stored_version_) + ", newer than version " +
+                                std::to_string(current) +
+                                ", the newest this Annals reads (written by a newer Annals?)");
+    }
+    if (event.stored_version_ < current) ANNALS_RETURN_IF_ERROR(event.upcast(kind, current));
   } catch (const kj::Exception& e) {
     return Status::corruption("event does not decode: " + describe(e));
   }
   return event;
+}
+
+Status Event::upcast(EventKind kind, uint16_t to) {
+  capnp::MallocMessageBuilder builder(words_.size() + 64);
+  builder.setRoot(root_);
+  auto env = builder.getRoot<Envelope>();
+  for (uint16_t from = stored_version_; from < to; ++from) {
+    std::string step =
+        kind_name(kind) + " version " + std::to_string(from) + " -> " + std::to_string(from + 1);
+    Upcaster upcaster = find_upcaster(kind, from);
+    if (upcaster == nullptr) return Status::internal("no upcaster for " + step);
+    Status s = upcaster(env);
+    if (!s.is_ok()) return Status::corruption("cannot upcast " + step + ": " + s.message());
+    env.setEventVersion(static_cast<uint16_t>(from + 1));
+  }
+  kj::Array<capnp::word> words = capnp::messageToFlatArray(builder);
+  auto reader = std::make_unique<capnp::FlatArrayMessageReader>(words.asPtr(), reader_options());
+  root_ = reader->getRoot<Envelope>();
+  reader_ = std::move(reader);
+  words_ = std::move(words);
+  Status valid = deep_validate(*this);
+  if (!valid.is_ok()) {
+    return Status::corruption("upcast " + kind_name(kind) +
+                              " event is invalid: " + valid.message());
+  }
+  return Status::ok();
 }
 
 std::string payload_type_name(PayloadType type) {

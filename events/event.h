@@ -12,11 +12,11 @@
 
 #include "core/status.h"
 #include "events/events.capnp.h"
+#include "events/versions.h"
 
 namespace annals::events {
 
 using schema::Envelope;
-using PayloadType = Envelope::Payload::Which;
 
 // Limits every decode is held to.
 inline constexpr size_t kMaxEventBytes = 4 << 20;
@@ -37,6 +37,11 @@ class NewEvent {
   std::string_view org_id() { return as_view(envelope().getOrgId()); }
   std::string_view stream_id() { return as_view(envelope().getStreamId()); }
 
+  // Sets the envelope's eventVersion to the current version of the
+  // payload's kind (see versions.h). The repositories stamp every event they
+  // write; an event appended unstamped is read as version 1.
+  void stamp_version();
+
   // Flat-array bytes of the message as it stands.
   std::string encode();
 
@@ -52,6 +57,9 @@ class Event {
   // Validates the bytes: size, segment table, every pointer within bounds
   // under the traversal and nesting limits, envelope fields present and a
   // known payload. Corrupt or unknown data is a kCorruption status, never a crash.
+  // An event written as an older version of its kind is upcast to the
+  // current one (and then deep-validated); a newer version than this code
+  // knows, or old data an upcaster cannot read, is kCorruption.
   static Result<Event> decode(std::string_view bytes);
 
   Event(Event&&) noexcept;
@@ -67,14 +75,21 @@ class Event {
   uint64_t stream_version() const { return root_.getStreamVersion(); }
   int64_t recorded_at_micros() const { return root_.getRecordedAtMicros(); }
   std::string_view actor() const { return view(root_.getActor()); }
+  // The version of its kind the event is in: always the current one.
+  uint16_t version() const { return written_version(root_); }
+  // The version it was written as (before upcasting).
+  uint16_t stored_version() const { return stored_version_; }
 
   static std::string_view view(capnp::Text::Reader t) { return {t.begin(), t.size()}; }
 
  private:
   Event() = default;
+  Status upcast(EventKind kind, uint16_t to);
+
   kj::Array<capnp::word> words_;
   std::unique_ptr<capnp::FlatArrayMessageReader> reader_;
   Envelope::Reader root_;
+  uint16_t stored_version_ = 1;
 };
 
 // "token.created", or "unknown(57)".

@@ -6,6 +6,16 @@
 # ordinal; a field is never renumbered, retyped or reused. A change of meaning
 # is a new payload (or version) with an upcaster, never an edit.
 #
+# Versions: every kind of event (a payload, or a member of a payload group
+# such as model.apiModelAliasCreated) has a version, 1 until its meaning
+# first changes. The envelope's eventVersion says which version of its kind
+# an event was written as; 0 means it was written before versions existed,
+# which is version 1 of every kind. events/versions.cc holds the current
+# version of each kind (the writer stamps it) and the upcasters that turn
+# version N into N+1 when an event is decoded, so readers only ever see the
+# current shape. A field a new version stops using stays in the schema,
+# marked deprecated, so old bytes still decode.
+#
 # Secrets (API keys, client secrets, header values, OAuth tokens) are never
 # in an event in plain text: fields named "sealed..." hold the output of
 # repositories::Secrets::seal (AES-256-GCM under the org's data key).
@@ -49,14 +59,36 @@ struct Envelope {
   # two transactions.
   commandIndex @17 :UInt32;
   commandEvents @18 :UInt32;
+
+  # The version of its kind the payload was written as; 0 (every event
+  # written before versions existed) is version 1. Decoding upcasts older
+  # versions and refuses newer ones.
+  eventVersion @19 :UInt16;
 }
 
 # --- Settings ---------------------------------------------------------------
 
+# How a setting's value is to be read.
+enum SettingKind {
+  custom @0;    # a type the engine does not name; customType holds the app's name for it
+  string @1;
+  number @2;
+  boolean @3;
+  option @4;    # one of a fixed set of choices
+}
+
+# Version 1: the value type was valueType, the app's free-form name for it.
+# Version 2: the value type is kind, one of the types every consumer knows,
+# or custom with the app's name in customType (exact names only: "String" is
+# custom). valueType is deprecated: version 2 never writes it and readers
+# never read it. The upcaster maps valueType to kind and customType and
+# leaves valueType as it was.
 struct SettingUpserted {
   key @0 :Text;
   value @1 :Text;
-  valueType @2 :Text;
+  valueType @2 :Text;           # deprecated (version 1 only)
+  kind @3 :SettingKind;         # version 2
+  customType @4 :Text;          # version 2: the type's name when kind is custom, else empty
 }
 
 struct SettingDeleted {

@@ -32,7 +32,8 @@ class SettingsProjection final : public Projection {
               " ON CONFLICT (org_id, key) DO UPDATE SET value = excluded.value,"
               " value_type = excluded.value_type, updated_at = excluded.updated_at,"
               " version = excluded.version",
-              {org, text(p.getKey()), text(p.getValue()), text(p.getValueType()), at, version})
+              {org, text(p.getKey()), text(p.getValue()), events::setting_value_type(p), at,
+               version})
           .status();
     }
     auto p = payload.getSettingDeleted();

@@ -17,6 +17,7 @@ Status validate_page(int64_t page, int64_t per_page) {
 }
 
 Result<journal::AppendResult> RepositoryContext::write(journal::AppendRequest request) {
+  for (auto& event : request.events) event.stamp_version();
   ANNALS_ASSIGN_OR_RETURN(journal::AppendResult result, journal_.append(std::move(request)));
   if (options_.read_your_writes) {
     ANNALS_RETURN_IF_ERROR(projector_.wait_for(result.last_position, options_.visibility_timeout));

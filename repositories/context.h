@@ -46,7 +46,8 @@ class RepositoryContext {
         options_(options),
         secrets_(secrets) {}
 
-  // Appends the command, then (read-your-writes) waits until it is projected.
+  // Stamps each event with its kind's current version, appends the command,
+  // then (read-your-writes) waits until it is projected.
   Result<journal::AppendResult> write(journal::AppendRequest request);
 
   // A read transaction scoped to the org.

@@ -50,7 +50,7 @@ class SqlSettingsRepository final : public SettingsRepository {
     auto p = event.payload().initSettingUpserted();
     p.setKey(std::string(key));
     p.setValue(std::string(value));
-    p.setValueType(std::string(value_type));
+    events::set_setting_value_type(p, value_type);
     request.events.push_back(std::move(event));
     request.reservations.push_back(journal::Reservation::claim(kKeyRule, std::string(key), stream));
     ANNALS_ASSIGN_OR_RETURN(auto appended, ctx_.write(std::move(request)));

@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdio>
+#include <filesystem>
 
 #include "journal/format.h"
 #include "tests/test_support.h"
@@ -144,6 +145,19 @@ TEST(Cli, StatusAndVerifyOnAMissingFolderSayWhatToDo) {
     EXPECT_EQ(r.exit_code, 1) << r.out;
     EXPECT_NE(r.out.find("no Annals data"), std::string::npos) << r.out;
   }
+}
+
+// A journal written before events had versions (tests/fixtures/journal-v1)
+// passes verify: every event decodes (upcast) and passes the deep checks.
+TEST(Cli, VerifyPassesOnAJournalWrittenBeforeEventVersions) {
+  TempDir dir;
+  const std::filesystem::path fixture =
+      std::filesystem::path(__FILE__).parent_path() / "fixtures" / "journal-v1";
+  std::filesystem::create_directories(dir.sub("data"));
+  std::filesystem::copy(fixture, dir.sub("data/journal"), std::filesystem::copy_options::recursive);
+  CliRun verify = annals("verify --data " + dir.sub("data"));
+  ASSERT_EQ(verify.exit_code, 0) << verify.out;
+  EXPECT_EQ(verify.out.rfind("ok: 27 events", 0), 0u) << verify.out;
 }
 
 }  // namespace
