@@ -49,6 +49,7 @@ bool is_known(Access::Which which) {
 class UserAccessProjection final : public Projection {
  public:
   std::string name() const override { return "user_access_requests"; }
+  std::vector<std::string> tables() const override { return {"user_access_requests"}; }
 
   bool handles(PayloadType type) const override { return type == PayloadType::ACCESS; }
 

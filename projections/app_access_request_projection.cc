@@ -13,6 +13,7 @@ std::string text(capnp::Text::Reader t) { return std::string(t.begin(), t.size()
 class AppAccessRequestProjection final : public Projection {
  public:
   std::string name() const override { return "app_access_requests"; }
+  std::vector<std::string> tables() const override { return {"app_access_requests"}; }
 
   bool handles(PayloadType type) const override { return type == PayloadType::ACCESS; }
 

@@ -14,6 +14,7 @@ std::string text(capnp::Text::Reader t) { return std::string(t.begin(), t.size()
 class AppInstanceProjection final : public Projection {
  public:
   std::string name() const override { return "app_instances"; }
+  std::vector<std::string> tables() const override { return {"app_instances"}; }
 
   bool handles(PayloadType type) const override { return type == PayloadType::ACCESS; }
 

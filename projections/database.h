@@ -75,6 +75,10 @@ struct DatabaseOptions {
   // PostgreSQL: refuse a role that is a superuser, has BYPASSRLS, owns
   // Annals tables or can act as their owner.
   bool require_unprivileged = true;
+  // PostgreSQL: the schema pair the connection works in (search_path is
+  // "<pg_schema>, <pg_schema>_meta"). A rebuild builds into another pair and
+  // then swaps names with the live one.
+  std::string pg_schema = "annals";
 };
 
 // Thread-safe: begin() may be called from any thread.

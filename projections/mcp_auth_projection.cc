@@ -40,6 +40,7 @@ Status expect_one(Result<int64_t> changed, const std::string& what, const std::s
 class McpAuthProjection final : public Projection {
  public:
   std::string name() const override { return "mcp_auth"; }
+  std::vector<std::string> tables() const override { return {"mcp_auth_headers", "mcp_oauth_configs", "mcp_oauth_tokens"}; }
 
   bool handles(PayloadType type) const override { return type == PayloadType::MCP_AUTH; }
 

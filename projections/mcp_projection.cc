@@ -48,6 +48,7 @@ std::string auth_type_name(schema::McpInstanceAuthType type) {
 class McpProjection final : public Projection {
  public:
   std::string name() const override { return "mcp"; }
+  std::vector<std::string> tables() const override { return {"mcp_servers", "mcps"}; }
 
   bool handles(PayloadType type) const override { return type == PayloadType::MCP; }
 

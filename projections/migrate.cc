@@ -2,6 +2,7 @@
 
 #include <openssl/evp.h>
 
+#include <cctype>
 #include <cstdio>
 #include <map>
 
@@ -40,8 +41,61 @@ Result<std::vector<Migration>> embedded_migrations(db::Dialect dialect) {
   return out;
 }
 
+std::string retarget_schema(std::string_view sql, std::string_view schema) {
+  if (schema == "annals") return std::string(sql);
+  auto ident = [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '$';
+  };
+  std::string out;
+  out.reserve(sql.size() + 64);
+  size_t i = 0;
+  while (i < sql.size()) {
+    if (sql[i] == '$') {
+      // A dollar quote: $tag$ ... $tag$ is copied untouched.
+      size_t close = sql.find('$', i + 1);
+      if (close != std::string_view::npos) {
+        std::string_view tag = sql.substr(i, close - i + 1);
+        bool is_tag = true;
+        for (char c : tag.substr(1, tag.size() - 2)) is_tag = is_tag && (ident(c) && c != '$');
+        if (is_tag) {
+          size_t end = sql.find(tag, close + 1);
+          end = end == std::string_view::npos ? sql.size() : end + tag.size();
+          out.append(sql.substr(i, end - i));
+          i = end;
+          continue;
+        }
+      }
+    }
+    if (sql[i] == '-' && i + 1 < sql.size() && sql[i + 1] == '-') {
+      size_t end = sql.find('\n', i);
+      end = end == std::string_view::npos ? sql.size() : end;
+      out.append(sql.substr(i, end - i));
+      i = end;
+      continue;
+    }
+    if (sql[i] == '\'') {
+      size_t end = sql.find('\'', i + 1);
+      end = end == std::string_view::npos ? sql.size() : end + 1;
+      out.append(sql.substr(i, end - i));
+      i = end;
+      continue;
+    }
+    bool boundary = i == 0 || !ident(sql[i - 1]);
+    if (boundary && sql.substr(i, 12) == "annals_meta.") {
+      out.append(schema).append("_meta.");
+      i += 12;
+    } else if (boundary && sql.substr(i, 7) == "annals.") {
+      out.append(schema).append(".");
+      i += 7;
+    } else {
+      out.push_back(sql[i++]);
+    }
+  }
+  return out;
+}
+
 Result<MigrationReport> migrate(db::Database& database, const std::vector<Migration>& migrations,
-                                Clock& clock, MigrateMode mode) {
+                                Clock& clock, MigrateMode mode, std::string_view pg_schema) {
   for (size_t i = 0; i < migrations.size(); ++i) {
     if (migrations[i].version != static_cast<int>(i) + 1) {
       return Status::invalid_argument(
@@ -56,9 +110,14 @@ Result<MigrationReport> migrate(db::Database& database, const std::vector<Migrat
     // One migrator at a time per database; the lock ends with the transaction.
     ANNALS_RETURN_IF_ERROR(txn->query("SELECT pg_advisory_xact_lock(4242000001)").status());
   }
-  const std::string table = database.dialect() == db::Dialect::kPostgres
-                                ? "annals_meta.annals_migrations"
-                                : "annals_migrations";
+  const bool postgres = database.dialect() == db::Dialect::kPostgres;
+  const std::string table =
+      postgres ? std::string(pg_schema) + "_meta.annals_migrations" : "annals_migrations";
+  if (apply && postgres && pg_schema != "annals") {
+    // Function bodies may name tables of the live schema that differ from
+    // the ones being built; they are checked when called, not now.
+    ANNALS_RETURN_IF_ERROR(txn->execute_script("SET LOCAL check_function_bodies = off"));
+  }
   if (apply) {
     ANNALS_RETURN_IF_ERROR(txn->execute_script("CREATE TABLE IF NOT EXISTS " + table +
                                                " ("
@@ -107,7 +166,7 @@ Result<MigrationReport> migrate(db::Database& database, const std::vector<Migrat
   int64_t now = to_micros(clock.now());
   for (const auto& m : migrations) {
     if (applied.count(m.version)) continue;
-    Status s = txn->execute_script(m.sql);
+    Status s = txn->execute_script(postgres ? retarget_schema(m.sql, pg_schema) : m.sql);
     if (!s.is_ok()) return s.with_context("migration " + m.name + " failed");
     ANNALS_ASSIGN_OR_RETURN(int64_t n,
                             txn->execute("INSERT INTO " + table +

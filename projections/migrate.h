@@ -37,7 +37,19 @@ enum class MigrateMode {
 // transaction. Refuses (changing nothing) when an applied migration's
 // checksum differs from the given one, or when the database holds a version
 // this list does not know.
+//
+// PostgreSQL: `pg_schema` names the schema pair to migrate ("annals" and
+// "annals_meta" unless a rebuild builds "<name>" and "<name>_meta"); the
+// migrations are retargeted to it (see retarget_schema) and recorded under
+// their original checksums, so the pair can later be renamed into place.
 Result<MigrationReport> migrate(db::Database& database, const std::vector<Migration>& migrations,
-                                Clock& clock, MigrateMode mode = MigrateMode::kApply);
+                                Clock& clock, MigrateMode mode = MigrateMode::kApply,
+                                std::string_view pg_schema = "annals");
+
+// PostgreSQL migration text with the schema names "annals." and
+// "annals_meta." replaced by "<schema>." and "<schema>_meta.". Function
+// bodies (dollar-quoted) are left alone: they resolve names when called,
+// by which time a rebuilt schema carries the live name.
+std::string retarget_schema(std::string_view sql, std::string_view schema);
 
 }  // namespace annals::projections

@@ -53,6 +53,7 @@ Status one_row(Result<int64_t> changed, const char* what, capnp::Text::Reader id
 class ModelProjection final : public Projection {
  public:
   std::string name() const override { return "model"; }
+  std::vector<std::string> tables() const override { return {"download_requests", "api_model_aliases", "model_metadata"}; }
 
   bool handles(PayloadType type) const override { return type == PayloadType::MODEL; }
 

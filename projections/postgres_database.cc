@@ -233,7 +233,8 @@ Result<std::unique_ptr<PgConnection>> PgDatabase::connect() {
     auto conn = std::make_unique<pqxx::connection>(url_);
     pqxx::nontransaction setup(*conn);
     // Not org-specific, the same on every connection: safe to keep per session.
-    setup.exec("SET search_path TO annals, annals_meta");
+    setup.exec("SET search_path TO " + setup.quote_name(options_.pg_schema) + ", " +
+               setup.quote_name(options_.pg_schema + "_meta"));
     if (!options_.session_role.empty()) {
       setup.exec("SET ROLE " + setup.quote_name(options_.session_role));
     }

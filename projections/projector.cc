@@ -19,6 +19,13 @@ Projector::~Projector() { stop(); }
 Status Projector::start() {
   std::lock_guard apply_lock(apply_mu_);
   if (started_) return Status::ok();
+  ANNALS_RETURN_IF_ERROR(load_checkpoints_locked());
+  started_ = true;
+  if (options_.mode == ProjectorMode::kBackground) thread_ = std::thread([this] { run(); });
+  return Status::ok();
+}
+
+Status Projector::load_checkpoints_locked() {
   ANNALS_ASSIGN_OR_RETURN(auto txn, database_.begin(db::Access::kRead));
   ANNALS_ASSIGN_OR_RETURN(auto rows,
                           txn->query("SELECT projection, position FROM projection_checkpoints"));
@@ -26,25 +33,36 @@ Status Projector::start() {
   for (const auto& row : rows) stored[row.text(0)] = static_cast<uint64_t>(row.i64(1));
   uint64_t head = journal_.head();
   uint64_t lowest = ~uint64_t{0};
+  std::vector<uint64_t> loaded(projections_.size(), 0);
+  for (size_t i = 0; i < projections_.size(); ++i) {
+    uint64_t p = stored.count(projections_[i]->name()) ? stored[projections_[i]->name()] : 0;
+    if (p > head) {
+      return Status::invalid_argument(
+          "database", "projection '" + projections_[i]->name() + "' in " + database_.describe() +
+                          " is at position " + std::to_string(p) + ", past the journal head " +
+                          std::to_string(head) +
+                          ": this read database was built from another journal; rebuild it");
+    }
+    loaded[i] = p;
+    lowest = std::min(lowest, p);
+  }
   {
     std::lock_guard state_lock(state_mu_);
-    for (size_t i = 0; i < projections_.size(); ++i) {
-      uint64_t p = stored.count(projections_[i]->name()) ? stored[projections_[i]->name()] : 0;
-      if (p > head) {
-        return Status::invalid_argument(
-            "database", "projection '" + projections_[i]->name() + "' in " + database_.describe() +
-                            " is at position " + std::to_string(p) + ", past the journal head " +
-                            std::to_string(head) +
-                            ": this read database was built from another journal; rebuild it");
-      }
-      positions_[i] = p;
-      lowest = std::min(lowest, p);
-    }
+    positions_ = std::move(loaded);
+    min_checkpoint_.store(projections_.empty() ? head : lowest);
   }
-  min_checkpoint_.store(projections_.empty() ? head : lowest);
-  started_ = true;
-  if (options_.mode == ProjectorMode::kBackground) thread_ = std::thread([this] { run(); });
+  progress_cv_.notify_all();
   return Status::ok();
+}
+
+Status Projector::with_paused(const std::function<Status()>& fn) {
+  std::lock_guard apply_lock(apply_mu_);
+  Status s = fn();
+  if (started_) {
+    Status reloaded = load_checkpoints_locked();
+    if (s.is_ok()) s = reloaded;
+  }
+  return s;
 }
 
 void Projector::stop() {
@@ -76,17 +94,28 @@ void Projector::set_error(const Status& s) {
 Result<uint64_t> Projector::catch_up() {
   std::lock_guard apply_lock(apply_mu_);
   if (!started_) return Status::internal("Projector::start() was not called");
-  auto r = catch_up_locked();
+  auto r = catch_up_locked(~uint64_t{0}, nullptr);
   set_error(r.is_ok() ? Status::ok() : r.status());  // under state_mu_
   progress_cv_.notify_all();
   return r;
 }
 
-Result<uint64_t> Projector::catch_up_locked() {
+Result<uint64_t> Projector::catch_up_until(uint64_t limit, const BatchObserver& observer) {
+  std::lock_guard apply_lock(apply_mu_);
+  if (!started_) return Status::internal("Projector::start() was not called");
+  auto r = catch_up_locked(limit, observer);
+  set_error(r.is_ok() ? Status::ok() : r.status());
+  progress_cv_.notify_all();
+  return r;
+}
+
+Result<uint64_t> Projector::catch_up_locked(uint64_t limit, const BatchObserver& observer) {
   for (;;) {
     uint64_t from = min_checkpoint_.load() + 1;
-    if (from > journal_.head()) return min_checkpoint_.load();
-    ANNALS_ASSIGN_OR_RETURN(auto batch, journal_.read(from, options_.batch_size));
+    uint64_t end = std::min(limit, journal_.head());
+    if (from > end) return min_checkpoint_.load();
+    size_t count = static_cast<size_t>(std::min<uint64_t>(options_.batch_size, end - from + 1));
+    ANNALS_ASSIGN_OR_RETURN(auto batch, journal_.read(from, count));
     if (batch.empty()) return min_checkpoint_.load();
     // A command's events are applied in one transaction: when the batch
     // ends inside a command, read the rest of it.
@@ -135,6 +164,7 @@ Result<uint64_t> Projector::catch_up_locked() {
       min_checkpoint_.store(last, std::memory_order_release);
     }
     progress_cv_.notify_all();
+    if (observer && !observer(last)) return last;
   }
 }
 

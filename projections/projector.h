@@ -9,6 +9,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -33,7 +34,13 @@ class Projection {
   virtual bool handles(events::PayloadType type) const = 0;
   // The transaction is already scoped to the event's org.
   virtual Status apply(db::Transaction& txn, const events::Event& event) = 0;
+  // The tables it writes, and nothing else writes (a replay empties them).
+  virtual std::vector<std::string> tables() const = 0;
 };
+
+// Called after each applied batch with the position reached; returning false
+// stops the catch-up there (what was applied stays applied).
+using BatchObserver = std::function<bool(uint64_t reached)>;
 
 enum class ProjectorMode {
   kInline,      // the appending thread applies new events before it returns
@@ -63,6 +70,15 @@ class Projector {
   // checkpoint reached. On an error the failed batch changes nothing.
   Result<uint64_t> catch_up();
 
+  // As catch_up(), but stops at `limit` (a position that ends a command)
+  // and reports each batch to `observer` (may be empty).
+  Result<uint64_t> catch_up_until(uint64_t limit, const BatchObserver& observer);
+
+  // Runs `fn` while no batch is applied (appends still go on), then reloads
+  // the checkpoints from the database: a rebuild swaps the tables under the
+  // projector this way.
+  Status with_paused(const std::function<Status()>& fn);
+
   // Returns once every projection has applied `position`: inline mode
   // catches up itself, background mode waits for the thread. kTimedOut when
   // the timeout passes first (the error that held it up is in the message).
@@ -74,7 +90,8 @@ class Projector {
   ProjectorMode mode() const { return options_.mode; }
 
  private:
-  Result<uint64_t> catch_up_locked();
+  Result<uint64_t> catch_up_locked(uint64_t limit, const BatchObserver& observer);
+  Status load_checkpoints_locked();
   void run();
   void set_error(const Status& s);
 

@@ -12,6 +12,7 @@ std::string text(capnp::Text::Reader t) { return std::string(t.begin(), t.size()
 class SettingsProjection final : public Projection {
  public:
   std::string name() const override { return "settings"; }
+  std::vector<std::string> tables() const override { return {"settings"}; }
 
   bool handles(PayloadType type) const override {
     return type == PayloadType::SETTING_UPSERTED || type == PayloadType::SETTING_DELETED;

@@ -1,5 +1,10 @@
 #include "projections/sqlite_database.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 
 namespace annals::db {
@@ -225,11 +230,15 @@ Result<std::unique_ptr<Transaction>> SqliteDatabase::begin(Access access) {
   std::unique_ptr<SqliteConnection> conn;
   {
     std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return !swapping_; });
+    if (!failed_.is_ok()) return failed_;
     if (writer) {
-      cv_.wait(lock, [&] { return writer_ != nullptr; });
+      cv_.wait(lock, [&] { return writer_ != nullptr && !swapping_; });
       conn = std::move(writer_);
     } else {
-      cv_.wait(lock, [&] { return !readers_.empty() || readers_open_ < options_.pool_size; });
+      cv_.wait(lock, [&] {
+        return !swapping_ && (!readers_.empty() || readers_open_ < options_.pool_size);
+      });
       if (!readers_.empty()) {
         conn = std::move(readers_.back());
         readers_.pop_back();
@@ -262,6 +271,73 @@ void SqliteDatabase::release(std::unique_ptr<SqliteConnection> conn, bool writer
     readers_.push_back(std::move(conn));
   }
   cv_.notify_all();
+}
+
+namespace {
+
+Status fsync_path(const std::string& path, bool directory) {
+  int fd = ::open(path.c_str(), directory ? (O_RDONLY | O_DIRECTORY) : O_RDWR);
+  if (fd < 0) return Status::unavailable("cannot open " + path + ": " + std::strerror(errno));
+  int rc = ::fsync(fd);
+  int saved = errno;
+  ::close(fd);
+  if (rc != 0) return Status::unavailable("cannot fsync " + path + ": " + std::strerror(saved));
+  return Status::ok();
+}
+
+bool nonempty(const std::string& path) {
+  std::error_code ec;
+  return std::filesystem::exists(path, ec) && std::filesystem::file_size(path, ec) > 0;
+}
+
+}  // namespace
+
+Status SqliteDatabase::replace_file(const std::string& source) {
+  if (nonempty(source + "-wal")) {
+    return Status::unavailable(source + " is still open (it has a -wal file): close it first");
+  }
+  if (!std::filesystem::exists(source)) return Status::not_found(source + " does not exist");
+  ANNALS_RETURN_IF_ERROR(fsync_path(source, false));
+
+  std::unique_lock lock(mu_);
+  cv_.wait(lock, [&] { return !swapping_; });
+  swapping_ = true;
+  // Every lent connection comes back: transactions under way finish on the
+  // old file.
+  cv_.wait(lock, [&] {
+    return writer_ != nullptr && static_cast<int>(readers_.size()) == readers_open_;
+  });
+  writer_.reset();
+  readers_.clear();
+  readers_open_ = 0;
+
+  Status s;
+  if (nonempty(path_ + "-wal")) {
+    s = Status::unavailable("another process has " + path_ +
+                            " open; stop it (or retry once it is done) before swapping");
+  } else {
+    std::error_code ec;
+    std::filesystem::remove(path_ + "-wal", ec);
+    std::filesystem::remove(path_ + "-shm", ec);
+    std::filesystem::remove(source + "-shm", ec);
+    if (::rename(source.c_str(), path_.c_str()) != 0) {
+      s = Status::unavailable("cannot rename " + source + " to " + path_ + ": " +
+                              std::strerror(errno));
+    } else {
+      std::string dir = std::filesystem::path(path_).parent_path().string();
+      s = fsync_path(dir.empty() ? "." : dir, true);
+    }
+  }
+  auto reopened = SqliteConnection::open(path_, /*read_only=*/false);
+  if (reopened.is_ok()) {
+    writer_ = std::move(reopened).value();
+  } else {
+    failed_ = reopened.status().with_context("reopening " + path_ + " after a swap");
+    if (s.is_ok()) s = failed_;
+  }
+  swapping_ = false;
+  cv_.notify_all();
+  return s;
 }
 
 }  // namespace annals::db

@@ -40,6 +40,13 @@ class SqliteDatabase final : public Database {
   // Connections go back here when a transaction ends.
   void release(std::unique_ptr<SqliteConnection> conn, bool writer);
 
+  // Moves the SQLite file `source` (closed, so without a -wal file) over this
+  // database's file. Waits for open transactions to end and holds new ones
+  // off meanwhile (they wait, they do not fail), closes every connection,
+  // renames, fsyncs the folder and reopens. Refuses, changing nothing, while
+  // another process keeps the current file open.
+  Status replace_file(const std::string& source);
+
  private:
   SqliteDatabase(std::string path, DatabaseOptions options)
       : path_(std::move(path)), options_(options) {}
@@ -52,6 +59,8 @@ class SqliteDatabase final : public Database {
   std::unique_ptr<SqliteConnection> writer_;                // guarded by mu_; null while lent
   std::vector<std::unique_ptr<SqliteConnection>> readers_;  // guarded by mu_; idle ones
   int readers_open_ = 0;                                    // guarded by mu_
+  bool swapping_ = false;                                   // guarded by mu_
+  Status failed_;  // guarded by mu_; set when a swap could not reopen the file
 };
 
 }  // namespace annals::db

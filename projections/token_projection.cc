@@ -12,6 +12,7 @@ std::string text(capnp::Text::Reader t) { return std::string(t.begin(), t.size()
 class TokenProjection final : public Projection {
  public:
   std::string name() const override { return "tokens"; }
+  std::vector<std::string> tables() const override { return {"api_tokens"}; }
 
   bool handles(PayloadType type) const override {
     return type == PayloadType::TOKEN_CREATED || type == PayloadType::TOKEN_UPDATED;
@@ -36,12 +37,16 @@ class TokenProjection final : public Projection {
           .status();
     }
     auto p = payload.getTokenUpdated();
+    std::string status(token_status_name(p.getStatus()));
+    // last_deactivated_at comes from history: the time of the update that
+    // took the token from active to inactive.
     ANNALS_ASSIGN_OR_RETURN(
         int64_t changed,
-        txn.execute("UPDATE api_tokens SET name = $3, status = $4, updated_at = $5, version = $6"
+        txn.execute("UPDATE api_tokens SET name = $3, status = $4, updated_at = $5, version = $6,"
+                    " last_deactivated_at = CASE WHEN status = 'active' AND $4 = 'inactive'"
+                    " THEN $5 ELSE last_deactivated_at END"
                     " WHERE org_id = $1 AND id = $2",
-                    {org, text(p.getId()), text(p.getName()),
-                     std::string(token_status_name(p.getStatus())), at, version}));
+                    {org, text(p.getId()), text(p.getName()), status, at, version}));
     if (changed != 1) {
       return Status::internal("token.updated for token '" + text(p.getId()) +
                               "', which the projection does not hold");

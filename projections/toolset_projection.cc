@@ -30,6 +30,7 @@ db::Value optional_value(Union u) {
 class ToolsetProjection final : public Projection {
  public:
   std::string name() const override { return "toolsets"; }
+  std::vector<std::string> tables() const override { return {"toolsets", "app_toolset_configs"}; }
 
   bool handles(PayloadType type) const override { return type == PayloadType::TOOLSET; }
 

@@ -13,6 +13,7 @@ std::string text(capnp::Text::Reader t) { return std::string(t.begin(), t.size()
 class UserAliasProjection final : public Projection {
  public:
   std::string name() const override { return "user_aliases"; }
+  std::vector<std::string> tables() const override { return {"user_aliases"}; }
 
   bool handles(PayloadType type) const override { return type == PayloadType::ACCESS; }
 

@@ -9,7 +9,7 @@ constexpr const char* kPrefixRule = "token.prefix";
 constexpr const char* kIdRule = "token.id";
 constexpr const char* kColumns =
     "org_id, id, user_id, name, token_prefix, token_hash, scopes, status, created_at, updated_at,"
-    " version";
+    " version, last_deactivated_at";
 
 std::string stream_of(std::string_view id) { return "token/" + std::string(id); }
 
@@ -41,6 +41,7 @@ StoredToken from_row(const db::Row& row) {
   t.status = row.text(7) == "active" ? TokenStatus::kActive : TokenStatus::kInactive;
   t.created_at = from_micros(row.i64(8));
   t.updated_at = from_micros(row.i64(9));
+  if (!row.is_null(11)) t.last_deactivated_at = from_micros(row.i64(11));
   return {std::move(t), static_cast<uint64_t>(row.i64(10))};
 }
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -26,6 +27,8 @@ struct ApiToken {
   TokenStatus status = TokenStatus::kActive;
   Timestamp created_at;
   Timestamp updated_at;
+  // When the token last went from active to inactive; nullopt when never.
+  std::optional<Timestamp> last_deactivated_at;
 
   bool operator==(const ApiToken&) const = default;
 };

@@ -22,6 +22,7 @@ class RecordingProjection final : public Projection {
  public:
   explicit RecordingProjection(std::atomic<uint64_t>* fail_at) : fail_at_(fail_at) {}
   std::string name() const override { return "recording"; }
+  std::vector<std::string> tables() const override { return {"test_applied"}; }
   bool handles(events::PayloadType) const override { return true; }
   Status apply(db::Transaction& txn, const events::Event& event) override {
     if (event.position() == fail_at_->load()) return Status::internal("injected failure");

@@ -58,7 +58,7 @@ NewApiToken new_token(std::string id, std::string prefix, std::string user = "us
 
 // The row create() should give for `t` in `org`, written at `at`.
 ApiToken expected_row(const std::string& org, const NewApiToken& t, Timestamp at) {
-  return {org, t.id, t.user_id, t.name, t.token_prefix, t.token_hash, t.scopes, t.status, at, at};
+  return {org, t.id, t.user_id, t.name, t.token_prefix, t.token_hash, t.scopes, t.status, at, at, std::nullopt};
 }
 
 std::vector<std::string> ids_of(const std::vector<ApiToken>& rows) {
@@ -118,7 +118,7 @@ TEST_P(TokenRepositoryTest, CreateReturnsTheTokenStampedWithClockTime) {
   ASSERT_OK(created);
   EXPECT_EQ(*created, (ApiToken{"default", "tok-1", "user-1", "laptop", "bodhiapp_abc123",
                                 "sha256:bodhiapp_abc123:hash", "scope_token_user",
-                                TokenStatus::kInactive, kStart, kStart}));
+                                TokenStatus::kInactive, kStart, kStart, std::nullopt}));
   EXPECT_EQ(head(), 1u);
 }
 
@@ -262,6 +262,7 @@ TEST_P(TokenRepositoryTest, UpdateChangesNameStatusAndUpdatedAtButNotCreatedAt) 
   want.name = "renamed";
   want.status = TokenStatus::kInactive;
   want.updated_at = kStart + 45s;
+  want.last_deactivated_at = kStart + 45s;  // from history: when it went inactive
   EXPECT_EQ(*updated, want);
   EXPECT_EQ(head(), 2u);
 
@@ -278,7 +279,14 @@ TEST_P(TokenRepositoryTest, UpdateChangesNameStatusAndUpdatedAtButNotCreatedAt) 
   want.name = "";
   want.status = TokenStatus::kActive;
   want.updated_at = kStart + 60s;
-  EXPECT_EQ(*back, want);
+  EXPECT_EQ(*back, want);  // reactivating keeps when it was last deactivated
+
+  clock_.advance(5s);
+  ASSERT_OK(tokens().update("default", "user-1", "tok-1", "", TokenStatus::kInactive));
+  clock_.advance(5s);
+  auto again = tokens().update("default", "user-1", "tok-1", "still off", TokenStatus::kInactive);
+  ASSERT_OK(again);
+  EXPECT_EQ(again->last_deactivated_at, kStart + 65s);  // a rename while inactive keeps it
 }
 
 TEST_P(TokenRepositoryTest, UpdateOfAnotherUsersTokenIsNotFoundAndAppendsNothing) {

@@ -1,0 +1,143 @@
+// Rebuilding read schemas from the journal, on a live system.
+//
+// A rebuild builds a complete read schema from every migration beside the
+// live one, replays the whole journal into it, and swaps it in atomically:
+//   SQLite      a new file beside the live one ("read.sqlite.rebuild"), then
+//               a rename over it. The live database waits for the
+//               transactions under way, closes, renames and reopens; a read
+//               that arrives meanwhile waits, it does not fail.
+//   PostgreSQL  a new schema pair ("annals_rebuild", "annals_rebuild_meta"),
+//               then one transaction that renames the live pair away, renames
+//               the new pair into place and drops the old one. Readers block
+//               on the old tables' locks for that instant and then read the
+//               new ones.
+// The live projector is paused only for the final catch-up and the swap, so
+// events appended during the rebuild are in the new schema before it serves.
+// An interrupted rebuild leaves the live schema untouched; its target keeps
+// its checkpoints, so running it again resumes (or discard_rebuild drops it).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/status.h"
+#include "journal/journal.h"
+#include "projections/database.h"
+#include "projections/projector.h"
+
+namespace annals::projections {
+
+struct Progress {
+  std::string phase;     // "replay", "catch-up", "check", "replay <projection>"
+  uint64_t position = 0;  // reached
+  uint64_t target = 0;    // the journal head when the phase started
+};
+// Returning false interrupts the work at the next batch boundary.
+using ProgressFn = std::function<bool(const Progress&)>;
+
+struct RebuildOptions {
+  // PostgreSQL: a superuser URL (schemas are created, renamed and dropped).
+  std::string admin_url;
+  // The live projector, paused for the final catch-up and the swap; null
+  // when nothing else projects into the live database.
+  Projector* live_projector = nullptr;
+  size_t batch_size = 2000;
+  ProgressFn progress;
+  Clock* clock = nullptr;  // stamps the migration record; null: the system clock
+};
+
+struct RebuildPlan {
+  std::string live;    // what serves reads now
+  std::string target;  // where the rebuild builds
+  bool target_exists = false;       // a previous rebuild stopped part-way
+  uint64_t target_checkpoint = 0;   // where it stopped (when it exists)
+  uint64_t journal_head = 0;
+  int migrations = 0;
+  std::vector<std::string> steps;   // what rebuild() would do, in words
+};
+
+struct RebuildReport {
+  std::string target;
+  bool resumed = false;
+  uint64_t from = 0;             // the first position replayed
+  uint64_t position = 0;         // the position the swapped-in schema holds
+  uint64_t events_replayed = 0;  // events read from the journal this time
+  double seconds = 0;
+};
+
+// One table whose contents differ, and the row that shows it.
+struct TableDifference {
+  std::string table;
+  std::string key;   // the primary key, "col=value, ..." (the whole row without one)
+  std::string what;  // "only in live", "only in rebuilt", "differs"
+};
+
+struct CheckReport {
+  uint64_t position = 0;                         // both schemas were compared at
+  std::map<std::string, std::string> digests;   // table -> SHA-256 of its contents (live)
+  std::map<std::string, uint64_t> rows;          // table -> rows (live)
+  std::vector<TableDifference> differences;      // empty: identical
+  bool truncated = false;                        // more differences than listed
+};
+
+// Operations on the read database `live` (the one queries read; on
+// PostgreSQL, any connection to it: the swap goes through options.admin_url).
+class Rebuilder {
+ public:
+  Rebuilder(journal::Journal& journal, db::Database& live, RebuildOptions options);
+
+  // What rebuild() would do; changes nothing.
+  Result<RebuildPlan> plan();
+
+  // Builds (or resumes) the target, replays to the journal head, catches up
+  // under the paused live projector and swaps. On an error or an
+  // interruption the live schema is untouched.
+  Result<RebuildReport> rebuild();
+
+  // Drops a partial target; fine when there is none.
+  Status discard();
+
+  // Proves determinism: builds a second schema up to the live schema's
+  // checkpoint, compares every table, row by row, then drops it.
+  Result<CheckReport> check();
+
+  // Re-runs one projection: empties its tables and applies the journal from
+  // `from` on (1: all of it), in one transaction under the paused live
+  // projector, so readers see the old rows until the new ones replace them.
+  // Returns the position reached.
+  Result<uint64_t> replay(const std::string& projection, uint64_t from);
+
+  class Target;  // where a rebuild builds (defined in rebuild.cc)
+
+ private:
+  std::unique_ptr<Target> target(const std::string& name);
+  Result<uint64_t> replay_into(Target& target, uint64_t limit, const std::string& phase,
+                               uint64_t* events);
+
+  journal::Journal& journal_;
+  db::Database& live_;
+  RebuildOptions options_;
+  SystemClock system_clock_;
+};
+
+// Every table of a read database, row by row (every org's rows: use a
+// connection that row-level security does not filter). Used to compare
+// schemas; `schema` is the PostgreSQL schema pair's name.
+struct TableContents {
+  std::vector<std::string> columns;
+  std::map<std::string, std::string> rows;  // primary key -> the row as text
+  std::string digest;                        // SHA-256 over the rows in key order
+};
+Result<std::map<std::string, TableContents>> read_all_tables(db::Database& database,
+                                                             const std::string& pg_schema);
+
+// Differences between two schemas' tables, at most `limit` of them.
+std::vector<TableDifference> compare_tables(const std::map<std::string, TableContents>& live,
+                                            const std::map<std::string, TableContents>& rebuilt,
+                                            size_t limit, bool* truncated);
+
+}  // namespace annals::projections
