@@ -5,6 +5,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/progress.h"
 #include "events/event.h"
 #include "journal/journal.h"
 #include "projections/database.h"
@@ -18,8 +19,8 @@ constexpr const char* kStatusHelp =
     "Usage: annals status [--data DIR] [--database URL]\n"
     "\n"
     "Shows the journal head, the read database, and each projection's checkpoint\n"
-    "and lag (events journalled but not yet applied). Reads only; safe beside a\n"
-    "running annals.\n";
+    "and lag: events journalled but not yet applied, and how many seconds the\n"
+    "oldest of them has waited. Reads only; safe beside a running annals.\n";
 
 constexpr const char* kVerifyHelp =
     "Usage: annals verify [--data DIR] [--database URL]\n"
@@ -105,11 +106,29 @@ int run_status(const std::vector<std::string>& argv) {
     std::printf("projections    none yet: the read database has not been built\n");
     return 0;
   }
-  std::printf("\n%-14s %12s %12s\n", "projection", "checkpoint", "lag");
+  // Lag in seconds: how long the oldest event not yet applied has waited.
+  SystemClock clock;
+  int64_t now = to_micros(clock.now());
+  std::printf("\n%-22s %12s %12s %12s\n", "projection", "checkpoint", "lag events", "lag seconds");
   for (const auto& [name, position] : *checkpoints) {
     long long lag = static_cast<long long>(head) - static_cast<long long>(position);
-    std::printf("%-14s %12llu %12lld%s\n", name.c_str(), static_cast<unsigned long long>(position),
-                lag, lag < 0 ? "  (past the journal head: rebuild the read database)" : "");
+    std::string seconds = "0.0";
+    if (lag > 0) {
+      auto next = (*journal)->read(position + 1, 1);
+      if (next.is_ok() && !next->empty()) {
+        char buf[32];
+        std::snprintf(buf, sizeof buf, "%.1f",
+                      static_cast<double>(now - next->front().recorded_at_micros()) / 1e6);
+        seconds = buf;
+      } else {
+        seconds = "?";
+      }
+    } else if (lag < 0) {
+      seconds = "-";
+    }
+    std::printf("%-22s %12llu %12lld %12s%s\n", name.c_str(),
+                static_cast<unsigned long long>(position), lag, seconds.c_str(),
+                lag < 0 ? "  (past the journal head: rebuild the read database)" : "");
   }
   return 0;
 }
@@ -129,7 +148,11 @@ int run_verify(const std::vector<std::string>& argv) {
   uint64_t head = (*journal)->head();
   uint64_t checked = 0;
   constexpr size_t kChunk = 10000;
+  ProgressReporter progress;
   for (uint64_t from = 1; from <= head; from += kChunk) {
+    if (!progress.update("verify", from - 1, head)) {
+      return failure("verify", "interrupted at position " + std::to_string(from - 1));
+    }
     auto batch = (*journal)->read(from, kChunk);
     if (!batch.is_ok()) {
       const Status& s = batch.status();
@@ -146,6 +169,8 @@ int run_verify(const std::vector<std::string>& argv) {
       ++checked;
     }
   }
+  progress.update("verify", checked, head);
+  progress.finish();
   if (checked != head) {
     return failure("verify", "journal head is " + std::to_string(head) + " but " +
                                  std::to_string(checked) + " events were read");
