@@ -111,6 +111,24 @@ struct AppendResult {
 // Commands with more events than this are refused.
 inline constexpr size_t kMaxCommandEvents = 10000;
 
+// A uniqueness reservation as the journal stores it.
+struct StoredReservation {
+  std::string rule;
+  std::string scope;  // the org id, or "*" for a rule that holds across orgs
+  std::string value;
+  std::string owner;  // the stream that holds it
+};
+
+// What the journal holds beside its events, as of one head: what an export
+// carries so that a move to another journal loses nothing.
+struct JournalState {
+  uint64_t head = 0;
+  // org id -> the stored value of the "keys" family, verbatim (a wrapped key
+  // or whatever else the journal keeps there), in org id order.
+  std::vector<std::pair<std::string, std::string>> data_keys;
+  std::vector<StoredReservation> reservations;  // in key order
+};
+
 class Journal {
  public:
   // A journal in a RocksDB directory (created when missing and allowed).
@@ -140,6 +158,33 @@ class Journal {
 
   // Flushes and fsyncs everything appended so far.
   virtual Status sync() = 0;
+
+  // Export and import (journal/export.h drives these).
+  //
+  // The head, data keys and reservations read from one consistent snapshot:
+  // events 1..head, read afterwards, are exactly what these belong with.
+  virtual Result<JournalState> snapshot_state() = 0;
+  // As read(), but the stored envelope bytes, checksum checked and neither
+  // decoded nor upcast: an export keeps each event as it was written.
+  virtual Result<std::vector<std::string>> read_records(uint64_t from, size_t max_events) = 0;
+  // Writes one command exactly as another journal recorded it: the encoded
+  // envelopes (position, stream version, recorded-at, idempotency key and
+  // command index already set) of one whole command. Checks that positions
+  // continue the head, that the command is whole and of one org, that each
+  // stream version is the stream's next, that recorded-at does not go back
+  // and that the idempotency key is new; then writes events, the org index,
+  // stream versions and the idempotency entry in one atomic batch, with the
+  // same record format and checksum as append(). Waits briefly for appends
+  // in flight to finish and holds new ones off while it writes; kUnavailable
+  // (nothing written) when appends keep the journal busy.
+  virtual Result<AppendResult> import_command(std::vector<std::string> encoded_envelopes) = 0;
+  // Stores `value` verbatim as the org's "keys" entry when it has none; an
+  // equal entry is a no-op, a different one kConflict (rule "org_key").
+  virtual Status import_data_key(std::string_view org_id, std::string value) = 0;
+  // Replaces every reservation with `reservations` in one atomic write,
+  // provided the head is still `at_head` (kConcurrencyConflict otherwise).
+  virtual Status import_reservations(uint64_t at_head,
+                                     std::vector<StoredReservation> reservations) = 0;
 
   // Per-org data keys, wrapped by the app's master key. They live beside the
   // journal, not in it: destroying one (crypto-shredding an org) must not

@@ -28,6 +28,12 @@ class RocksJournal final : public Journal {
   Result<uint64_t> stream_version(std::string_view org_id, std::string_view stream_id) override;
   uint64_t wait_for_head(uint64_t after, std::chrono::milliseconds timeout) override;
   Status sync() override;
+  Result<JournalState> snapshot_state() override;
+  Result<std::vector<std::string>> read_records(uint64_t from, size_t max_events) override;
+  Result<AppendResult> import_command(std::vector<std::string> encoded_envelopes) override;
+  Status import_data_key(std::string_view org_id, std::string value) override;
+  Status import_reservations(uint64_t at_head,
+                             std::vector<StoredReservation> reservations) override;
   Result<std::optional<std::string>> data_key(std::string_view org_id) override;
   Result<std::string> put_data_key_if_absent(std::string_view org_id, std::string wrapped) override;
 

@@ -160,5 +160,80 @@ TEST(Cli, VerifyPassesOnAJournalWrittenBeforeEventVersions) {
   EXPECT_EQ(verify.out.rfind("ok: 27 events", 0), 0u) << verify.out;
 }
 
+// The whole contents of a file ("" when it cannot be read).
+std::string slurp(const std::string& path) {
+  std::string out;
+  if (FILE* f = std::fopen(path.c_str(), "rb")) {
+    std::array<char, 4096> buf;
+    size_t n;
+    while ((n = std::fread(buf.data(), 1, buf.size(), f)) > 0) out.append(buf.data(), n);
+    std::fclose(f);
+  }
+  return out;
+}
+
+TEST(Cli, ExportThenImportGivesTheSameJournal) {
+  TempDir dir;
+  const std::string source = dir.sub("source");
+  const std::string target = dir.sub("target");
+  ASSERT_EQ(annals("demo --data " + source + " --commands 300").exit_code, 0);
+
+  CliRun exported = annals("export --data " + source + " --output " + dir.sub("backup.jsonl"));
+  ASSERT_EQ(exported.exit_code, 0) << exported.out;
+  EXPECT_NE(exported.out.find("annals export: "), std::string::npos) << exported.out;
+  EXPECT_NE(exported.out.find(" reservations -> "), std::string::npos) << exported.out;
+  const std::string backup = slurp(dir.sub("backup.jsonl"));
+  EXPECT_EQ(backup.rfind("{\"kind\":\"annals-export\",\"format\":1,", 0), 0u);
+  EXPECT_EQ(slurp(dir.sub("backup.jsonl.partial")), "");
+
+  // From stdin into a new folder; then the new journal verifies and exports
+  // to the same text.
+  CliRun imported = annals("import --data " + target + " --input - < " + dir.sub("backup.jsonl"));
+  ASSERT_EQ(imported.exit_code, 0) << imported.out;
+  EXPECT_NE(imported.out.find("annals import: "), std::string::npos) << imported.out;
+  EXPECT_NE(imported.out.find("(0 already present)"), std::string::npos) << imported.out;
+  CliRun verify = annals("verify --data " + target);
+  ASSERT_EQ(verify.exit_code, 0) << verify.out;
+  CliRun again = annals("export --data " + target + " --output " + dir.sub("again.jsonl"));
+  ASSERT_EQ(again.exit_code, 0) << again.out;
+  EXPECT_EQ(slurp(dir.sub("again.jsonl")), backup);
+
+  // Importing the same file again adds nothing.
+  CliRun twice = annals("import --data " + target + " --input " + dir.sub("backup.jsonl"));
+  ASSERT_EQ(twice.exit_code, 0) << twice.out;
+  EXPECT_NE(twice.out.find("annals import: 0 events"), std::string::npos) << twice.out;
+}
+
+TEST(Cli, ImportOfBadInputNamesTheLineAndWritesNothing) {
+  TempDir dir;
+  const std::string bad = dir.sub("bad.jsonl");
+  FILE* f = std::fopen(bad.c_str(), "wb");
+  ASSERT_NE(f, nullptr);
+  std::fputs(
+      "{\"kind\":\"annals-export\",\"format\":1,\"journal_format\":\"annals-journal/1\","
+      "\"head\":1,\"org_keys\":0,\"reservations\":0}\nnot json at all\n",
+      f);
+  std::fclose(f);
+  CliRun r = annals("import --data " + dir.sub("data") + " --input " + bad);
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << r.out;
+  EXPECT_NE(r.out.find("line 2: not valid JSON"), std::string::npos) << r.out;
+  CliRun status = annals("status --data " + dir.sub("data"));
+  EXPECT_NE(status.out.find("head 0"), std::string::npos) << status.out;
+
+  for (const char* args : {"import", "import --input", "export --bogus", "import --input x y"}) {
+    CliRun usage = annals(std::string(args) + " --data " + dir.sub("data"));
+    EXPECT_EQ(usage.exit_code, 2) << args << ": " << usage.out;
+  }
+  CliRun missing = annals("export --data " + dir.sub("nothing-here"));
+  EXPECT_EQ(missing.exit_code, 1) << missing.out;
+  EXPECT_NE(missing.out.find("no Annals data"), std::string::npos) << missing.out;
+  for (const char* args : {"export --help", "import --help"}) {
+    CliRun help = annals(args);
+    EXPECT_EQ(help.exit_code, 0) << args;
+    EXPECT_NE(help.out.find("Usage: annals"), std::string::npos) << help.out;
+  }
+}
+
 }  // namespace
 }  // namespace annals
