@@ -64,7 +64,10 @@ bool ProgressReporter::update(const std::string& phase, uint64_t position, uint6
     last_print_ = now;
     position_ = position;
     target_ = target;
-    print(false);
+    printed_ = false;
+    // A log hears of a phase only once it has run for an interval: quick
+    // work stays quiet.
+    if (terminal_ || interval_.count() == 0) print(false);
   }
   position_ = position;
   target_ = target;
@@ -77,7 +80,7 @@ bool ProgressReporter::update(const std::string& phase, uint64_t position, uint6
 
 void ProgressReporter::finish() {
   if (phase_.empty()) return;
-  print(true);
+  if (terminal_ || printed_) print(true);
   if (terminal_ && open_line_) std::fputc('\n', out_);
   open_line_ = false;
   phase_.clear();
@@ -113,6 +116,7 @@ void ProgressReporter::print(bool final) {
                  static_cast<unsigned long long>(target_), fraction * 100,
                  human_count(rate).c_str(), eta.c_str());
   }
+  printed_ = true;
   std::fflush(out_);
 }
 

@@ -2,8 +2,8 @@
 //
 // On a terminal: one live line, redrawn at most ten times a second, with a
 // bar, events/s and the time left. Otherwise (a log, CI): a plain line every
-// few seconds ($ANNALS_PROGRESS_INTERVAL, default 5) and one at the end of
-// each phase. Ctrl-C asks the work to stop at its next batch boundary.
+// few seconds ($ANNALS_PROGRESS_INTERVAL, default 5; 0: every batch) and one
+// at the end of a phase that printed any. Ctrl-C asks the work to stop at its next batch boundary.
 #pragma once
 
 #include <chrono>
@@ -39,6 +39,7 @@ class ProgressReporter {
   std::chrono::steady_clock::time_point phase_start_;
   std::chrono::steady_clock::time_point last_print_;
   bool open_line_ = false;
+  bool printed_ = false;  // this phase has printed a line
 };
 
 // "1.2k", "35.0k", "1.3M"
