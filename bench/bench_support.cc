@@ -1,0 +1,110 @@
+#include "bench/bench_support.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <filesystem>
+#include <pqxx/pqxx>
+#include <random>
+
+#include "projections/postgres_url.h"
+
+namespace annals::bench {
+
+bool quick() {
+  const char* env = std::getenv("ANNALS_BENCH_QUICK");
+  return env != nullptr && std::string(env) == "1";
+}
+
+int64_t scaled(int64_t full, int64_t small) { return quick() ? small : full; }
+
+void set_pair(benchmark::State& state, std::string_view pair, Side side, std::string_view what) {
+  state.SetLabel("pair=" + std::string(pair) +
+                 ";side=" + (side == Side::kAnnals ? "annals" : "baseline") +
+                 ";what=" + std::string(what));
+}
+
+void Latencies::add(std::chrono::nanoseconds d) {
+  std::lock_guard lock(mu_);
+  ns_.push_back(d.count());
+}
+
+size_t Latencies::size() {
+  std::lock_guard lock(mu_);
+  return ns_.size();
+}
+
+double Latencies::percentile_us(double p) {
+  std::lock_guard lock(mu_);
+  if (ns_.empty()) return 0;
+  std::sort(ns_.begin(), ns_.end());
+  size_t i = static_cast<size_t>(p / 100.0 * static_cast<double>(ns_.size() - 1) + 0.5);
+  return static_cast<double>(ns_[std::min(i, ns_.size() - 1)]) / 1000.0;
+}
+
+void Latencies::report(benchmark::State& state) {
+  state.counters["p50_us"] = percentile_us(50);
+  state.counters["p99_us"] = percentile_us(99);
+  state.counters["ops"] = static_cast<double>(size());
+}
+
+TempDir::TempDir() {
+  const char* base = std::getenv("ANNALS_BENCH_TMP");
+  std::string tmpl = std::string(base && *base ? base : "/tmp") + "/annals-bench.XXXXXX";
+  std::vector<char> buf(tmpl.begin(), tmpl.end());
+  buf.push_back('\0');
+  char* made = ::mkdtemp(buf.data());
+  path_ = made ? made : tmpl;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+std::string pg_server_url() {
+  const char* env = std::getenv("ANNALS_BENCH_PG_URL");
+  return env ? env : "";
+}
+
+std::unique_ptr<PgDatabase> PgDatabase::create() {
+  std::unique_ptr<PgDatabase> db(new PgDatabase());
+  db->admin_url_ = pg_server_url();
+  if (db->admin_url_.empty()) return nullptr;
+  static std::atomic<int> counter{0};
+  std::random_device rd;
+  db->name_ = "annals_b_" + std::to_string(getpid()) + "_" + std::to_string(counter++) + "_" +
+              std::to_string(rd() % 1000000);
+  try {
+    pqxx::connection conn(db->admin_url_);
+    pqxx::nontransaction tx(conn);
+    tx.exec("CREATE DATABASE " + tx.quote_name(db->name_));
+  } catch (const std::exception&) {
+    return nullptr;
+  }
+  std::string base = db->admin_url_;
+  auto slash = base.find('/', base.find("://") + 3);
+  auto query = base.find('?', slash == std::string::npos ? 0 : slash);
+  std::string params = query == std::string::npos ? "" : base.substr(query);
+  db->url_ = (slash == std::string::npos ? base : base.substr(0, slash)) + "/" + db->name_ + params;
+  return db;
+}
+
+std::string PgDatabase::url_as(const std::string& role) const {
+  return db::url_with_user(url_, role, std::string());
+}
+
+PgDatabase::~PgDatabase() {
+  try {
+    pqxx::connection conn(admin_url_);
+    pqxx::nontransaction tx(conn);
+    tx.exec("DROP DATABASE IF EXISTS " + tx.quote_name(name_) + " WITH (FORCE)");
+  } catch (const std::exception&) {
+  }
+}
+
+std::string bench_master_key() { return std::string(32, '\x5a'); }
+
+}  // namespace annals::bench
