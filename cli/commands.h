@@ -11,6 +11,7 @@ int run_demo(const std::vector<std::string>& args);
 int run_status(const std::vector<std::string>& args);
 int run_verify(const std::vector<std::string>& args);
 int run_setup(const std::vector<std::string>& args);
+int run_org(const std::vector<std::string>& args);
 int run_export(const std::vector<std::string>& args);
 int run_import(const std::vector<std::string>& args);
 

@@ -19,6 +19,7 @@ constexpr const char* kHelp =
     "  verify   walk the whole journal: contiguous positions, checksums, every event decodes\n"
     "  setup    prepare a PostgreSQL read database: roles, schemas, row-level security, "
     "migrations\n"
+    "  org      org forget ORG: crypto-shred an org (destroy its data key; irreversible)\n"
     "  export   write the journal as JSON lines: events, data keys, reservations\n"
     "  import   read an export into an empty journal (or one holding a prefix of it)\n"
     "\n"
@@ -48,6 +49,7 @@ int main(int argc, char** argv) {
   if (command == "status") return annals::cli::run_status(rest);
   if (command == "verify") return annals::cli::run_verify(rest);
   if (command == "setup") return annals::cli::run_setup(rest);
+  if (command == "org") return annals::cli::run_org(rest);
   if (command == "export") return annals::cli::run_export(rest);
   if (command == "import") return annals::cli::run_import(rest);
   return annals::cli::usage_error("annals",

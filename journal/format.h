@@ -15,6 +15,16 @@
 //   keys          key: org_id; value: the org's data key wrapped by the master
 //                 key (see repositories/secrets.h). Not part of the history:
 //                 deleting one crypto-shreds the org's secrets.
+//                 A forgotten org's value is a tombstone instead: the ASCII
+//                 bytes "forgotten at " (kForgottenKeyPrefix, 13 bytes)
+//                 followed by the time it was forgotten as decimal UTC
+//                 microseconds since the Unix epoch ('-' then digits when
+//                 negative), e.g. "forgotten at 1718000000000000". A wrapped
+//                 key never starts so (put_data_key_if_absent refuses one that
+//                 would). Forgetting writes the tombstone over the key, then
+//                 flushes every family and force-compacts "keys" to the
+//                 bottommost level, so no live table or write-ahead log file
+//                 still holds the wrapped key; a tombstone is never replaced.
 //
 // Record (value in "events")
 //   byte 0      record format version (kRecordVersion)
@@ -50,6 +60,8 @@ inline constexpr const char* kKeysFamily = "keys";
 inline constexpr uint8_t kRecordVersion = 1;
 inline constexpr size_t kRecordHeaderBytes = 8;
 inline constexpr std::string_view kGlobalScope = "*";
+// The value in "keys" of an org that was forgotten starts with this.
+inline constexpr std::string_view kForgottenKeyPrefix = "forgotten at ";
 
 void put_u64_be(std::string* out, uint64_t v);
 uint64_t get_u64_be(std::string_view in);  // in.size() >= 8

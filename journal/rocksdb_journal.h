@@ -36,6 +36,8 @@ class RocksJournal final : public Journal {
                              std::vector<StoredReservation> reservations) override;
   Result<std::optional<std::string>> data_key(std::string_view org_id) override;
   Result<std::string> put_data_key_if_absent(std::string_view org_id, std::string wrapped) override;
+  Status forget_data_key(std::string_view org_id, int64_t forgotten_at_micros) override;
+  Result<std::optional<int64_t>> data_key_forgotten_at(std::string_view org_id) override;
 
  private:
   // One appender waiting in the queue. Lives on the appender's stack.
@@ -79,7 +81,7 @@ class RocksJournal final : public Journal {
   rocksdb::ColumnFamilyHandle* idempotency_cf_ = nullptr;
   rocksdb::ColumnFamilyHandle* reservations_cf_ = nullptr;
   rocksdb::ColumnFamilyHandle* keys_cf_ = nullptr;
-  std::mutex keys_mu_;  // serialises put_data_key_if_absent
+  std::mutex keys_mu_;  // serialises put_data_key_if_absent and forget_data_key
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
 
   std::mutex mu_;

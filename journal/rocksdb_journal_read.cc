@@ -127,24 +127,6 @@ Result<uint64_t> RocksJournal::stream_version(std::string_view org_id, std::stri
   return format::get_u64_be(*stored);
 }
 
-Result<std::optional<std::string>> RocksJournal::data_key(std::string_view org_id) {
-  return get(keys_cf_, std::string(org_id));
-}
-
-Result<std::string> RocksJournal::put_data_key_if_absent(std::string_view org_id,
-                                                         std::string wrapped) {
-  if (options_.read_only)
-    return Status::invalid_argument("journal", "the journal is open read-only");
-  std::lock_guard lock(keys_mu_);
-  ANNALS_ASSIGN_OR_RETURN(auto existing, get(keys_cf_, std::string(org_id)));
-  if (existing.has_value()) return *existing;
-  rocksdb::WriteOptions wo;
-  wo.sync = true;  // a key must never be lost once data was sealed with it
-  rocksdb::Status s = db_->Put(wo, keys_cf_, std::string(org_id), wrapped);
-  if (!s.ok()) return Status::unavailable("cannot store the data key: " + s.ToString());
-  return wrapped;
-}
-
 uint64_t RocksJournal::wait_for_head(uint64_t after, std::chrono::milliseconds timeout) {
   std::unique_lock lock(head_mu_);
   head_cv_.wait_for(lock, timeout, [&] { return head() > after || !db_; });

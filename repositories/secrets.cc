@@ -1,5 +1,6 @@
 #include "repositories/secrets.h"
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
@@ -42,6 +43,19 @@ std::optional<std::string> unbase64(std::string_view in) {
   if (in.size() >= 2 && in[in.size() - 2] == '=') --len;
   out.resize(len);
   return out;
+}
+
+constexpr std::string_view kErasedPrefix = "secret erased: ";
+constexpr std::string_view kForgottenMarker = "' was forgotten at ";
+
+// The failure of every secret call of a forgotten org. kNotFound: the secret
+// no longer exists anywhere (see secrets.h for why not another code).
+Status forgotten(std::string_view org_id, int64_t at_micros, bool sealing) {
+  std::string what = "org '" + std::string(org_id) + std::string(kForgottenMarker) +
+                     format_timestamp(from_micros(at_micros)) + " and its data key destroyed: ";
+  if (sealing) return Status::not_found(what + "no secret can be stored for it any more");
+  return Status::not_found(std::string(kErasedPrefix) + what +
+                           "its secrets can never be read again");
 }
 
 std::string wrap_aad(std::string_view org_id) { return "annals data key/" + std::string(org_id); }
@@ -94,12 +108,19 @@ std::optional<std::string> aes_gcm_open(std::string_view key, std::string_view a
   return out;
 }
 
-Result<std::unique_ptr<Secrets>> Secrets::create(journal::Journal& keys, std::string master_key) {
+bool is_forgotten_org(const Status& status) {
+  return status.code() == Code::kNotFound &&
+         status.message().find(kForgottenMarker) != std::string::npos &&
+         status.message().find("data key destroyed") != std::string::npos;
+}
+
+Result<std::unique_ptr<Secrets>> Secrets::create(journal::Journal& keys, std::string master_key,
+                                                 Clock* clock) {
   if (master_key.size() != kMasterKeyBytes) {
     return Status::invalid_argument("master_key", "the master key must be exactly 32 bytes, not " +
                                                       std::to_string(master_key.size()));
   }
-  return std::unique_ptr<Secrets>(new Secrets(keys, std::move(master_key)));
+  return std::unique_ptr<Secrets>(new Secrets(keys, std::move(master_key), clock));
 }
 
 Result<std::string> Secrets::data_key(std::string_view org_id, bool create) {
@@ -110,11 +131,20 @@ Result<std::string> Secrets::data_key(std::string_view org_id, bool create) {
   if (stored.has_value()) {
     wrapped = std::move(*stored);
   } else {
+    ANNALS_ASSIGN_OR_RETURN(auto forgotten_at, keys_.data_key_forgotten_at(org_id));
+    if (forgotten_at.has_value()) return forgotten(org_id, *forgotten_at, create);
     if (!create) return Status::not_found("org '" + std::string(org_id) + "' has no data key");
     std::string fresh = random_bytes(32);
-    ANNALS_ASSIGN_OR_RETURN(
-        wrapped,
-        keys_.put_data_key_if_absent(org_id, aes_gcm_seal(master_key_, wrap_aad(org_id), fresh)));
+    auto put =
+        keys_.put_data_key_if_absent(org_id, aes_gcm_seal(master_key_, wrap_aad(org_id), fresh));
+    OPENSSL_cleanse(fresh.data(), fresh.size());
+    if (!put.is_ok()) {
+      // Forgotten through another Secrets over the same journal meanwhile.
+      ANNALS_ASSIGN_OR_RETURN(forgotten_at, keys_.data_key_forgotten_at(org_id));
+      if (forgotten_at.has_value()) return forgotten(org_id, *forgotten_at, create);
+      return put.status();
+    }
+    wrapped = std::move(put).value();
   }
   auto key = aes_gcm_open(master_key_, wrap_aad(org_id), wrapped);
   if (!key.has_value() || key->size() != 32) {
@@ -124,6 +154,18 @@ Result<std::string> Secrets::data_key(std::string_view org_id, bool create) {
   }
   cache_.emplace(std::string(org_id), *key);
   return *key;
+}
+
+Status Secrets::forget(std::string_view org_id) {
+  ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
+  Clock& clock = clock_ != nullptr ? *clock_ : system_clock_;
+  // Held throughout, so no call reloads the key between the two steps.
+  std::lock_guard lock(mu_);
+  if (auto it = cache_.find(org_id); it != cache_.end()) {
+    OPENSSL_cleanse(it->second.data(), it->second.size());
+    cache_.erase(it);
+  }
+  return keys_.forget_data_key(org_id, to_micros(clock.now()));
 }
 
 Result<std::string> Secrets::seal(std::string_view org_id, std::string_view purpose,

@@ -10,6 +10,15 @@
 // and GCM tag (16 bytes). The additional authenticated data is the org id and
 // a purpose string naming the field and row (e.g. "toolsets.api_key/<id>"), so
 // a sealed value copied to another org, field or row does not open.
+//
+// Forgetting an org (forget()) destroys its data key and leaves a tombstone
+// in its place: the org's events stay, but every secret in them is erased
+// for good. open() then fails with kNotFound, not kPermissionDenied (which
+// says a different master key might open it) nor kCorruption (the value is
+// intact): the secret no longer exists anywhere. The message starts with
+// "secret erased: org '<id>' was forgotten at <time>"; is_forgotten_org()
+// tells it from a missing row. seal() for a forgotten org fails the same
+// way instead of creating a new key, so nothing new is stored for it.
 #pragma once
 
 #include <map>
@@ -18,6 +27,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/clock.h"
 #include "core/status.h"
 #include "journal/journal.h"
 
@@ -26,11 +36,13 @@ namespace annals::repositories {
 inline constexpr size_t kMasterKeyBytes = 32;
 inline constexpr size_t kMaxSecretBytes = 16 * 1024;
 
-// Thread-safe. "keys" must outlive the Secrets.
+// Thread-safe. "keys" (and "clock", when given) must outlive the Secrets.
 class Secrets {
  public:
-  // master_key: exactly 32 bytes (kInvalidArgument otherwise).
-  static Result<std::unique_ptr<Secrets>> create(journal::Journal& keys, std::string master_key);
+  // master_key: exactly 32 bytes (kInvalidArgument otherwise). clock stamps
+  // forget(); null means the system clock.
+  static Result<std::unique_ptr<Secrets>> create(journal::Journal& keys, std::string master_key,
+                                                 Clock* clock = nullptr);
 
   // Encrypts `plaintext` (at most kMaxSecretBytes) for the org, bound to
   // `purpose`. Creates the org's data key on first use.
@@ -43,17 +55,28 @@ class Secrets {
   Result<std::string> open(std::string_view org_id, std::string_view purpose,
                            std::string_view sealed);
 
+  // Crypto-shreds the org: destroys its data key on disk (Journal::
+  // forget_data_key) and in this object's memory. Irreversible; idempotent;
+  // an org that never had a key is recorded as forgotten all the same.
+  // kInvalidArgument for a bad org id, nothing written.
+  Status forget(std::string_view org_id);
+
  private:
-  Secrets(journal::Journal& keys, std::string master_key)
-      : keys_(keys), master_key_(std::move(master_key)) {}
+  Secrets(journal::Journal& keys, std::string master_key, Clock* clock)
+      : keys_(keys), master_key_(std::move(master_key)), clock_(clock) {}
   // The org's unwrapped data key, creating it when `create` and missing.
   Result<std::string> data_key(std::string_view org_id, bool create);
 
   journal::Journal& keys_;
   const std::string master_key_;
+  SystemClock system_clock_;
+  Clock* const clock_;  // null: system_clock_
   std::mutex mu_;
   std::map<std::string, std::string, std::less<>> cache_;  // org -> data key; guarded by mu_
 };
+
+// Whether a status is the failure of open() or seal() for a forgotten org.
+bool is_forgotten_org(const Status& status);
 
 // AES-256-GCM with a random nonce: nonce || ciphertext || tag.
 std::string aes_gcm_seal(std::string_view key, std::string_view aad, std::string_view plaintext);

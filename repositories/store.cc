@@ -1,5 +1,6 @@
 #include "repositories/store.h"
 
+#include "core/validate.h"
 #include "projections/migrate.h"
 #include "projections/postgres_setup.h"
 #include "projections/postgres_url.h"
@@ -44,7 +45,8 @@ Result<std::unique_ptr<Store>> Store::open(StoreOptions options) {
   (void)reached;
 
   if (!options.master_key.empty()) {
-    ANNALS_ASSIGN_OR_RETURN(store->secrets_, Secrets::create(*store->journal_, options.master_key));
+    ANNALS_ASSIGN_OR_RETURN(store->secrets_,
+                            Secrets::create(*store->journal_, options.master_key, store->clock_));
   }
   store->context_ = std::make_unique<RepositoryContext>(*store->journal_, *store->database_,
                                                         *store->projector_, *store->clock_,
@@ -98,6 +100,12 @@ Status Store::open_postgres(const std::string& url, const StoreOptions& options)
   database_ = std::move(connections.query);
   projector_database_ = std::move(connections.projector);
   return Status::ok();
+}
+
+Status Store::forget_org(std::string_view org_id) {
+  if (secrets_) return secrets_->forget(org_id);
+  ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
+  return journal_->forget_data_key(org_id, to_micros(clock_->now()));
 }
 
 Store::~Store() {

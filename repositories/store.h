@@ -105,6 +105,13 @@ class Store {
   projections::Projector& projector() { return *projector_; }
   // Null when the store was opened without a master key.
   Secrets* secrets() { return secrets_.get(); }
+
+  // Crypto-shreds the org (Secrets::forget): its data key is destroyed, its
+  // events and rows stay, and every call that returns one of its secrets
+  // fails from now on (is_forgotten_org()), as does every call that would
+  // store a new one. Needs no master key. Irreversible; idempotent.
+  // kInvalidArgument for a bad org id, nothing written.
+  Status forget_org(std::string_view org_id);
   Clock& clock() { return *clock_; }
 
  private:

@@ -6,6 +6,8 @@
 #include <array>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 
 #include "journal/format.h"
 #include "tests/test_support.h"
@@ -233,6 +235,77 @@ TEST(Cli, ImportOfBadInputNamesTheLineAndWritesNothing) {
     EXPECT_EQ(help.exit_code, 0) << args;
     EXPECT_NE(help.out.find("Usage: annals"), std::string::npos) << help.out;
   }
+}
+
+// The raw value of `org` in the journal's keys family; empty when none.
+std::string stored_key_entry(const std::string& journal_dir, const std::string& org) {
+  rocksdb::DBOptions options;
+  std::vector<rocksdb::ColumnFamilyDescriptor> families;
+  for (const char* name :
+       {"default", journal::format::kEventsFamily, journal::format::kOrgEventsFamily,
+        journal::format::kStreamsFamily, journal::format::kIdempotencyFamily,
+        journal::format::kReservationsFamily, journal::format::kKeysFamily}) {
+    families.emplace_back(name, rocksdb::ColumnFamilyOptions());
+  }
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  EXPECT_TRUE(rocksdb::DB::OpenForReadOnly(options, journal_dir, families, &handles, &raw).ok());
+  if (raw == nullptr) return "";
+  std::string value;
+  rocksdb::Status s = raw->Get(rocksdb::ReadOptions(), handles.back(), org, &value);
+  for (auto* h : handles) raw->DestroyColumnFamilyHandle(h);
+  delete raw;
+  return s.ok() ? value : "";
+}
+
+TEST(Cli, OrgForgetDestroysTheKeyAndKeepsTheHistory) {
+  TempDir dir;
+  const std::string data = dir.sub("data");
+  ASSERT_EQ(annals("demo --data " + data + " --commands 100").exit_code, 0);
+  const std::string wrapped = stored_key_entry(data + "/journal", "acme");
+  ASSERT_EQ(wrapped.size(), 60u);
+
+  // Irreversible: refused without --yes when nobody can be asked.
+  CliRun refused = annals("org forget acme --data " + data + " </dev/null");
+  EXPECT_EQ(refused.exit_code, 2) << refused.out;
+  EXPECT_NE(refused.out.find("--yes"), std::string::npos) << refused.out;
+  EXPECT_EQ(stored_key_entry(data + "/journal", "acme"), wrapped);
+
+  CliRun forgot = annals("org forget acme --data " + data + " --yes");
+  ASSERT_EQ(forgot.exit_code, 0) << forgot.out;
+  EXPECT_NE(forgot.out.find("ok: org 'acme' forgotten at "), std::string::npos) << forgot.out;
+  EXPECT_EQ(stored_key_entry(data + "/journal", "acme").rfind("forgotten at ", 0), 0u);
+  EXPECT_EQ(stored_key_entry(data + "/journal", "globex").size(), 60u);
+  std::string files;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(data + "/journal")) {
+    std::ifstream in(entry.path(), std::ios::binary);
+    files.append(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  EXPECT_EQ(files.find(wrapped), std::string::npos) << "acme's wrapped key is still on disk";
+
+  CliRun again = annals("org forget --yes --data " + data + " acme");
+  ASSERT_EQ(again.exit_code, 0) << again.out;
+  EXPECT_NE(again.out.find("already forgotten"), std::string::npos) << again.out;
+  CliRun unknown = annals("org forget newco --data " + data + " --yes");
+  ASSERT_EQ(unknown.exit_code, 0) << unknown.out;
+  EXPECT_NE(unknown.out.find("had no data key"), std::string::npos) << unknown.out;
+
+  // The history is intact.
+  CliRun verify = annals("verify --data " + data);
+  EXPECT_EQ(verify.exit_code, 0) << verify.out;
+
+  for (const char* args : {"org", "org frob", "org forget", "org forget a b --yes",
+                           "org forget 'bad org' --yes", "org forget acme --bogus"}) {
+    CliRun r = annals(std::string(args) + " --data " + data);
+    EXPECT_EQ(r.exit_code, 2) << args << ": " << r.out;
+    EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << args << ": " << r.out;
+  }
+  CliRun help = annals("org forget --help");
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_NE(help.out.find("Usage: annals org forget"), std::string::npos) << help.out;
+  CliRun missing = annals("org forget acme --yes --data " + dir.sub("nothing-here"));
+  EXPECT_EQ(missing.exit_code, 1) << missing.out;
+  EXPECT_NE(missing.out.find("no Annals data"), std::string::npos) << missing.out;
 }
 
 }  // namespace
