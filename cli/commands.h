@@ -11,9 +11,11 @@ int run_demo(const std::vector<std::string>& args);
 int run_status(const std::vector<std::string>& args);
 int run_verify(const std::vector<std::string>& args);
 int run_setup(const std::vector<std::string>& args);
-int run_org(const std::vector<std::string>& args);
 int run_export(const std::vector<std::string>& args);
 int run_import(const std::vector<std::string>& args);
+int run_rebuild(const std::vector<std::string>& args);
+int run_replay(const std::vector<std::string>& args);
+int run_org(const std::vector<std::string>& args);
 
 // Where the data folder is when --data is not given.
 std::string default_data_dir();

@@ -19,9 +19,12 @@ constexpr const char* kHelp =
     "  verify   walk the whole journal: contiguous positions, checksums, every event decodes\n"
     "  setup    prepare a PostgreSQL read database: roles, schemas, row-level security, "
     "migrations\n"
-    "  org      org forget ORG: crypto-shred an org (destroy its data key; irreversible)\n"
     "  export   write the journal as JSON lines: events, data keys, reservations\n"
     "  import   read an export into an empty journal (or one holding a prefix of it)\n"
+    "  rebuild  rebuild the read schema from the journal and swap it in (--check: prove it\n"
+    "           deterministic; --dry-run: say what it would do)\n"
+    "  replay   re-run one projection (--projection NAME [--from POSITION])\n"
+    "  org      org forget ORG: crypto-shred an org (destroy its data key; irreversible)\n"
     "\n"
     "Every command takes --help. Most take --data DIR (default: $ANNALS_DATA, else\n"
     "./annals-data) and --database URL (default: $ANNALS_DATABASE_URL, else the SQLite\n"
@@ -49,9 +52,11 @@ int main(int argc, char** argv) {
   if (command == "status") return annals::cli::run_status(rest);
   if (command == "verify") return annals::cli::run_verify(rest);
   if (command == "setup") return annals::cli::run_setup(rest);
-  if (command == "org") return annals::cli::run_org(rest);
   if (command == "export") return annals::cli::run_export(rest);
   if (command == "import") return annals::cli::run_import(rest);
+  if (command == "rebuild") return annals::cli::run_rebuild(rest);
+  if (command == "replay") return annals::cli::run_replay(rest);
+  if (command == "org") return annals::cli::run_org(rest);
   return annals::cli::usage_error("annals",
                                   "unknown command '" + command + "' (see annals --help)");
 }

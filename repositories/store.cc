@@ -95,6 +95,8 @@ Result<PostgresConnections> connect_postgres(const std::string& url,
 }
 
 Status Store::open_postgres(const std::string& url, const StoreOptions& options) {
+  auto superuser = db::is_superuser(url);
+  if (superuser.is_ok() && *superuser) admin_url_ = url;
   ANNALS_ASSIGN_OR_RETURN(auto connections, connect_postgres(url, options.projector_database_url,
                                                              options.runtime_password, *clock_));
   database_ = std::move(connections.query);
@@ -106,6 +108,13 @@ Status Store::forget_org(std::string_view org_id) {
   if (secrets_) return secrets_->forget(org_id);
   ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
   return journal_->forget_data_key(org_id, to_micros(clock_->now()));
+}
+
+projections::Rebuilder Store::rebuilder(projections::RebuildOptions options) {
+  if (options.admin_url.empty()) options.admin_url = admin_url_;
+  if (options.live_projector == nullptr) options.live_projector = projector_.get();
+  if (options.clock == nullptr) options.clock = clock_;
+  return projections::Rebuilder(*journal_, *database_, std::move(options));
 }
 
 Store::~Store() {

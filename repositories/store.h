@@ -16,6 +16,7 @@
 #include "journal/journal.h"
 #include "projections/database.h"
 #include "projections/projector.h"
+#include "projections/rebuild.h"
 #include "repositories/context.h"
 #include "repositories/access_repository.h"
 #include "repositories/access_request_repository.h"
@@ -103,6 +104,12 @@ class Store {
     return projector_database_ ? *projector_database_ : *database_;
   }
   projections::Projector& projector() { return *projector_; }
+  // Operator tools over this store's journal and read database (see
+  // projections/rebuild.h and docs/OPERATIONS.md). The live projector is
+  // paused for the swap; on PostgreSQL they need the store to have been
+  // opened with a superuser URL, or `admin_url` set in the options.
+  projections::Rebuilder rebuilder(projections::RebuildOptions options = {});
+
   // Null when the store was opened without a master key.
   Secrets* secrets() { return secrets_.get(); }
 
@@ -120,6 +127,7 @@ class Store {
 
   SystemClock system_clock_;
   Clock* clock_ = nullptr;
+  std::string admin_url_;  // PostgreSQL: the superuser URL the store was opened with
   std::unique_ptr<journal::Journal> journal_;
   std::unique_ptr<db::Database> database_;
   std::unique_ptr<db::Database> projector_database_;  // PostgreSQL only
