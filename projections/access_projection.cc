@@ -68,13 +68,12 @@ class UserAccessProjection final : public Projection {
     if (which == Access::USER_ACCESS_REQUESTED) {
       auto p = access.getUserAccessRequested();
       return txn
-          .execute(
+          .execute_deferred(
               "INSERT INTO user_access_requests (org_id, id, stream_id, username, user_id,"
               " reviewer, status, created_at, updated_at, version)"
               " VALUES ($1, $2, $3, $4, $5, NULL, 'pending', $6, $6, $7)",
               {org, static_cast<int64_t>(event.position()), std::string(event.stream_id()),
-               text(p.getUsername()), text(p.getUserId()), at, version})
-          .status();
+               text(p.getUsername()), text(p.getUserId()), at, version});
     }
     if (which == Access::USER_ACCESS_REVIEWED) {
       auto p = access.getUserAccessReviewed();

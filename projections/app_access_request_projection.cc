@@ -26,7 +26,7 @@ class AppAccessRequestProjection final : public Projection {
       case Access::APP_ACCESS_REQUEST_CREATED: {
         auto p = access.getAppAccessRequestCreated();
         return txn
-            .execute(
+            .execute_deferred(
                 "INSERT INTO app_access_requests (org_id, id, app_client_id, app_name,"
                 " app_description, flow_type, redirect_uri, status, requested, approved, user_id,"
                 " resource_scope, access_request_scope, error_message, expires_at, created_at,"
@@ -37,8 +37,7 @@ class AppAccessRequestProjection final : public Projection {
                  std::string(p.getFlowType() == schema::AppAccessFlowType::POPUP ? "popup"
                                                                                  : "redirect"),
                  text(p.getRedirectUri()), text(p.getRequested()), p.getExpiresAtMicros(), at,
-                 version})
-            .status();
+                 version});
       }
       case Access::APP_ACCESS_REQUEST_APPROVED: {
         auto p = access.getAppAccessRequestApproved();

@@ -63,6 +63,15 @@ class Transaction {
   virtual Result<std::vector<Row>> query(std::string_view sql,
                                          const std::vector<Value>& params = {}) = 0;
 
+  // Runs a statement whose changed-row count the caller does not need. A
+  // backend may hold it and send many in one round trip (PostgreSQL does,
+  // with the values as literals): it runs, in order, before the next
+  // execute(), query(), execute_script() or commit(), and its error surfaces
+  // there. SQLite runs it at once.
+  virtual Status execute_deferred(std::string_view sql, const std::vector<Value>& params = {}) {
+    return execute(sql, params).status();
+  }
+
   virtual Status commit() = 0;
 };
 

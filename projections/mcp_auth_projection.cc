@@ -54,14 +54,13 @@ class McpAuthProjection final : public Projection {
       case McpAuthEvent::AUTH_HEADER_CREATED: {
         auto p = e.getAuthHeaderCreated();
         return txn
-            .execute(
+            .execute_deferred(
                 "INSERT INTO mcp_auth_headers (org_id, id, name, name_key, mcp_server_id,"
                 " header_key, sealed_header_value, created_by, created_at, updated_at, version,"
                 " created_position) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11)",
                 {org, text(p.getId()), text(p.getName()), name_key(p.getName()),
                  text(p.getMcpServerId()), text(p.getHeaderKey()), text(p.getSealedHeaderValue()),
-                 text(p.getCreatedBy()), at, version, position})
-            .status();
+                 text(p.getCreatedBy()), at, version, position});
       }
       case McpAuthEvent::AUTH_HEADER_UPDATED: {
         auto p = e.getAuthHeaderUpdated();
@@ -91,7 +90,7 @@ class McpAuthProjection final : public Projection {
       case McpAuthEvent::OAUTH_CONFIG_CREATED: {
         auto p = e.getOauthConfigCreated();
         return txn
-            .execute(
+            .execute_deferred(
                 "INSERT INTO mcp_oauth_configs (org_id, id, name, name_key, mcp_server_id,"
                 " registration_type, client_id, sealed_client_secret, authorization_endpoint,"
                 " token_endpoint, registration_endpoint, sealed_registration_access_token,"
@@ -108,8 +107,7 @@ class McpAuthProjection final : public Projection {
                  nullable_time(p.getClientIdIssuedAt()),
                  nullable_text(p.hasTokenEndpointAuthMethod(), p.getTokenEndpointAuthMethod()),
                  nullable_text(p.hasScopes(), p.getScopes()), text(p.getCreatedBy()), at, version,
-                 position})
-            .status();
+                 position});
       }
       case McpAuthEvent::OAUTH_CONFIG_DELETED: {
         // The config and every token of it, in this one event.
@@ -127,7 +125,7 @@ class McpAuthProjection final : public Projection {
       case McpAuthEvent::OAUTH_TOKEN_CREATED: {
         auto p = e.getOauthTokenCreated();
         return txn
-            .execute(
+            .execute_deferred(
                 "INSERT INTO mcp_oauth_tokens (org_id, id, mcp_oauth_config_id,"
                 " sealed_access_token, sealed_refresh_token, scopes_granted, expires_at,"
                 " created_by, created_at, updated_at, version, created_position)"
@@ -136,8 +134,7 @@ class McpAuthProjection final : public Projection {
                  text(p.getSealedAccessToken()),
                  nullable_text(p.hasSealedRefreshToken(), p.getSealedRefreshToken()),
                  nullable_text(p.hasScopesGranted(), p.getScopesGranted()),
-                 nullable_time(p.getExpiresAt()), text(p.getCreatedBy()), at, version, position})
-            .status();
+                 nullable_time(p.getExpiresAt()), text(p.getCreatedBy()), at, version, position});
       }
       case McpAuthEvent::OAUTH_TOKEN_UPDATED: {
         auto p = e.getOauthTokenUpdated();

@@ -62,14 +62,13 @@ class McpProjection final : public Projection {
       case McpEvent::SERVER_CREATED: {
         auto p = group.getServerCreated();
         return txn
-            .execute(
+            .execute_deferred(
                 "INSERT INTO mcp_servers (org_id, id, url, url_key, name, description, enabled,"
                 " created_by, updated_by, created_at, updated_at, version, created_position)"
                 " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $9, $10, $11)",
                 {org, text(p.getId()), text(p.getUrl()), fold(p.getUrl()), text(p.getName()),
                  optional_value(p.getDescription()), p.getEnabled(), text(p.getActor()), at,
-                 version, position})
-            .status();
+                 version, position});
       }
       case McpEvent::SERVER_UPDATED: {
         auto p = group.getServerUpdated();
@@ -86,7 +85,7 @@ class McpProjection final : public Projection {
       case McpEvent::INSTANCE_CREATED: {
         auto p = group.getInstanceCreated();
         return txn
-            .execute(
+            .execute_deferred(
                 "INSERT INTO mcps (org_id, id, created_by, mcp_server_id, name, slug, slug_key,"
                 " description, enabled, tools_cache, tools_filter, auth_type, auth_uuid,"
                 " created_at, updated_at, version, created_position)"
@@ -97,8 +96,7 @@ class McpProjection final : public Projection {
                  optional_value(p.getDescription()), p.getEnabled(),
                  optional_json(p.getToolsCache()), optional_json(p.getToolsFilter()),
                  auth_type_name(p.getAuthType()), optional_value(p.getAuthUuid()), at, version,
-                 position})
-            .status();
+                 position});
       }
       case McpEvent::INSTANCE_UPDATED: {
         auto p = group.getInstanceUpdated();

@@ -86,7 +86,7 @@ class ModelProjection final : public Projection {
                                  schema::DownloadRequest::Reader p) {
     int64_t position = static_cast<int64_t>(e.position());
     return txn
-        .execute(
+        .execute_deferred(
             "INSERT INTO download_requests (org_id, id, repo, filename, status, error, total_bytes,"
             " downloaded_bytes, started_at, created_at, updated_at, version, created_position,"
             " updated_position)"
@@ -95,8 +95,7 @@ class ModelProjection final : public Projection {
              download_status(p.getStatus()), nullable_text(p.getHasError(), p.getError()),
              nullable_i64(p.getHasTotalBytes(), p.getTotalBytes()), p.getDownloadedBytes(),
              nullable_i64(p.getHasStartedAt(), p.getStartedAtMicros()), e.recorded_at_micros(),
-             static_cast<int64_t>(e.stream_version()), position})
-        .status();
+             static_cast<int64_t>(e.stream_version()), position});
   }
 
   static Status download_updated(db::Transaction& txn, const Event& e,
@@ -119,7 +118,7 @@ class ModelProjection final : public Projection {
                               schema::ApiModelAliasCreated::Reader p) {
     int64_t version = static_cast<int64_t>(e.stream_version());
     return txn
-        .execute(
+        .execute_deferred(
             "INSERT INTO api_model_aliases (org_id, id, api_format, base_url, models, prefix,"
             " forward_all_with_prefix, models_cache, cache_fetched_at, encrypted_api_key,"
             " created_at, updated_at, version, created_version, created_position)"
@@ -127,8 +126,7 @@ class ModelProjection final : public Projection {
             {std::string(e.org_id()), text(p.getId()), text(p.getApiFormat()), text(p.getBaseUrl()),
              text(p.getModels()), nullable_text(p.getHasPrefix(), p.getPrefix()),
              p.getForwardAllWithPrefix(), nullable_text(p.getHasApiKey(), p.getSealedApiKey()),
-             e.recorded_at_micros(), version, static_cast<int64_t>(e.position())})
-        .status();
+             e.recorded_at_micros(), version, static_cast<int64_t>(e.position())});
   }
 
   static Status alias_updated(db::Transaction& txn, const Event& e,
@@ -199,7 +197,7 @@ class ModelProjection final : public Projection {
     }
     std::string api_key = p.getHasApiModelId() ? text(p.getApiModelId()) : std::string();
     return txn
-        .execute(
+        .execute_deferred(
             "INSERT INTO model_metadata (org_id, id, source, repo, filename, snapshot,"
             " api_model_id, api_model_key, capabilities_vision, capabilities_audio,"
             " capabilities_thinking, capabilities_function_calling,"
@@ -240,8 +238,7 @@ class ModelProjection final : public Projection {
              nullable_text(p.getHasChatTemplate(), p.getChatTemplate()),
              p.getExtractedAtMicros(),
              e.recorded_at_micros(),
-             static_cast<int64_t>(e.stream_version())})
-        .status();
+             static_cast<int64_t>(e.stream_version())});
   }
 };
 

@@ -1,5 +1,8 @@
 #include "projections/postgres_database.h"
 
+#include <cctype>
+#include <cstdio>
+
 #include "projections/postgres_url.h"
 
 namespace annals::db {
@@ -55,14 +58,25 @@ class PgTransaction final : public Transaction {
   Status set_org(std::string_view org_id) override {
     if (org_ == org_id) return Status::ok();
     // Transaction-local (the third argument): nothing outlives this
-    // transaction on a pooled connection.
-    Status s =
-        run("SELECT set_config('app.current_org_id', $1, true)", {std::string(org_id)}).status();
+    // transaction on a pooled connection. Deferred: it travels with the
+    // statements it scopes.
+    Status s = execute_deferred("SELECT set_config('app.current_org_id', $1, true)",
+                                {std::string(org_id)});
     if (s.is_ok()) org_ = std::string(org_id);
     return s;
   }
 
+  Status execute_deferred(std::string_view sql, const std::vector<Value>& params) override {
+    ANNALS_ASSIGN_OR_RETURN(std::string statement, with_literals(sql, params));
+    pending_ += statement;
+    pending_ += ";\n";
+    ++pending_count_;
+    if (pending_.size() >= kMaxPendingBytes) return flush();
+    return Status::ok();
+  }
+
   Status execute_script(std::string_view sql) override {
+    ANNALS_RETURN_IF_ERROR(flush());
     try {
       txn_->exec(std::string(sql));
       return Status::ok();
@@ -72,11 +86,13 @@ class PgTransaction final : public Transaction {
   }
 
   Result<int64_t> execute(std::string_view sql, const std::vector<Value>& params) override {
+    ANNALS_RETURN_IF_ERROR(flush());
     ANNALS_ASSIGN_OR_RETURN(pqxx::result r, run(sql, params));
     return static_cast<int64_t>(r.affected_rows());
   }
 
   Result<std::vector<Row>> query(std::string_view sql, const std::vector<Value>& params) override {
+    ANNALS_RETURN_IF_ERROR(flush());
     ANNALS_ASSIGN_OR_RETURN(pqxx::result r, run(sql, params));
     std::vector<Row> rows;
     rows.reserve(r.size());
@@ -91,6 +107,7 @@ class PgTransaction final : public Transaction {
 
   Status commit() override {
     if (committed_) return Status::internal("transaction already ended");
+    ANNALS_RETURN_IF_ERROR(flush());
     try {
       txn_->commit();
       committed_ = true;
@@ -101,6 +118,66 @@ class PgTransaction final : public Transaction {
   }
 
  private:
+  static constexpr size_t kMaxPendingBytes = 1 << 20;
+
+  // Sends every deferred statement in one simple-query round trip.
+  Status flush() {
+    if (pending_.empty()) return Status::ok();
+    std::string batch = std::move(pending_);
+    size_t count = pending_count_;
+    pending_.clear();
+    pending_count_ = 0;
+    try {
+      txn_->exec(batch);
+      return Status::ok();
+    } catch (const std::exception& e) {
+      return fail(e, std::to_string(count) + " deferred statements, from: " + batch.substr(0, 160));
+    }
+  }
+
+  // The statement with $N replaced by SQL literals of the values (quoted by
+  // libpq for this connection's encoding), outside string literals only.
+  Result<std::string> with_literals(std::string_view sql, const std::vector<Value>& params) {
+    std::string out;
+    out.reserve(sql.size() + 32 * params.size());
+    bool in_string = false;
+    for (size_t i = 0; i < sql.size(); ++i) {
+      char c = sql[i];
+      if (c == '\'') in_string = !in_string;
+      if (in_string || c != '$' || i + 1 >= sql.size() || !std::isdigit(static_cast<unsigned char>(sql[i + 1]))) {
+        out.push_back(c);
+        continue;
+      }
+      size_t j = i + 1;
+      size_t n = 0;
+      while (j < sql.size() && std::isdigit(static_cast<unsigned char>(sql[j]))) n = n * 10 + (sql[j++] - '0');
+      if (n == 0 || n > params.size()) {
+        return Status::internal("SQL names parameter $" + std::to_string(n) + " but " +
+                                std::to_string(params.size()) + " were given: " + std::string(sql));
+      }
+      const Value& v = params[n - 1];
+      if (std::holds_alternative<Null>(v)) {
+        out += "NULL";
+      } else if (auto* b = std::get_if<bool>(&v)) {
+        out += *b ? "TRUE" : "FALSE";
+      } else if (auto* x = std::get_if<int64_t>(&v)) {
+        out += "(" + std::to_string(*x) + ")";
+      } else if (auto* d = std::get_if<double>(&v)) {
+        char buf[40];
+        std::snprintf(buf, sizeof buf, "'%.17g'::float8", *d);
+        out += buf;
+      } else {
+        try {
+          out += txn_->quote(std::get<std::string>(v));
+        } catch (const std::exception& e) {
+          return fail(e, "quoting a value");
+        }
+      }
+      i = j - 1;
+    }
+    return out;
+  }
+
   Result<pqxx::result> run(std::string_view sql, const std::vector<Value>& params) {
     try {
       const std::string& name = conn_->prepared(sql);
@@ -145,6 +222,8 @@ class PgTransaction final : public Transaction {
   std::unique_ptr<pqxx::dbtransaction> txn_;
   std::string org_;
   bool committed_ = false;
+  std::string pending_;       // deferred statements, not yet sent
+  size_t pending_count_ = 0;
 };
 
 }  // namespace

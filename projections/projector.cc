@@ -147,12 +147,11 @@ Result<uint64_t> Projector::catch_up_locked(uint64_t limit, const BatchObserver&
         }
       }
       if (last > positions_[i]) {
-        ANNALS_ASSIGN_OR_RETURN(
-            int64_t n, txn->execute("INSERT INTO projection_checkpoints (projection, position)"
-                                    " VALUES ($1, $2) ON CONFLICT (projection)"
-                                    " DO UPDATE SET position = excluded.position",
-                                    {projection.name(), static_cast<int64_t>(last)}));
-        (void)n;
+        ANNALS_RETURN_IF_ERROR(
+            txn->execute_deferred("INSERT INTO projection_checkpoints (projection, position)"
+                                  " VALUES ($1, $2) ON CONFLICT (projection)"
+                                  " DO UPDATE SET position = excluded.position",
+                                  {projection.name(), static_cast<int64_t>(last)}));
       }
     }
     ANNALS_RETURN_IF_ERROR(txn->commit());

@@ -43,30 +43,28 @@ class ToolsetProjection final : public Projection {
       case ToolsetEvent::APP_TOOLSET_CONFIG_SET: {
         auto p = group.getAppToolsetConfigSet();
         return txn
-            .execute(
+            .execute_deferred(
                 "INSERT INTO app_toolset_configs (org_id, toolset_type, enabled, updated_by,"
                 " created_at, updated_at, version) VALUES ($1, $2, $3, $4, $5, $5, $6)"
                 " ON CONFLICT (org_id, toolset_type) DO UPDATE SET enabled = excluded.enabled,"
                 " updated_by = excluded.updated_by, updated_at = excluded.updated_at,"
                 " version = excluded.version",
                 {org, text(p.getToolsetType()), p.getEnabled(), text(p.getUpdatedBy()), at,
-                 version})
-            .status();
+                 version});
       }
       case ToolsetEvent::TOOLSET_CREATED: {
         auto p = group.getToolsetCreated();
         db::Value sealed = db::Null{};
         if (p.getApiKey().isSealed()) sealed = text(p.getApiKey().getSealed());
         return txn
-            .execute(
+            .execute_deferred(
                 "INSERT INTO toolsets (org_id, id, user_id, toolset_type, slug, slug_key,"
                 " description, enabled, sealed_api_key, created_at, updated_at, version,"
                 " created_position)"
                 " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12)",
                 {org, text(p.getId()), text(p.getUserId()), text(p.getToolsetType()),
                  text(p.getSlug()), slug_key(p.getSlug()), optional_value(p.getDescription()),
-                 p.getEnabled(), sealed, at, version, static_cast<int64_t>(event.position())})
-            .status();
+                 p.getEnabled(), sealed, at, version, static_cast<int64_t>(event.position())});
       }
       case ToolsetEvent::TOOLSET_UPDATED: {
         auto p = group.getToolsetUpdated();

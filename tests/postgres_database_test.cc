@@ -2,6 +2,8 @@
 // that break, URL handling.
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include <pqxx/pqxx>
 
 #include "projections/database.h"
@@ -79,6 +81,65 @@ TEST_F(PostgresDatabaseTest, ValuesRoundTripWithTheirTypes) {
   EXPECT_TRUE((*rows)[0].boolean(2));
   EXPECT_TRUE((*rows)[1].is_null(1));
   EXPECT_TRUE((*rows)[1].is_null(2));
+}
+
+// Deferred statements travel as literals in one round trip: every hostile
+// value must arrive byte for byte, in order, and an error must surface.
+TEST_F(PostgresDatabaseTest, DeferredStatementsKeepValuesOrderAndErrors) {
+  const std::vector<std::string> hostile = {
+      "it's", "back\\slash \\' quote", "$1 $2 and $$dollar$$ quotes", "'; DROP TABLE public.t; --",
+      "e'\\x41'", "tab\there\nnewline", "🎉 ünïcödé", "", std::string(5000, 'x')};
+  {
+    auto txn = database_->begin(Access::kWrite);
+    ASSERT_OK(txn);
+    for (size_t i = 0; i < hostile.size(); ++i) {
+      ASSERT_OK((*txn)->execute_deferred("INSERT INTO public.t (k, n, b) VALUES ($1, $2, $3)",
+                                         {hostile[i], int64_t(i) - 4, i % 2 == 0}));
+    }
+    // Order: the update runs after the inserts it follows.
+    ASSERT_OK((*txn)->execute_deferred("UPDATE public.t SET n = $2 WHERE k = $1",
+                                       {hostile[0], int64_t{-9'000'000'000'000}}));
+    ASSERT_OK((*txn)->execute_deferred("INSERT INTO public.t (k, n) VALUES ('literal $1 kept', $1)",
+                                       {int64_t{7}}));
+    ASSERT_OK((*txn)->commit());
+  }
+  {
+    auto txn = database_->begin(Access::kRead);
+    ASSERT_OK(txn);
+    auto rows = (*txn)->query("SELECT k, n, b FROM public.t");
+    ASSERT_OK(rows);
+    ASSERT_EQ(rows->size(), hostile.size() + 1);
+    std::map<std::string, const Row*> by_key;
+    for (const auto& r : *rows) by_key[r.text(0)] = &r;
+    for (size_t i = 0; i < hostile.size(); ++i) {
+      ASSERT_TRUE(by_key.count(hostile[i])) << hostile[i];
+      EXPECT_EQ(by_key[hostile[i]]->i64(1), i == 0 ? -9'000'000'000'000 : int64_t(i) - 4);
+      EXPECT_EQ(by_key[hostile[i]]->boolean(2), i % 2 == 0);
+    }
+    ASSERT_TRUE(by_key.count("literal $1 kept"));
+    EXPECT_EQ(by_key["literal $1 kept"]->i64(1), 7);
+  }
+
+  // An error in a deferred statement fails the next call, and the
+  // transaction changes nothing.
+  {
+    auto w = database_->begin(Access::kWrite);
+    ASSERT_OK(w);
+    ASSERT_OK((*w)->execute_deferred("INSERT INTO public.t (k) VALUES ($1)", {std::string("new")}));
+    ASSERT_OK((*w)->execute_deferred("INSERT INTO public.t (k) VALUES ($1)", {hostile[0]}));
+    EXPECT_CODE((*w)->commit(), Code::kConflict);
+  }
+  {
+    auto after = database_->begin(Access::kRead);
+    ASSERT_OK(after);
+    auto count = (*after)->query("SELECT count(*) FROM public.t");
+    ASSERT_OK(count);
+    EXPECT_EQ((*count)[0].i64(0), static_cast<int64_t>(hostile.size() + 1));
+  }
+  auto w = database_->begin(Access::kWrite);
+  ASSERT_OK(w);
+  EXPECT_CODE((*w)->execute_deferred("INSERT INTO public.t (k) VALUES ($2)", {std::string("x")}),
+              Code::kInternal);
 }
 
 TEST_F(PostgresDatabaseTest, UniqueViolationIsConflict) {
