@@ -249,8 +249,8 @@ void BM_ProjectPostgres(benchmark::State& state) {
   }
   state.SetItemsProcessed(n * state.iterations());
   set_pair(state, "projection/postgres", Side::kAnnals,
-           "Projector::catch_up (standard projections, 1000 events a transaction, one prepared"
-           " statement per event) of " +
+           "Projector::catch_up (standard projections, 1000 events a transaction, statements"
+           " deferred into one round trip per batch) of " +
                std::to_string(n) +
                " token-created events into fresh PostgreSQL schemas, as annals_projector under"
                " row-level security");

@@ -137,7 +137,7 @@ void BM_RebuildPostgres(benchmark::State& state) {
   set_pair(state, "rebuild/postgres", Side::kAnnals,
            "Store::rebuilder().rebuild() of " + std::to_string(n) +
                " token-created events: create and migrate a new schema pair, replay the journal"
-               " into it (2000 events a transaction, one statement per event), swap it in");
+               " into it (2000 events a transaction, statements deferred into one round trip per batch), swap it in");
 }
 
 // --- Baselines: the same rows, inserted directly ------------------------------

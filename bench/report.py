@@ -184,10 +184,14 @@ def main():
                     b_cells[2], ratio))
                 if annals and annals["rate"] and i == 0:
                     plot_rows.append((case, annals["rate"], b["rate"] if b and b["rate"] else 0))
-        whats = [p["annals"][0]["what"] for _, p in items if p["annals"]]
+        whats = list(OrderedDict.fromkeys(p["annals"][0]["what"] for _, p in items if p["annals"]))
         if whats:
             lines.append("")
-            lines.append("Annals side: " + "; ".join(OrderedDict.fromkeys(whats)) + ".")
+            if len(whats) <= 4:
+                lines.append("Annals side: " + "; ".join(whats) + ".")
+            else:
+                lines.append("Annals side, e.g.: " + whats[0] + " (each case's own in the JSON "
+                             "labels).")
         lines.append("")
         if plot_rows and group != "machine":
             plots.append((group, plot_rows))
