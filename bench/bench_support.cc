@@ -84,11 +84,7 @@ std::unique_ptr<PgDatabase> PgDatabase::create() {
   } catch (const std::exception&) {
     return nullptr;
   }
-  std::string base = db->admin_url_;
-  auto slash = base.find('/', base.find("://") + 3);
-  auto query = base.find('?', slash == std::string::npos ? 0 : slash);
-  std::string params = query == std::string::npos ? "" : base.substr(query);
-  db->url_ = (slash == std::string::npos ? base : base.substr(0, slash)) + "/" + db->name_ + params;
+  db->url_ = db::url_with_database(db->admin_url_, db->name_);
   return db;
 }
 

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "bench/bench_support.h"
+#include "bench/token_workload.h"
 #include "journal/journal.h"
 #include "projections/migrate.h"
 #include "projections/projector.h"
@@ -27,82 +28,25 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 constexpr int kEventsPerCommand = 10;
-constexpr int kOrgs = 8;
 constexpr int64_t kRowsPerTransaction = 1000;
 constexpr int64_t kPgRowsPerStatement = 500;
 
 int64_t sqlite_events() { return scaled(200000, 10000); }
 int64_t postgres_events() { return scaled(50000, 3000); }
 
-// Token i of the workload: commands of kEventsPerCommand tokens, one org per
-// command, orgs taking turns.
-struct TokenRow {
-  std::string org_id, id, user_id, name, token_prefix, token_hash, scopes, status;
-  int64_t at = 0, version = 1, position = 0;
-};
-
-TokenRow token_row(int64_t i) {
-  char id[48];
-  std::snprintf(id, sizeof id, "00000000-7f3a-4c1e-9b2d-%012llx", static_cast<unsigned long long>(i));
-  char prefix[32];
-  std::snprintf(prefix, sizeof prefix, "bodhiapp_%016llx", static_cast<unsigned long long>(i));
-  TokenRow r;
-  r.org_id = "org-" + std::to_string((i / kEventsPerCommand) % kOrgs);
-  r.id = id;
-  r.user_id = "user-" + std::to_string(i % 97);
-  r.name = "laptop";
-  r.token_prefix = prefix;
-  r.token_hash = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
-  r.scopes = "scope_token_user";
-  r.status = "active";
-  r.at = 1718000000000000 + i;
-  r.position = i + 1;
-  return r;
-}
-
 std::vector<TokenRow> token_rows(int64_t n) {
   std::vector<TokenRow> rows;
   rows.reserve(static_cast<size_t>(n));
-  for (int64_t i = 0; i < n; ++i) rows.push_back(token_row(i));
+  for (int64_t i = 0; i < n; ++i) rows.push_back(token_row(i, kEventsPerCommand));
   return rows;
 }
 
-// Appends `n` token creates as the token repository would, in commands of
-// kEventsPerCommand. Setup: durability none, not timed.
-Status fill_journal(journal::Journal& journal, int64_t n) {
-  for (int64_t first = 0; first < n; first += kEventsPerCommand) {
-    journal::AppendRequest request;
-    request.org_id = token_row(first).org_id;
-    request.idempotency_key = "token.create/" + token_row(first).id;
-    for (int64_t i = first; i < std::min(n, first + kEventsPerCommand); ++i) {
-      TokenRow r = token_row(i);
-      std::string stream = "token/" + r.id;
-      events::NewEvent event(r.org_id, stream, r.user_id);
-      auto p = event.payload().initTokenCreated();
-      p.setId(r.id);
-      p.setUserId(r.user_id);
-      p.setName(r.name);
-      p.setTokenPrefix(r.token_prefix);
-      p.setTokenHash(r.token_hash);
-      p.setScopes(r.scopes);
-      p.setStatus(schema::TokenStatus::ACTIVE);
-      event.stamp_version();
-      request.events.push_back(std::move(event));
-      request.expectations.push_back({stream, journal::ExpectedVersion::no_stream()});
-      request.reservations.push_back(
-          journal::Reservation::claim("token.prefix", r.token_prefix, stream, true));
-    }
-    auto appended = journal.append(std::move(request));
-    if (!appended.is_ok()) return appended.status();
-  }
-  return Status::ok();
-}
 
 Result<std::unique_ptr<journal::Journal>> filled_journal(const TempDir& dir, int64_t n) {
   journal::Options options;
   options.durability = journal::Durability::kNone;
   ANNALS_ASSIGN_OR_RETURN(auto journal, journal::Journal::open_rocksdb(dir.sub("journal"), options));
-  ANNALS_RETURN_IF_ERROR(fill_journal(*journal, n));
+  ANNALS_RETURN_IF_ERROR(fill_journal(*journal, n, kEventsPerCommand));
   return journal;
 }
 

@@ -77,4 +77,14 @@ std::string url_user(std::string_view url) {
   return colon == std::string::npos ? p.userinfo : p.userinfo.substr(0, colon);
 }
 
+std::string url_with_database(std::string_view url, std::string_view database) {
+  std::string base(url);
+  auto scheme = base.find("://");
+  auto slash = base.find('/', scheme == std::string::npos ? 0 : scheme + 3);
+  auto query = base.find('?', slash == std::string::npos ? 0 : slash);
+  std::string params = query == std::string::npos ? "" : base.substr(query);
+  return (slash == std::string::npos ? base.substr(0, query) : base.substr(0, slash)) + "/" +
+         std::string(database) + params;
+}
+
 }  // namespace annals::db

@@ -17,6 +17,9 @@ std::string redact_url(std::string_view url);
 std::string url_with_user(std::string_view url, std::string_view user,
                           const std::optional<std::string>& password = std::nullopt);
 
+// The same server, user and parameters as `url`, another database.
+std::string url_with_database(std::string_view url, std::string_view database);
+
 // The URL's user, empty when it names none.
 std::string url_user(std::string_view url);
 

@@ -84,6 +84,7 @@ Result<PostgresConnections> connect_postgres(const std::string& url,
     projector = db::url_with_user(url, db::kProjectorRole);
   }
   PostgresConnections out;
+  out.set_up = superuser;
   ANNALS_ASSIGN_OR_RETURN(out.query, db::Database::open(query_url));
   ANNALS_ASSIGN_OR_RETURN(out.projector, db::Database::open(projector));
   ANNALS_ASSIGN_OR_RETURN(auto migrations,
@@ -95,10 +96,9 @@ Result<PostgresConnections> connect_postgres(const std::string& url,
 }
 
 Status Store::open_postgres(const std::string& url, const StoreOptions& options) {
-  auto superuser = db::is_superuser(url);
-  if (superuser.is_ok() && *superuser) admin_url_ = url;
   ANNALS_ASSIGN_OR_RETURN(auto connections, connect_postgres(url, options.projector_database_url,
                                                              options.runtime_password, *clock_));
+  if (connections.set_up) admin_url_ = url;
   database_ = std::move(connections.query);
   projector_database_ = std::move(connections.projector);
   return Status::ok();

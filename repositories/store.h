@@ -55,6 +55,7 @@ struct StoreOptions {
 struct PostgresConnections {
   std::unique_ptr<db::Database> query;      // as annals_query
   std::unique_ptr<db::Database> projector;  // as annals_projector
+  bool set_up = false;  // the URL was a superuser's: setup ran through it
 };
 
 // Connects to a PostgreSQL read database as the runtime roles. A superuser

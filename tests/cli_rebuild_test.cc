@@ -11,29 +11,15 @@
 #include <fstream>
 #include <sstream>
 
+#include "tests/cli_support.h"
 #include "tests/test_support.h"
 
 namespace annals {
 namespace {
 
 using annals::testing::TempDir;
-
-struct CliRun {
-  int exit_code;
-  std::string out;  // stdout and stderr together
-};
-
-CliRun annals(const std::string& args, const std::string& env = "") {
-  std::string cmd = env + (env.empty() ? "" : " ") + std::string(ANNALS_BIN) + " " + args + " 2>&1";
-  FILE* pipe = popen(cmd.c_str(), "r");
-  EXPECT_NE(pipe, nullptr);
-  std::string out;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) out.append(buf.data(), n);
-  int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
+using annals::testing::annals;
+using annals::testing::CliRun;
 
 std::string file_bytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

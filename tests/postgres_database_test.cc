@@ -30,6 +30,9 @@ TEST(PostgresUrl, SwapsTheUser) {
             "postgres://annals_query@h:1/d");
   EXPECT_EQ(url_with_user("postgres://h/d", "annals_query"), "postgres://annals_query@h/d");
   EXPECT_EQ(url_user("postgres://annals_query:pw@h/d"), "annals_query");
+  EXPECT_EQ(url_with_database("postgres://u:pw@h:1/postgres?sslmode=disable", "other"),
+            "postgres://u:pw@h:1/other?sslmode=disable");
+  EXPECT_EQ(url_with_database("postgres://u@h:1", "other"), "postgres://u@h:1/other");
   EXPECT_TRUE(is_postgres_url("postgresql://h/d"));
   EXPECT_FALSE(is_postgres_url("sqlite:/x"));
 }
