@@ -20,6 +20,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -42,6 +43,8 @@ enum class Durability {
 Result<Durability> parse_durability(std::string_view name);
 std::string_view durability_name(Durability durability);
 
+struct AppendRequest;
+
 struct Options {
   Durability durability = Durability::kSync;
   // Stamps recorded-at. Null means the system clock. Must outlive the journal.
@@ -50,6 +53,9 @@ struct Options {
   std::chrono::milliseconds batch_sync_interval{50};
   bool create_if_missing = true;
   bool read_only = false;  // open without writing (status, verify on a live folder copy)
+  // Fault injection for tests: called before each command is staged into a
+  // group; an exception it throws is treated as one thrown while staging.
+  std::function<void(const AppendRequest&)> stage_hook;
 };
 
 // The version a stream must be at before the command.
@@ -174,9 +180,9 @@ class Journal {
   // stream version is the stream's next, that recorded-at does not go back
   // and that the idempotency key is new; then writes events, the org index,
   // stream versions and the idempotency entry in one atomic batch, with the
-  // same record format and checksum as append(). Waits briefly for appends
-  // in flight to finish and holds new ones off while it writes; kUnavailable
-  // (nothing written) when appends keep the journal busy.
+  // same record format and checksum as append(). Takes a place in the
+  // append queue as a group of its own: appends queued before it are
+  // written first, those queued after it wait until it is written.
   virtual Result<AppendResult> import_command(std::vector<std::string> encoded_envelopes) = 0;
   // Stores `value` verbatim as the org's "keys" entry when it has none; an
   // equal entry is a no-op, a different one kConflict (rule "org_key").

@@ -6,9 +6,11 @@
 #include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <thread>
 
 #include "journal/journal.h"
@@ -42,7 +44,8 @@ class RocksJournal final : public Journal {
  private:
   // One appender waiting in the queue. Lives on the appender's stack.
   struct Writer {
-    AppendRequest* request;
+    AppendRequest* request = nullptr;  // an append, or
+    const std::function<Result<AppendResult>()>* exclusive = nullptr;  // a write run alone
     Result<AppendResult> result = Status::internal("append was not processed");
     bool done = false;
     std::condition_variable cv;
@@ -59,6 +62,25 @@ class RocksJournal final : public Journal {
   RocksJournal(Options options, std::string dir);
   Status open_db();
   void close();
+
+  // Queues `w` and returns its result once its group is written.
+  Result<AppendResult> enqueue(Writer& w);
+  // Runs `job` as a group of its own: no append is staged or written while
+  // it runs, and it may read and advance next_position_ (imports do).
+  Result<AppendResult> run_exclusive(const std::function<Result<AppendResult>()>& job);
+  // Stages and writes a group of appends; each member gets its result.
+  void write_group(std::vector<Writer*>& group);
+  // Makes positions up to next-1 visible after a successful write.
+  void publish(uint64_t next, int64_t recorded_at);
+  // The Status for a failed RocksDB write ("no space left on ..." for a full disk).
+  Status write_failure(const rocksdb::Status& s) const;
+
+  // The parts of import_command and import_reservations that run alone.
+  Result<AppendResult> import_staged(const std::vector<events::Event>& decoded,
+                                     const std::vector<std::string>& envelopes,
+                                     const std::string& org, const std::string& idempotency);
+  Status replace_reservations(uint64_t at_head, const std::set<std::string>& keys,
+                              const std::vector<StoredReservation>& reservations);
 
   // Adds one command to `batch` under the group's overlay, or explains why not.
   Result<AppendResult> stage(AppendRequest& request, uint64_t* next_position,

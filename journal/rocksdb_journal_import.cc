@@ -1,17 +1,15 @@
 // Export and import support: a consistent snapshot of the state beside the
 // events, and the writes that rebuild a journal from another one's records.
 //
-// The import writes take the append queue's mutex and proceed only when no
-// append is in flight (no group leader exists then), so they are serialised
-// with appends exactly as one more group would be: new appenders wait on the
-// mutex until the import's batch is written.
+// The import writes take a place in the append queue as a group of their
+// own (run_exclusive), so they are serialised with appends exactly as one
+// more group would be, without polling.
 #include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
 #include <map>
 #include <set>
-#include <thread>
 
 #include "core/validate.h"
 #include "journal/format.h"
@@ -23,7 +21,6 @@ namespace {
 constexpr size_t kMaxStreamIdBytes = 512;
 constexpr size_t kMaxIdempotencyKeyBytes = 256;
 constexpr size_t kMaxActorBytes = events::kMaxEventBytes;
-constexpr auto kBusyWait = std::chrono::seconds(2);
 
 std::string at(uint64_t position) { return "position " + std::to_string(position); }
 
@@ -207,19 +204,18 @@ Result<AppendResult> RocksJournal::import_command(std::vector<std::string> envel
   const std::string org(first.org_id());
   const std::string idempotency(events::Event::view(first.envelope().getIdempotencyKey()));
 
-  // 2. Become the only writer: no group leader exists while the queue is
-  //    empty, and none can start while this holds the mutex.
-  std::unique_lock lock(mu_);
-  auto deadline = std::chrono::steady_clock::now() + kBusyWait;
-  while (!writers_.empty()) {
-    if (std::chrono::steady_clock::now() >= deadline) {
-      return Status::unavailable("appends kept the journal busy; nothing was imported");
-    }
-    lock.unlock();
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    lock.lock();
-  }
+  // 2. Take a place in the append queue as a group of its own: no append
+  //    is staged or written while the rest runs.
+  return run_exclusive([&]() -> Result<AppendResult> {
+    return import_staged(decoded, envelopes, org, idempotency);
+  });
+}
 
+Result<AppendResult> RocksJournal::import_staged(const std::vector<events::Event>& decoded,
+                                                 const std::vector<std::string>& envelopes,
+                                                 const std::string& org,
+                                                 const std::string& idempotency) {
+  const events::Event& first = decoded.front();
   // 3. Checks against the journal as it stands.
   const uint64_t head = next_position_ - 1;
   if (first.position() != next_position_) {
@@ -295,16 +291,8 @@ Result<AppendResult> RocksJournal::import_command(std::vector<std::string> envel
   rocksdb::WriteOptions wo;
   wo.sync = options_.durability == Durability::kSync;
   rocksdb::Status s = db_->Write(wo, &batch);
-  if (!s.ok()) return Status::unavailable("journal write failed: " + s.ToString());
-
-  next_position_ = result.last_position + 1;
-  last_recorded_at_ = first.recorded_at_micros();
-  {
-    std::lock_guard head_lock(head_mu_);
-    head_.store(result.last_position, std::memory_order_release);
-  }
-  head_cv_.notify_all();
-  if (options_.durability == Durability::kBatch) unsynced_.store(true);
+  if (!s.ok()) return write_failure(s);
+  publish(result.last_position + 1, first.recorded_at_micros());
   return result;
 }
 
@@ -349,16 +337,15 @@ Status RocksJournal::import_reservations(uint64_t at_head,
     }
   }
 
-  std::unique_lock lock(mu_);
-  auto deadline = std::chrono::steady_clock::now() + kBusyWait;
-  while (!writers_.empty()) {
-    if (std::chrono::steady_clock::now() >= deadline) {
-      return Status::unavailable("appends kept the journal busy; no reservation was imported");
-    }
-    lock.unlock();
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    lock.lock();
-  }
+  return run_exclusive([&]() -> Result<AppendResult> {
+           ANNALS_RETURN_IF_ERROR(replace_reservations(at_head, keys, reservations));
+           return AppendResult{};
+         })
+      .status();
+}
+
+Status RocksJournal::replace_reservations(uint64_t at_head, const std::set<std::string>& keys,
+                                          const std::vector<StoredReservation>& reservations) {
   if (next_position_ - 1 != at_head) {
     return Status::concurrency_conflict(
         "the journal's head is " + std::to_string(next_position_ - 1) + ", not the imported head " +
@@ -377,7 +364,7 @@ Status RocksJournal::import_reservations(uint64_t at_head,
   rocksdb::WriteOptions wo;
   wo.sync = true;
   rocksdb::Status s = db_->Write(wo, &batch);
-  if (!s.ok()) return Status::unavailable("journal write failed: " + s.ToString());
+  if (!s.ok()) return write_failure(s);
   return Status::ok();
 }
 

@@ -2,6 +2,7 @@
 // into the group's atomic WriteBatch.
 #include <rocksdb/write_batch.h>
 
+#include <functional>
 #include <set>
 
 #include "core/validate.h"
@@ -57,32 +58,102 @@ Status validate_request(const AppendRequest& r) {
   return Status::ok();
 }
 
+std::string current_exception_text() {
+  try {
+    throw;
+  } catch (const std::exception& e) {
+    return e.what();
+  } catch (...) {
+    return "an unknown exception";
+  }
+}
+
 }  // namespace
 
 Result<AppendResult> RocksJournal::append(AppendRequest request) {
   if (options_.read_only)
     return Status::invalid_argument("journal", "the journal is open read-only");
-  ANNALS_RETURN_IF_ERROR(validate_request(request));
-
+  try {
+    ANNALS_RETURN_IF_ERROR(validate_request(request));
+  } catch (const std::exception& e) {
+    return Status::invalid_argument("events", std::string("a command does not encode: ") + e.what());
+  }
   Writer w;
   w.request = &request;
+  return enqueue(w);
+}
+
+Result<AppendResult> RocksJournal::run_exclusive(const std::function<Result<AppendResult>()>& job) {
+  Writer w;
+  w.exclusive = &job;
+  return enqueue(w);
+}
+
+Result<AppendResult> RocksJournal::enqueue(Writer& w) {
   std::unique_lock lock(mu_);
   writers_.push_back(&w);
   while (!w.done && &w != writers_.front()) w.cv.wait(lock);
   if (w.done) return std::move(w.result);
 
-  // This writer leads: it takes every command queued behind it into one
-  // group, writes the group with one WriteBatch (and one fsync), and wakes
-  // the others with their results.
+  // This writer leads: it takes every append queued behind it (up to the
+  // next exclusive writer) into one group, writes the group with one
+  // WriteBatch (and one fsync), and wakes the others with their results.
+  // An exclusive writer (an import) is a group of its own.
   std::vector<Writer*> group;
-  size_t group_events = 0;
-  for (Writer* other : writers_) {
-    if (group.size() >= kMaxGroupWriters || group_events >= kMaxCommandEvents) break;
-    group.push_back(other);
-    group_events += other->request->events.size();
+  if (w.exclusive != nullptr) {
+    group.push_back(&w);
+  } else {
+    size_t group_events = 0;
+    for (Writer* other : writers_) {
+      if (other->exclusive != nullptr) break;
+      if (group.size() >= kMaxGroupWriters || group_events >= kMaxCommandEvents) break;
+      group.push_back(other);
+      group_events += other->request->events.size();
+    }
   }
   lock.unlock();
 
+  // Whatever happens below (an exception included), the group leaves the
+  // queue and the next writer is woken: a failure never strands a writer.
+  struct Dequeue {
+    RocksJournal* journal;
+    Writer* leader;
+    std::vector<Writer*>* group;
+    ~Dequeue() {
+      std::lock_guard relock(journal->mu_);
+      for (Writer* member : *group) {
+        journal->writers_.pop_front();
+        if (member != leader) {
+          member->done = true;
+          member->cv.notify_one();
+        }
+      }
+      if (!journal->writers_.empty()) journal->writers_.front()->cv.notify_one();
+    }
+  } dequeue{this, &w, &group};
+
+  if (w.exclusive != nullptr) {
+    try {
+      w.result = (*w.exclusive)();
+    } catch (const std::exception& e) {
+      w.result = Status::internal(std::string("journal write failed: ") + e.what());
+    } catch (...) {
+      w.result = Status::internal("journal write failed: an unknown exception");
+    }
+    return std::move(w.result);
+  }
+  try {
+    write_group(group);
+  } catch (...) {
+    // Only reached when the write itself throws (no memory for the batch):
+    // nothing of the group was written.
+    Status failed = Status::unavailable("journal write failed: an exception while writing");
+    for (Writer* member : group) member->result = failed;
+  }
+  return std::move(w.result);
+}
+
+void RocksJournal::write_group(std::vector<Writer*>& group) {
   rocksdb::WriteBatch batch;
   Overlay overlay;
   uint64_t next = next_position_;
@@ -93,40 +164,45 @@ Result<AppendResult> RocksJournal::append(AppendRequest request) {
       break;
     }
     Writer* member = group[i];
-    member->result = stage(*member->request, &next, &recorded_at, &overlay, &batch);
-  }
-
-  if (batch.Count() > 0) {
-    rocksdb::WriteOptions wo;
-    wo.sync = options_.durability == Durability::kSync;
-    rocksdb::Status s = db_->Write(wo, &batch);
-    if (!s.ok()) {
-      Status failed = Status::unavailable("journal write failed: " + s.ToString());
-      for (Writer* member : group) {
-        if (member->result.is_ok()) member->result = failed;
-      }
-    } else {
-      next_position_ = next;
-      last_recorded_at_ = recorded_at;
-      {
-        std::lock_guard head_lock(head_mu_);
-        head_.store(next - 1, std::memory_order_release);
-      }
-      head_cv_.notify_all();
-      if (options_.durability == Durability::kBatch) unsynced_.store(true);
+    batch.SetSavePoint();
+    try {
+      if (options_.stage_hook) options_.stage_hook(*member->request);
+      member->result = stage(*member->request, &next, &recorded_at, &overlay, &batch);
+      batch.PopSavePoint();
+    } catch (...) {
+      // Cap'n Proto or an allocation failed while staging: only this
+      // command fails, and whatever it had added to the batch is taken out.
+      // The overlay may hold part of it, so the writers behind it lead the
+      // next group instead of staging over it.
+      batch.RollbackToSavePoint();
+      member->result = Status::internal("the command could not be staged: " + current_exception_text());
+      group.resize(i + 1);
+      break;
     }
   }
-
-  lock.lock();
-  for (Writer* member : group) {
-    writers_.pop_front();
-    if (member != &w) {
-      member->done = true;
-      member->cv.notify_one();
+  if (batch.Count() == 0) return;
+  rocksdb::WriteOptions wo;
+  wo.sync = options_.durability == Durability::kSync;
+  rocksdb::Status s = db_->Write(wo, &batch);
+  if (!s.ok()) {
+    Status failed = write_failure(s);
+    for (Writer* member : group) {
+      if (member->result.is_ok()) member->result = failed;
     }
+    return;
   }
-  if (!writers_.empty()) writers_.front()->cv.notify_one();
-  return std::move(w.result);
+  publish(next, recorded_at);
+}
+
+void RocksJournal::publish(uint64_t next, int64_t recorded_at) {
+  next_position_ = next;
+  last_recorded_at_ = recorded_at;
+  {
+    std::lock_guard head_lock(head_mu_);
+    head_.store(next - 1, std::memory_order_release);
+  }
+  head_cv_.notify_all();
+  if (options_.durability == Durability::kBatch) unsynced_.store(true);
 }
 
 Result<AppendResult> RocksJournal::stage(AppendRequest& request, uint64_t* next_position,
@@ -267,6 +343,15 @@ Result<AppendResult> RocksJournal::stage(AppendRequest& request, uint64_t* next_
   *next_position = position;
   *last_recorded_at = recorded_at;
   return result;
+}
+
+Status RocksJournal::write_failure(const rocksdb::Status& s) const {
+  if (s.IsNoSpace() || s.subcode() == rocksdb::Status::kNoSpace) {
+    return Status::unavailable("no space left on the journal's disk (" + dir_ +
+                               "); nothing of this write was committed: " + s.ToString());
+  }
+  if (s.IsCorruption()) return Status::corruption("journal write failed: " + s.ToString());
+  return Status::unavailable("journal write failed: " + s.ToString());
 }
 
 }  // namespace annals::journal

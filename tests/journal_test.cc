@@ -4,6 +4,7 @@
 #include <rocksdb/db.h>
 
 #include <atomic>
+#include <future>
 #include <map>
 #include <set>
 #include <thread>
@@ -550,6 +551,91 @@ TEST(JournalOpen, DurabilityNamesParse) {
   EXPECT_EQ(*parse_durability("none"), Durability::kNone);
   EXPECT_CODE(parse_durability("fsync"), Code::kInvalidArgument);
   EXPECT_CODE(parse_durability(""), Code::kInvalidArgument);
+}
+
+TEST(JournalQueue, AnExceptionWhileStagingFailsOnlyThatCommandAndNoWriterHangs) {
+  // A command whose staging throws (Cap'n Proto, bad_alloc) fails alone:
+  // nothing of it is written, the other writers of its group and the ones
+  // queued behind it are appended, and positions stay gap-free.
+  TempDir dir;
+  Options options;
+  options.stage_hook = [](const AppendRequest& r) {
+    if (r.events.size() == 2) throw std::bad_alloc();
+  };
+  auto opened = Journal::open_rocksdb(dir.sub("journal"), options);
+  ASSERT_OK(opened);
+  Journal& journal = **opened;
+  constexpr int kThreads = 24;
+  std::atomic<int> ok{0}, failed{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      std::vector<std::pair<std::string, std::string>> kvs = {{"k" + std::to_string(t), "1"}};
+      if (t % 3 == 0) kvs.push_back({"x" + std::to_string(t), "2"});  // this one throws
+      auto result = journal.append(command("acme", kvs));
+      if (result.is_ok()) {
+        ok++;
+      } else {
+        EXPECT_EQ(result.status().code(), Code::kInternal) << result.status().to_string();
+        EXPECT_NE(result.status().message().find("could not be staged"), std::string::npos);
+        failed++;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failed.load(), kThreads / 3);
+  EXPECT_EQ(ok.load(), kThreads - kThreads / 3);
+  EXPECT_EQ(journal.head(), static_cast<uint64_t>(ok.load()));
+  auto all = journal.read(1, 1000);
+  ASSERT_OK(all);
+  ASSERT_EQ(all->size(), static_cast<size_t>(ok.load()));
+  for (size_t i = 0; i < all->size(); ++i) {
+    EXPECT_EQ((*all)[i].position(), i + 1);
+    EXPECT_EQ((*all)[i].envelope().getCommandEvents(), 1u);  // no part of a failed command
+  }
+  // And the journal goes on accepting commands.
+  ASSERT_OK(journal.append(command("acme", {{"after", "1"}})));
+}
+
+TEST(JournalQueue, ImportWaitsItsTurnBehindABusyAppendInsteadOfGivingUp) {
+  // The source: two commands.
+  TempDir dir;
+  ManualClock clock{from_micros(1'800'000'000'000'000)};
+  Options source_options;
+  source_options.clock = &clock;
+  auto source = Journal::open_rocksdb(dir.sub("source"), source_options);
+  ASSERT_OK(source);
+  ASSERT_OK((*source)->append(command("acme", {{"a", "1"}})));
+  ASSERT_OK((*source)->append(command("acme", {{"b", "2"}})));
+  auto records = (*source)->read_records(2, 1);
+  ASSERT_OK(records);
+
+  // The target: an append that holds the queue far longer than any polling
+  // import would wait, and the import of the source's second command
+  // queued behind it.
+  std::promise<void> entered;
+  std::atomic<bool> first{true};
+  Options options;
+  options.clock = &clock;
+  options.stage_hook = [&](const AppendRequest&) {
+    if (first.exchange(false)) {
+      entered.set_value();
+      std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+    }
+  };
+  auto target = Journal::open_rocksdb(dir.sub("target"), options);
+  ASSERT_OK(target);
+  std::thread appender([&] { EXPECT_OK((*target)->append(command("acme", {{"a", "1"}}))); });
+  entered.get_future().wait();
+  auto imported = (*target)->import_command(std::move(records).value());
+  appender.join();
+  ASSERT_OK(imported);
+  EXPECT_EQ(imported->first_position, 2u);
+  EXPECT_EQ((*target)->head(), 2u);
+  // Appends queued after the import follow it.
+  auto next = (*target)->append(command("acme", {{"c", "3"}}));
+  ASSERT_OK(next);
+  EXPECT_EQ(next->first_position, 3u);
 }
 
 }  // namespace
