@@ -53,9 +53,16 @@ Result<Folder> locate(const Args& args) {
   return f;
 }
 
-// Checkpoints by projection, or an empty map when the read database is absent.
-Result<std::vector<std::pair<std::string, uint64_t>>> read_checkpoints(const Folder& f) {
-  std::vector<std::pair<std::string, uint64_t>> out;
+struct Checkpoint {
+  std::string projection;
+  uint64_t position = 0;
+  uint64_t failed_at = 0;  // 0 unless the projection is stopped
+  std::string error;
+};
+
+// Checkpoints by projection, or none when the read database is absent.
+Result<std::vector<Checkpoint>> read_checkpoints(const Folder& f) {
+  std::vector<Checkpoint> out;
   if (!f.database_exists) return out;
   std::unique_ptr<db::Database> database;
   if (db::is_postgres_url(f.database_url)) {
@@ -68,10 +75,39 @@ Result<std::vector<std::pair<std::string, uint64_t>>> read_checkpoints(const Fol
   }
   ANNALS_ASSIGN_OR_RETURN(auto txn, database->begin(db::Access::kRead));
   ANNALS_ASSIGN_OR_RETURN(
-      auto rows,
-      txn->query("SELECT projection, position FROM projection_checkpoints ORDER BY projection"));
-  for (const auto& row : rows) out.emplace_back(row.text(0), static_cast<uint64_t>(row.i64(1)));
+      auto rows, txn->query("SELECT c.projection, c.position, f.position, f.error"
+                            " FROM projection_checkpoints c LEFT JOIN projection_failures f"
+                            " ON f.projection = c.projection ORDER BY c.projection"));
+  for (const auto& row : rows) {
+    out.push_back({row.text(0), static_cast<uint64_t>(row.i64(1)),
+                   row.is_null(2) ? 0 : static_cast<uint64_t>(row.i64(2)),
+                   row.is_null(3) ? std::string() : row.text(3)});
+  }
   return out;
+}
+
+// SQLite: the file's own consistency check (a damaged index can hide rows
+// from a query while a table scan still finds them).
+Status check_read_database(const Folder& f) {
+  if (!f.database_exists || db::is_postgres_url(f.database_url)) return Status::ok();
+  ANNALS_ASSIGN_OR_RETURN(auto database, db::Database::open(f.database_url));
+  ANNALS_ASSIGN_OR_RETURN(auto txn, database->begin(db::Access::kRead));
+  ANNALS_ASSIGN_OR_RETURN(auto rows, txn->query("PRAGMA integrity_check(20)"));
+  if (rows.size() == 1 && rows[0].text(0) == "ok") return Status::ok();
+  std::string message = "the read database " + f.database_url + " is damaged:";
+  for (const auto& row : rows) message += "\n  " + row.text(0);
+  return Status::corruption(
+      message + "\nthe journal is the truth: `annals rebuild` builds the read database anew");
+}
+
+// What a checkpoint past the journal head means, and what to do.
+std::string past_head_advice(uint64_t head, uint64_t position) {
+  return "the journal lacks positions " + std::to_string(head + 1) + ".." +
+         std::to_string(position) +
+         ", which the read tables hold: either the journal lost its tail (restore the journal "
+         "from a backup or an export that holds those positions, and nothing is lost) or the "
+         "read database belongs to another journal (`annals rebuild` rebuilds it from this "
+         "journal, dropping what the journal does not hold)";
 }
 
 Result<std::unique_ptr<journal::Journal>> open_read_only(const Folder& f) {
@@ -92,11 +128,13 @@ int run_status(const std::vector<std::string>& argv) {
   }
   auto folder = locate(*args);
   if (!folder.is_ok()) return failure("status", folder.status().message());
+  // Checkpoints first, then the head: beside a running app, a checkpoint
+  // read this way is never past the head it is compared with.
+  auto checkpoints = read_checkpoints(*folder);
+  if (!checkpoints.is_ok()) return failure("status", checkpoints.status().to_string());
   auto journal = open_read_only(*folder);
   if (!journal.is_ok()) return failure("status", journal.status().to_string());
   uint64_t head = (*journal)->head();
-  auto checkpoints = read_checkpoints(*folder);
-  if (!checkpoints.is_ok()) return failure("status", checkpoints.status().to_string());
 
   std::printf("data folder    %s\n", folder->dir.c_str());
   std::printf("journal        %s (RocksDB), head %llu\n", folder->journal_dir.c_str(),
@@ -110,7 +148,8 @@ int run_status(const std::vector<std::string>& argv) {
   SystemClock clock;
   int64_t now = to_micros(clock.now());
   std::printf("\n%-22s %12s %12s %12s\n", "projection", "checkpoint", "lag events", "lag seconds");
-  for (const auto& [name, position] : *checkpoints) {
+  std::vector<std::string> notes;
+  for (const auto& [name, position, failed_at, error] : *checkpoints) {
     long long lag = static_cast<long long>(head) - static_cast<long long>(position);
     std::string seconds = "0.0";
     if (lag > 0) {
@@ -128,8 +167,21 @@ int run_status(const std::vector<std::string>& argv) {
     }
     std::printf("%-22s %12llu %12lld %12s%s\n", name.c_str(),
                 static_cast<unsigned long long>(position), lag, seconds.c_str(),
-                lag < 0 ? "  (past the journal head: rebuild the read database)" : "");
+                failed_at != 0 ? "  STOPPED"
+                : lag < 0      ? "  PAST THE HEAD"
+                               : "");
+    if (failed_at != 0) {
+      notes.push_back("projection '" + name + "' is stopped at position " +
+                      std::to_string(failed_at) + ": " + error +
+                      "\n  the other projections carry on; once the cause is fixed, `annals "
+                      "replay " +
+                      name + "` resumes it");
+    } else if (lag < 0) {
+      notes.push_back("projection '" + name +
+                      "' is past the journal head: " + past_head_advice(head, position));
+    }
   }
+  for (const auto& note : notes) std::printf("\n%s\n", note.c_str());
   return 0;
 }
 
@@ -142,6 +194,9 @@ int run_verify(const std::vector<std::string>& argv) {
   }
   auto folder = locate(*args);
   if (!folder.is_ok()) return failure("verify", folder.status().message());
+  // Checkpoints before the head, as status reads them.
+  auto checkpoints = read_checkpoints(*folder);
+  if (!checkpoints.is_ok()) return failure("verify", checkpoints.status().to_string());
   auto journal = open_read_only(*folder);
   if (!journal.is_ok()) return failure("verify", journal.status().to_string());
 
@@ -175,18 +230,42 @@ int run_verify(const std::vector<std::string>& argv) {
     return failure("verify", "journal head is " + std::to_string(head) + " but " +
                                  std::to_string(checked) + " events were read");
   }
-  auto checkpoints = read_checkpoints(*folder);
-  if (!checkpoints.is_ok()) return failure("verify", checkpoints.status().to_string());
-  for (const auto& [name, position] : *checkpoints) {
+  // The families derived from the events, recomputed and compared.
+  constexpr size_t kMaxListed = 50;
+  auto differences = (*journal)->verify_families(kMaxListed + 1);
+  if (!differences.is_ok()) return failure("verify", differences.status().to_string());
+  if (!differences->empty()) {
+    std::string message = "the journal's derived families disagree with its events:";
+    for (size_t i = 0; i < differences->size() && i < kMaxListed; ++i) {
+      const auto& d = (*differences)[i];
+      message += "\n  " + d.family + " " + d.key + ": " + d.what;
+    }
+    if (differences->size() > kMaxListed) message += "\n  (and more)";
+    message +=
+        "\nthe events are intact; restore the journal from a backup, or `annals export` "
+        "it and `annals import` the file into a new folder, which rebuilds these families "
+        "from the events";
+    return failure("verify", message);
+  }
+  auto read_db = check_read_database(*folder);
+  if (!read_db.is_ok()) return failure("verify", read_db.to_string());
+  for (const auto& [name, position, failed_at, error] : *checkpoints) {
     if (position > head) {
       return failure("verify", "projection '" + name + "' is at position " +
                                    std::to_string(position) + ", past the journal head " +
-                                   std::to_string(head));
+                                   std::to_string(head) + ": " + past_head_advice(head, position));
+    }
+    if (failed_at != 0) {
+      return failure("verify", "projection '" + name + "' is stopped at position " +
+                                   std::to_string(failed_at) + ": " + error +
+                                   "; once the cause is fixed, `annals replay " + name +
+                                   "` resumes it");
     }
   }
   std::printf(
       "ok: %llu events, positions 1..%llu contiguous, every checksum holds, every event "
-      "decodes; %zu projection checkpoints within the head\n",
+      "decodes; the org index, stream versions and idempotency entries agree with the "
+      "events; %zu projection checkpoints within the head\n",
       static_cast<unsigned long long>(checked), static_cast<unsigned long long>(head),
       checkpoints->size());
   return 0;

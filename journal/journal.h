@@ -20,8 +20,8 @@
 #pragma once
 
 #include <chrono>
-#include <functional>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -44,6 +44,13 @@ Result<Durability> parse_durability(std::string_view name);
 std::string_view durability_name(Durability durability);
 
 struct AppendRequest;
+
+// One way a family derived from the events disagrees with them.
+struct FamilyDifference {
+  std::string family;  // "org_events", "streams" or "idempotency"
+  std::string key;     // readable: "acme/42", "acme/token/t1"
+  std::string what;    // "missing", "not backed by any event", "holds 3; the events say 4"
+};
 
 struct Options {
   Durability durability = Durability::kSync;
@@ -167,6 +174,12 @@ class Journal {
 
   // Export and import (journal/export.h drives these).
   //
+  // Recomputes the families derived from the events (the org index, stream
+  // versions and idempotency entries) from events 1..head and compares them
+  // with what is stored: every difference, by family and key, at most
+  // `limit` of them. Holds an entry per event in memory while it runs.
+  virtual Result<std::vector<FamilyDifference>> verify_families(size_t limit) = 0;
+
   // The head, data keys and reservations read from one consistent snapshot:
   // events 1..head, read afterwards, are exactly what these belong with.
   virtual Result<JournalState> snapshot_state() = 0;

@@ -31,6 +31,7 @@ class RocksJournal final : public Journal {
   uint64_t wait_for_head(uint64_t after, std::chrono::milliseconds timeout) override;
   Status sync() override;
   Result<JournalState> snapshot_state() override;
+  Result<std::vector<FamilyDifference>> verify_families(size_t limit) override;
   Result<std::vector<std::string>> read_records(uint64_t from, size_t max_events) override;
   Result<AppendResult> import_command(std::vector<std::string> encoded_envelopes) override;
   Status import_data_key(std::string_view org_id, std::string value) override;
@@ -44,7 +45,7 @@ class RocksJournal final : public Journal {
  private:
   // One appender waiting in the queue. Lives on the appender's stack.
   struct Writer {
-    AppendRequest* request = nullptr;  // an append, or
+    AppendRequest* request = nullptr;                                  // an append, or
     const std::function<Result<AppendResult>()>* exclusive = nullptr;  // a write run alone
     Result<AppendResult> result = Status::internal("append was not processed");
     bool done = false;

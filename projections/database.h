@@ -72,6 +72,23 @@ class Transaction {
     return execute(sql, params).status();
   }
 
+  // Savepoints, nested: a part of the transaction that can be undone alone
+  // (the projector isolates a failing projection this way).
+  // release_savepoint runs every deferred statement, so their errors surface
+  // there (the savepoint then stays open, to be rolled back);
+  // rollback_to_savepoint undoes and ends the named savepoint and those
+  // inside it, including a set_org and an error that aborted the
+  // transaction, which goes on.
+  virtual Status savepoint(std::string_view name) {
+    return execute_script("SAVEPOINT " + std::string(name));
+  }
+  virtual Status release_savepoint(std::string_view name) {
+    return execute_script("RELEASE SAVEPOINT " + std::string(name));
+  }
+  virtual Status rollback_to_savepoint(std::string_view name) {
+    return execute_script("ROLLBACK TO SAVEPOINT " + std::string(name) + "; RELEASE SAVEPOINT " +
+                          std::string(name));
+  }
   virtual Status commit() = 0;
 };
 

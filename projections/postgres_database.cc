@@ -48,6 +48,7 @@ class PgTransaction final : public Transaction {
 
   ~PgTransaction() override {
     try {
+      while (!subs_.empty()) subs_.pop_back();
       txn_.reset();  // aborts unless committed
     } catch (const std::exception&) {
       conn_->broken = true;
@@ -78,7 +79,7 @@ class PgTransaction final : public Transaction {
   Status execute_script(std::string_view sql) override {
     ANNALS_RETURN_IF_ERROR(flush());
     try {
-      txn_->exec(std::string(sql));
+      current().exec(std::string(sql));
       return Status::ok();
     } catch (const std::exception& e) {
       return fail(e, sql);
@@ -105,10 +106,63 @@ class PgTransaction final : public Transaction {
     return rows;
   }
 
+  // Savepoints are libpqxx subtransactions: after an error inside one,
+  // libpqxx closes it (not the whole transaction), and statements go to the
+  // innermost one still open.
+  Status savepoint(std::string_view name) override {
+    ANNALS_RETURN_IF_ERROR(flush());  // what is deferred so far belongs outside it
+    try {
+      subs_.push_back({std::string(name),
+                       std::make_unique<pqxx::subtransaction>(current(), std::string(name))});
+      return Status::ok();
+    } catch (const std::exception& e) {
+      return fail(e, "SAVEPOINT");
+    }
+  }
+
+  Status release_savepoint(std::string_view name) override {
+    if (subs_.empty() || subs_.back().name != name) {
+      return Status::internal("no open savepoint '" + std::string(name) + "' to release");
+    }
+    Status s = flush();
+    if (s.is_ok()) {
+      try {
+        subs_.back().txn->commit();
+      } catch (const std::exception& e) {
+        s = fail(e, "RELEASE SAVEPOINT");
+      }
+    }
+    if (s.is_ok()) subs_.pop_back();  // on an error it stays, to be rolled back
+    return s;
+  }
+
+  Status rollback_to_savepoint(std::string_view name) override {
+    pending_.clear();  // deferred statements of the part being undone
+    pending_count_ = 0;
+    org_.clear();  // set_config(..., true) since the savepoint is undone too
+    bool found = false;
+    while (!subs_.empty() && !found) {
+      found = subs_.back().name == name;
+      try {
+        subs_.back().txn->abort();
+      } catch (const std::exception& e) {
+        subs_.pop_back();
+        return fail(e, "ROLLBACK TO SAVEPOINT");
+      }
+      subs_.pop_back();
+    }
+    if (!found) return Status::internal("no open savepoint '" + std::string(name) + "'");
+    return Status::ok();
+  }
+
   Status commit() override {
     if (committed_) return Status::internal("transaction already ended");
     ANNALS_RETURN_IF_ERROR(flush());
     try {
+      while (!subs_.empty()) {
+        subs_.back().txn->commit();
+        subs_.pop_back();
+      }
       txn_->commit();
       committed_ = true;
       return Status::ok();
@@ -128,7 +182,7 @@ class PgTransaction final : public Transaction {
     pending_.clear();
     pending_count_ = 0;
     try {
-      txn_->exec(batch);
+      current().exec(batch);
       return Status::ok();
     } catch (const std::exception& e) {
       return fail(e, std::to_string(count) + " deferred statements, from: " + batch.substr(0, 160));
@@ -144,13 +198,15 @@ class PgTransaction final : public Transaction {
     for (size_t i = 0; i < sql.size(); ++i) {
       char c = sql[i];
       if (c == '\'') in_string = !in_string;
-      if (in_string || c != '$' || i + 1 >= sql.size() || !std::isdigit(static_cast<unsigned char>(sql[i + 1]))) {
+      if (in_string || c != '$' || i + 1 >= sql.size() ||
+          !std::isdigit(static_cast<unsigned char>(sql[i + 1]))) {
         out.push_back(c);
         continue;
       }
       size_t j = i + 1;
       size_t n = 0;
-      while (j < sql.size() && std::isdigit(static_cast<unsigned char>(sql[j]))) n = n * 10 + (sql[j++] - '0');
+      while (j < sql.size() && std::isdigit(static_cast<unsigned char>(sql[j])))
+        n = n * 10 + (sql[j++] - '0');
       if (n == 0 || n > params.size()) {
         return Status::internal("SQL names parameter $" + std::to_string(n) + " but " +
                                 std::to_string(params.size()) + " were given: " + std::string(sql));
@@ -203,7 +259,7 @@ class PgTransaction final : public Transaction {
       for (size_t i = 0; i < params.size(); ++i) {
         args.push_back(std::holds_alternative<Null>(params[i]) ? nullptr : text[i].c_str());
       }
-      return txn_->exec_prepared(name, pqxx::prepare::make_dynamic_params(args));
+      return current().exec_prepared(name, pqxx::prepare::make_dynamic_params(args));
     } catch (const std::exception& e) {
       return fail(e, sql);
     }
@@ -220,9 +276,15 @@ class PgTransaction final : public Transaction {
   PgDatabase* owner_;
   std::unique_ptr<PgConnection> conn_;
   std::unique_ptr<pqxx::dbtransaction> txn_;
+  struct Savepoint {
+    std::string name;
+    std::unique_ptr<pqxx::subtransaction> txn;
+  };
+  std::vector<Savepoint> subs_;  // open savepoints, innermost last
+  pqxx::dbtransaction& current() { return subs_.empty() ? *txn_ : *subs_.back().txn; }
   std::string org_;
   bool committed_ = false;
-  std::string pending_;       // deferred statements, not yet sent
+  std::string pending_;  // deferred statements, not yet sent
   size_t pending_count_ = 0;
 };
 

@@ -47,11 +47,31 @@ enum class ProjectorMode {
   kBackground,  // a thread follows the journal; readers wait for positions
 };
 
+// What a failing projection does to the others.
+enum class FailurePolicy {
+  // The live projector: the failing projection stops at the failing
+  // command (its position and error recorded in projection_failures, in the
+  // same transaction as the checkpoints); the others carry on.
+  kIsolate,
+  // Rebuild and replay: the whole catch-up fails and nothing of the batch
+  // is kept; the operator sees the error.
+  kAbort,
+};
+
 struct ProjectorOptions {
   ProjectorMode mode = ProjectorMode::kInline;
+  FailurePolicy on_failure = FailurePolicy::kIsolate;
   size_t batch_size = 1000;                      // events per transaction, at most
   std::chrono::milliseconds idle_wait{200};      // background: longest sleep between looks
   std::chrono::milliseconds retry_backoff{100};  // background: first wait after a failure
+};
+
+// Where one projection stands.
+struct ProjectionState {
+  std::string name;
+  uint64_t position = 0;   // its checkpoint: every event up to here is applied
+  uint64_t failed_at = 0;  // 0, or the position of the event it stopped at
+  std::string error;       // why it stopped (when failed_at > 0)
 };
 
 // Thread-safe. "journal" and "database" must outlive the Projector.
@@ -67,7 +87,10 @@ class Projector {
   void stop();
 
   // Applies every event up to the journal's head now; returns the lowest
-  // checkpoint reached. On an error the failed batch changes nothing.
+  // checkpoint of the projections still running. A projection that fails
+  // is stopped (kIsolate) and is not an error here; an error means the
+  // database failed (or, under kAbort, a projection did), and the failed
+  // batch changed nothing.
   Result<uint64_t> catch_up();
 
   // As catch_up(), but stops at `limit` (a position that ends a command)
@@ -79,19 +102,34 @@ class Projector {
   // projector this way.
   Status with_paused(const std::function<Status()>& fn);
 
-  // Returns once every projection has applied `position`: inline mode
+  // Returns once every projection that handles one of `types` (every
+  // projection when `types` is empty) has applied `position`: inline mode
   // catches up itself, background mode waits for the thread. kTimedOut when
-  // the timeout passes first (the error that held it up is in the message).
-  Status wait_for(uint64_t position, std::chrono::milliseconds timeout);
+  // the timeout passes first (the error that held it up is in the message),
+  // and at once when one of those projections is stopped: the write is
+  // committed, not visible.
+  Status wait_for(uint64_t position, std::chrono::milliseconds timeout,
+                  const std::vector<events::PayloadType>& types = {});
 
+  // The lowest checkpoint of the projections still running.
   uint64_t checkpoint() const { return min_checkpoint_.load(std::memory_order_acquire); }
   std::map<std::string, uint64_t> checkpoints() const;
+  std::vector<ProjectionState> states() const;
   Status last_error() const;
   ProjectorMode mode() const { return options_.mode; }
 
  private:
+  struct Stop {
+    uint64_t position = 0;  // 0: running
+    std::string error;
+  };
   Result<uint64_t> catch_up_locked(uint64_t limit, const BatchObserver& observer);
+  // Applies `batch` in one transaction. isolating: each projection's commands
+  // under savepoints, so a failing one stops alone (into `stops`).
+  Status apply_batch(const std::vector<events::Event>& batch, bool isolating,
+                     std::vector<uint64_t>* reached, std::vector<Stop>* stops);
   Status load_checkpoints_locked();
+  uint64_t lowest_running() const;  // under state_mu_'s writers; ~0 when none runs
   void run();
   void set_error(const Status& s);
 
@@ -102,6 +140,7 @@ class Projector {
 
   std::mutex apply_mu_;              // one batch at a time
   std::vector<uint64_t> positions_;  // guarded by apply_mu_ and state_mu_ for writes
+  std::vector<Stop> stops_;          // as positions_
   std::atomic<uint64_t> min_checkpoint_{0};
   bool started_ = false;  // guarded by apply_mu_
 

@@ -70,11 +70,12 @@ Result<std::vector<std::string>> list_tables(db::Transaction& txn, db::Dialect d
     for (const auto& r : rows) out.push_back(r.text(0));
   } else {
     ANNALS_ASSIGN_OR_RETURN(
-        auto rows, txn.query("SELECT c.relname FROM pg_class c"
-                             " JOIN pg_namespace n ON n.oid = c.relnamespace"
-                             " WHERE n.nspname IN ($1::text, $1::text || '_meta') AND c.relkind = 'r'"
-                             " ORDER BY c.relname",
-                             {schema}));
+        auto rows,
+        txn.query("SELECT c.relname FROM pg_class c"
+                  " JOIN pg_namespace n ON n.oid = c.relnamespace"
+                  " WHERE n.nspname IN ($1::text, $1::text || '_meta') AND c.relkind = 'r'"
+                  " ORDER BY c.relname",
+                  {schema}));
     for (const auto& r : rows) out.push_back(r.text(0));
   }
   return out;
@@ -95,7 +96,8 @@ Result<std::vector<std::string>> primary_key(db::Transaction& txn, db::Dialect d
                   " JOIN pg_class c ON c.oid = i.indrelid"
                   " JOIN pg_namespace n ON n.oid = c.relnamespace"
                   " JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = ANY (i.indkey)"
-                  " WHERE i.indisprimary AND n.nspname IN ($1::text, $1::text || '_meta') AND c.relname = $2"
+                  " WHERE i.indisprimary AND n.nspname IN ($1::text, $1::text || '_meta') AND "
+                  "c.relname = $2"
                   " ORDER BY array_position(i.indkey::int2[], a.attnum)",
                   {schema, table}));
     for (const auto& r : rows) out.push_back(r.text(0));
@@ -190,8 +192,8 @@ Result<std::unique_ptr<db::Database>> open_admin(const std::string& admin_url) {
 }
 
 Status interrupted(const std::string& what, uint64_t reached, uint64_t target) {
-  return Status::unavailable(what + " interrupted at position " + std::to_string(reached) +
-                             " of " + std::to_string(target) +
+  return Status::unavailable(what + " interrupted at position " + std::to_string(reached) + " of " +
+                             std::to_string(target) +
                              "; the live schema is untouched. Run it again to resume, or discard "
                              "it.");
 }
@@ -274,12 +276,17 @@ class PostgresTarget final : public Rebuilder::Target {
     {
       ANNALS_ASSIGN_OR_RETURN(auto admin, open_admin(admin_url_));
       ANNALS_ASSIGN_OR_RETURN(auto txn, admin->begin(db::Access::kWrite));
-      ANNALS_RETURN_IF_ERROR(txn->execute_script(
-          "CREATE SCHEMA IF NOT EXISTS " + schema_ + " AUTHORIZATION annals_owner;"
-          "CREATE SCHEMA IF NOT EXISTS " + schema_ + "_meta AUTHORIZATION annals_owner;"
-          "REVOKE ALL ON SCHEMA " + schema_ + ", " + schema_ + "_meta FROM PUBLIC;"
-          "GRANT USAGE ON SCHEMA " + schema_ + ", " + schema_ +
-          "_meta TO annals_query, annals_projector;"));
+      ANNALS_RETURN_IF_ERROR(txn->execute_script("CREATE SCHEMA IF NOT EXISTS " + schema_ +
+                                                 " AUTHORIZATION annals_owner;"
+                                                 "CREATE SCHEMA IF NOT EXISTS " +
+                                                 schema_ +
+                                                 "_meta AUTHORIZATION annals_owner;"
+                                                 "REVOKE ALL ON SCHEMA " +
+                                                 schema_ + ", " + schema_ +
+                                                 "_meta FROM PUBLIC;"
+                                                 "GRANT USAGE ON SCHEMA " +
+                                                 schema_ + ", " + schema_ +
+                                                 "_meta TO annals_query, annals_projector;"));
       ANNALS_RETURN_IF_ERROR(txn->commit());
     }
     ANNALS_ASSIGN_OR_RETURN(auto owner, open_as_owner(admin_url_, schema_));
@@ -315,13 +322,17 @@ class PostgresTarget final : public Rebuilder::Target {
   Status swap_into(db::Database&) override {
     ANNALS_ASSIGN_OR_RETURN(auto admin, open_admin(admin_url_));
     ANNALS_ASSIGN_OR_RETURN(auto txn, admin->begin(db::Access::kWrite));
-    ANNALS_RETURN_IF_ERROR(txn->execute_script(
-        "ALTER SCHEMA annals RENAME TO annals_retired;"
-        "ALTER SCHEMA annals_meta RENAME TO annals_retired_meta;"
-        "ALTER SCHEMA " + schema_ + " RENAME TO annals;"
-        "ALTER SCHEMA " + schema_ + "_meta RENAME TO annals_meta;"
-        "DROP SCHEMA annals_retired CASCADE;"
-        "DROP SCHEMA annals_retired_meta CASCADE;"));
+    ANNALS_RETURN_IF_ERROR(
+        txn->execute_script("ALTER SCHEMA annals RENAME TO annals_retired;"
+                            "ALTER SCHEMA annals_meta RENAME TO annals_retired_meta;"
+                            "ALTER SCHEMA " +
+                            schema_ +
+                            " RENAME TO annals;"
+                            "ALTER SCHEMA " +
+                            schema_ +
+                            "_meta RENAME TO annals_meta;"
+                            "DROP SCHEMA annals_retired CASCADE;"
+                            "DROP SCHEMA annals_retired_meta CASCADE;"));
     return txn->commit();
   }
 
@@ -346,18 +357,19 @@ std::unique_ptr<Rebuilder::Target> Rebuilder::target(const std::string& name) {
 
 Result<uint64_t> Rebuilder::replay_into(Target& target, uint64_t limit, const std::string& phase,
                                         uint64_t* events) {
-  ANNALS_ASSIGN_OR_RETURN(auto database, target.open(options_.clock ? *options_.clock : system_clock_));
+  ANNALS_ASSIGN_OR_RETURN(auto database,
+                          target.open(options_.clock ? *options_.clock : system_clock_));
   ProjectorOptions po;
   po.mode = ProjectorMode::kInline;
+  po.on_failure = FailurePolicy::kAbort;  // the operator sees the error; nothing is skipped
   po.batch_size = options_.batch_size;
   Projector projector(journal_, *database, standard_projections(), po);
   ANNALS_RETURN_IF_ERROR(projector.start());
   uint64_t from = projector.checkpoint();
   if (options_.progress && !options_.progress({phase, from, limit})) return from;
-  ANNALS_ASSIGN_OR_RETURN(
-      uint64_t reached, projector.catch_up_until(limit, [&](uint64_t at) {
-        return !options_.progress || options_.progress({phase, at, limit});
-      }));
+  ANNALS_ASSIGN_OR_RETURN(uint64_t reached, projector.catch_up_until(limit, [&](uint64_t at) {
+    return !options_.progress || options_.progress({phase, at, limit});
+  }));
   if (events != nullptr) *events += reached - from;
   return reached;
 }
@@ -371,7 +383,7 @@ Result<RebuildPlan> Rebuilder::plan() {
   RebuildPlan plan;
   auto t = target(kRebuildName);
   plan.live = live_.dialect() == db::Dialect::kSqlite ? live_.describe()
-                                                        : "PostgreSQL schemas annals and annals_meta";
+                                                      : "PostgreSQL schemas annals and annals_meta";
   plan.target = t->describe();
   plan.journal_head = journal_.head();
   ANNALS_ASSIGN_OR_RETURN(auto migrations, embedded_migrations(live_.dialect()));
@@ -465,10 +477,10 @@ Result<CheckReport> Rebuilder::check() {
     bool first = true;
     for (const auto& [name, position] : checkpoints) {
       if (!first && position != report.position) {
-        return Status::unavailable(
-            "the live projections are at different positions (" + name + " at " +
-            std::to_string(position) + ", others at " + std::to_string(report.position) +
-            "): let them catch up, then check again");
+        return Status::unavailable("the live projections are at different positions (" + name +
+                                   " at " + std::to_string(position) + ", others at " +
+                                   std::to_string(report.position) +
+                                   "): let them catch up, then check again");
       }
       report.position = position;
       first = false;
@@ -563,6 +575,9 @@ Result<uint64_t> Rebuilder::replay(const std::string& name, uint64_t from) {
                                         " DO UPDATE SET position = excluded.position",
                                         {name, static_cast<int64_t>(end)})
                                .status());
+    // A projection that was stopped by a failure runs again from here.
+    ANNALS_RETURN_IF_ERROR(
+        txn->execute("DELETE FROM projection_failures WHERE projection = $1", {name}).status());
     reached = end;
     return txn->commit();
   };

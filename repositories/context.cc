@@ -17,10 +17,16 @@ Status validate_page(int64_t page, int64_t per_page) {
 }
 
 Result<journal::AppendResult> RepositoryContext::write(journal::AppendRequest request) {
-  for (auto& event : request.events) event.stamp_version();
+  std::vector<events::PayloadType> types;
+  for (auto& event : request.events) {
+    event.stamp_version();
+    types.push_back(event.envelope().getPayload().which());
+  }
   ANNALS_ASSIGN_OR_RETURN(journal::AppendResult result, journal_.append(std::move(request)));
   if (options_.read_your_writes) {
-    ANNALS_RETURN_IF_ERROR(projector_.wait_for(result.last_position, options_.visibility_timeout));
+    // Only the projections that handle these events are waited for.
+    ANNALS_RETURN_IF_ERROR(
+        projector_.wait_for(result.last_position, options_.visibility_timeout, types));
   }
   return result;
 }

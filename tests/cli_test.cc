@@ -10,15 +10,16 @@
 #include <iterator>
 
 #include "journal/format.h"
+#include "projections/database.h"
 #include "tests/cli_support.h"
 #include "tests/test_support.h"
 
 namespace annals {
 namespace {
 
-using annals::testing::TempDir;
 using annals::testing::annals;
 using annals::testing::CliRun;
+using annals::testing::TempDir;
 
 TEST(Cli, DemoThenVerifySucceed) {
   TempDir dir;
@@ -41,6 +42,40 @@ TEST(Cli, DemoThenVerifySucceed) {
   CliRun again = annals("demo --data " + dir.sub("data") + " --commands 200 --durability batch");
   ASSERT_EQ(again.exit_code, 0) << again.out;
   EXPECT_EQ(annals("verify --data " + dir.sub("data")).exit_code, 0);
+}
+
+TEST(Cli, StatusAndVerifyNameAStoppedProjectionAndReplayResumesIt) {
+  TempDir dir;
+  std::string data = dir.sub("data");
+  ASSERT_EQ(annals("demo --data " + data + " --commands 200").exit_code, 0);
+  {
+    // What the projector records when the settings projection fails on an
+    // event (the projector tests make it happen; here only the record).
+    auto database = db::Database::open("sqlite:" + data + "/read.sqlite");
+    ASSERT_OK(database);
+    auto txn = (*database)->begin(db::Access::kWrite);
+    ASSERT_OK(txn);
+    ASSERT_OK(
+        (*txn)->execute("INSERT INTO projection_failures (projection, position, error)"
+                        " VALUES ('settings', 7, 'Internal: injected for the test')"));
+    ASSERT_OK((*txn)->commit());
+  }
+  CliRun status = annals("status --data " + data);
+  ASSERT_EQ(status.exit_code, 0) << status.out;
+  EXPECT_NE(status.out.find("STOPPED"), std::string::npos) << status.out;
+  EXPECT_NE(status.out.find("projection 'settings' is stopped at position 7: Internal: injected"),
+            std::string::npos)
+      << status.out;
+  EXPECT_NE(status.out.find("annals replay settings"), std::string::npos) << status.out;
+  CliRun verify = annals("verify --data " + data);
+  EXPECT_EQ(verify.exit_code, 1) << verify.out;
+  EXPECT_NE(verify.out.find("'settings' is stopped at position 7"), std::string::npos)
+      << verify.out;
+  CliRun replay = annals("replay --projection settings --data " + data);
+  ASSERT_EQ(replay.exit_code, 0) << replay.out;
+  status = annals("status --data " + data);
+  EXPECT_EQ(status.out.find("STOPPED"), std::string::npos) << status.out;
+  EXPECT_EQ(annals("verify --data " + data).exit_code, 0);
 }
 
 TEST(Cli, VerifyNamesThePositionOfAGap) {

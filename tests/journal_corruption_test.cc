@@ -10,6 +10,7 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -138,10 +139,10 @@ class RawJournalDb {
  public:
   explicit RawJournalDb(const std::string& dir) {
     std::vector<rocksdb::ColumnFamilyDescriptor> families;
-    for (const char* name : {rocksdb::kDefaultColumnFamilyName.c_str(), format::kEventsFamily,
-                             format::kOrgEventsFamily, format::kStreamsFamily,
-                             format::kIdempotencyFamily, format::kReservationsFamily,
-                             format::kKeysFamily}) {
+    for (const char* name :
+         {rocksdb::kDefaultColumnFamilyName.c_str(), format::kEventsFamily,
+          format::kOrgEventsFamily, format::kStreamsFamily, format::kIdempotencyFamily,
+          format::kReservationsFamily, format::kKeysFamily}) {
       families.emplace_back(name, rocksdb::ColumnFamilyOptions());
     }
     rocksdb::DB* raw = nullptr;
@@ -167,6 +168,13 @@ class RawJournalDb {
   }
   void delete_record(uint64_t position) {
     status_ = db_->Delete(synced(), events(), format::position_key(position));
+  }
+  // family: 2 org events, 3 streams, 4 idempotency, 5 reservations, 6 keys.
+  void put(int family, const std::string& key, const std::string& value) {
+    status_ = db_->Put(synced(), handles_[family], key, value);
+  }
+  void remove(int family, const std::string& key) {
+    status_ = db_->Delete(synced(), handles_[family], key);
   }
 
  private:
@@ -205,6 +213,48 @@ class JournalRecordDamage : public ::testing::Test {
   testing::TempDir tmp_;
   const std::string dir_ = tmp_.sub("journal");
 };
+
+TEST_F(JournalRecordDamage, EveryDerivedEntryThatDisagreesWithTheEventsIsNamed) {
+  {
+    auto journal = reopen();
+    ASSERT_NE(journal, nullptr);
+    auto clean = journal->verify_families(100);
+    ASSERT_OK(clean);
+    EXPECT_TRUE(clean->empty());
+  }
+  {
+    RawJournalDb raw(dir_);
+    ASSERT_TRUE(raw.status().ok()) << raw.status().ToString();
+    raw.remove(2, format::org_event_key(kOrg, 3));      // an org index entry lost
+    raw.put(2, format::org_event_key("other", 7), "");  // one that no event backs
+    std::string v99;
+    format::put_u64_be(&v99, 99);
+    raw.put(3, format::stream_key(kOrg, "setting/key4"), v99);  // a wrong version
+    raw.remove(3, format::stream_key(kOrg, "setting/key5"));    // a lost version
+    std::string positions;
+    format::put_u64_be(&positions, 1);
+    format::put_u64_be(&positions, 1);
+    raw.put(4, format::idempotency_key(kOrg, "never-used"), positions);  // a forged retry
+    ASSERT_TRUE(raw.status().ok()) << raw.status().ToString();
+  }
+  auto journal = reopen();
+  ASSERT_NE(journal, nullptr);
+  auto found = journal->verify_families(100);
+  ASSERT_OK(found);
+  std::set<std::string> seen;
+  for (const auto& d : *found) seen.insert(d.family + " " + d.key + ": " + d.what);
+  EXPECT_EQ(seen,
+            (std::set<std::string>{
+                "idempotency corrupt-org/never-used: holds positions 1..1 that no event backs",
+                "org_events corrupt-org/3: is missing; the events say an entry",
+                "org_events other/7: holds an entry that no event backs",
+                "streams corrupt-org/setting/key4: holds version 99; the events say version 1",
+                "streams corrupt-org/setting/key5: is missing; the events say version 1",
+            }));
+  auto limited = journal->verify_families(2);
+  ASSERT_OK(limited);
+  EXPECT_EQ(limited->size(), 2u);
+}
 
 TEST_F(JournalRecordDamage, ChangedPayloadByteFailsTheRecordChecksum) {
   {

@@ -150,8 +150,8 @@ TEST_P(RebuildTest, ReadsKeepWorkingAndWritesAreCaughtUpDuringARebuild) {
       auto page = store_->tokens().list("org-b", "user-1", 1, 5);
       if (!page.is_ok() || page->total < 30 || page->rows.empty()) {
         if (bad_reads.fetch_add(1) == 0) {
-          first_error = page.is_ok() ? "total " + std::to_string(page->total)
-                                     : page.status().to_string();
+          first_error =
+              page.is_ok() ? "total " + std::to_string(page->total) : page.status().to_string();
         }
       }
       reads.fetch_add(1);
@@ -237,7 +237,8 @@ TEST_P(RebuildTest, CheckFindsTheLiveSchemaIdenticalToAReplay) {
   auto txn = database->begin(db::Access::kRead);
   ASSERT_OK(txn);
   if (GetParam() == testing::Backend::kPostgres) {
-    auto rows = (*txn)->query("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'annals_check%'");
+    auto rows =
+        (*txn)->query("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'annals_check%'");
     ASSERT_OK(rows);
     EXPECT_TRUE(rows->empty());
   } else {
@@ -279,14 +280,58 @@ TEST_P(RebuildTest, ReplayRestoresOneProjectionAndLeavesTheOthers) {
   EXPECT_EQ(token_count("org-a"), 5);
 }
 
+TEST_P(RebuildTest, AProjectionThatCannotHoldAnEventStopsAloneAndReplayResumesIt) {
+  write_history(1);
+  // The read table refuses one value (a constraint the projection cannot
+  // satisfy), as a projection bug would.
+  bool sqlite = GetParam() == testing::Backend::kSqlite;
+  exec(sqlite ? "CREATE TRIGGER no_poison BEFORE INSERT ON api_tokens WHEN NEW.name = 'poison'"
+                " BEGIN SELECT RAISE(ABORT, 'poisoned token'); END;"
+              : "ALTER TABLE annals.api_tokens ADD CONSTRAINT no_poison CHECK (name <> 'poison')");
+  NewApiToken poison = token("poison");
+  poison.name = "poison";
+  auto created = store_->tokens().create("org-a", poison);
+  EXPECT_CODE(created, Code::kTimedOut);  // committed, not visible
+  EXPECT_NE(created.status().message().find("projection 'tokens' is stopped"), std::string::npos)
+      << created.status().to_string();
+  uint64_t committed = store_->journal().head();
+  // The other projections carry on; later token writes are refused at once.
+  ASSERT_OK(store_->settings().upsert("org-a", "theme", "blue", "string"));
+  EXPECT_CODE(store_->tokens().create("org-a", token("later")), Code::kTimedOut);
+  // Opening the store again works, and the projection stays stopped.
+  open();
+  auto setting = store_->settings().get("org-a", "theme");
+  ASSERT_OK(setting);
+  EXPECT_EQ(setting->value, "blue");
+  bool stopped = false;
+  for (const auto& state : store_->projector().states()) {
+    if (state.name == "tokens") {
+      stopped = state.failed_at == committed;
+      EXPECT_NE(state.error.find("poison"), std::string::npos) << state.error;
+    }
+  }
+  EXPECT_TRUE(stopped);
+  // Replay fails while the cause is there (and changes nothing)...
+  EXPECT_FALSE(store_->rebuilder().replay("tokens", 1).is_ok());
+  EXPECT_EQ(token_count("org-a"), 1);
+  // ...and, once it is fixed, resumes the projection with every token.
+  exec(sqlite ? "DROP TRIGGER no_poison"
+              : "ALTER TABLE annals.api_tokens DROP CONSTRAINT no_poison");
+  ASSERT_OK(store_->rebuilder().replay("tokens", 1));
+  EXPECT_EQ(token_count("org-a"), 3);
+  ASSERT_OK(store_->tokens().create("org-a", token("after-fix")));
+  EXPECT_EQ(token_count("org-a"), 4);
+  for (const auto& state : store_->projector().states())
+    EXPECT_EQ(state.failed_at, 0u) << state.name;
+}
+
 TEST_P(RebuildTest, ReplayRefusesBadInputAndChangesNothing) {
   write_history(2);
   exec("UPDATE api_tokens SET name = 'tampered'");
   auto before = tables();
   EXPECT_CODE(store_->rebuilder().replay("no-such-projection", 1), Code::kNotFound);
   EXPECT_CODE(store_->rebuilder().replay("", 1), Code::kNotFound);
-  EXPECT_CODE(store_->rebuilder().replay("tokens'; DROP TABLE api_tokens; --", 1),
-              Code::kNotFound);
+  EXPECT_CODE(store_->rebuilder().replay("tokens'; DROP TABLE api_tokens; --", 1), Code::kNotFound);
   EXPECT_CODE(store_->rebuilder().replay("tokens", 0), Code::kInvalidArgument);
   EXPECT_CODE(store_->rebuilder().replay("tokens", store_->journal().head() + 2),
               Code::kInvalidArgument);
