@@ -62,6 +62,8 @@ class RocksJournal final : public Journal {
 
   RocksJournal(Options options, std::string dir);
   Status open_db();
+  // The last command's org index, stream version and idempotency entries exist.
+  Status check_tail_families();
   void close();
 
   // Queues `w` and returns its result once its group is written.

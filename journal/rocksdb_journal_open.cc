@@ -50,6 +50,27 @@ Status RocksJournal::open_db() {
   std::error_code ec;
   bool exists = std::filesystem::exists(std::filesystem::path(dir_) / "CURRENT", ec);
   if (!exists) {
+    // A folder that holds journal files but no CURRENT lost it: creating a
+    // new, empty journal there would hide (and later delete) the old one.
+    std::vector<std::string> leftovers;
+    for (const auto& entry : std::filesystem::directory_iterator(dir_, ec)) {
+      std::string name = entry.path().filename().string();
+      auto ends_with = [&](std::string_view suffix) {
+        return name.size() >= suffix.size() &&
+               name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
+      };
+      if (ends_with(".sst") || ends_with(".log") || name.rfind("MANIFEST-", 0) == 0) {
+        leftovers.push_back(name);
+      }
+    }
+    if (!leftovers.empty()) {
+      return Status::corruption("journal " + dir_ + " has lost its CURRENT file but still holds " +
+                                    std::to_string(leftovers.size()) + " journal files (" +
+                                    leftovers.front() +
+                                    ", ...): refusing to create a new journal over them; "
+                                    "restore the folder from a backup",
+                                dir_);
+    }
     if (!options_.create_if_missing || options_.read_only) {
       return Status::not_found("no journal at " + dir_);
     }
@@ -163,10 +184,59 @@ Status RocksJournal::open_db() {
     return Status::corruption("cannot find the journal head: " + it->status().ToString());
   }
 
+  if (!options_.read_only) {
+    // Files lost from one family (a truncated MANIFEST, a deleted table
+    // file) leave events without their derived entries: refuse to write
+    // over that. Read-only opens go on, so that verify can list it all.
+    Status tail = check_tail_families();
+    if (!tail.is_ok()) return tail;
+  }
+
   if (options_.durability == Durability::kBatch && !options_.read_only) {
     sync_thread_ = std::thread([this] { batch_sync_loop(); });
   }
   return Status::ok();
+}
+
+Status RocksJournal::check_tail_families() {
+  uint64_t head = head_.load();
+  if (head == 0) return Status::ok();
+  auto last = read_position(head);
+  if (!last.is_ok()) return last.status();
+  uint64_t first = head - last->envelope().getCommandIndex();
+  auto command = read(first, head - first + 1);
+  if (!command.is_ok()) return command.status();
+  std::string problems;
+  for (const auto& e : *command) {
+    const std::string org(e.org_id());
+    auto indexed = get(org_events_cf_, format::org_event_key(org, e.position()));
+    if (!indexed.is_ok()) return indexed.status();
+    if (!indexed->has_value()) {
+      problems += " the org index lacks position " + std::to_string(e.position()) + ";";
+    }
+    auto version = get(streams_cf_, format::stream_key(org, e.stream_id()));
+    if (!version.is_ok()) return version.status();
+    if (!version->has_value() || (*version)->size() != 8 ||
+        format::get_u64_be(**version) < e.stream_version()) {
+      problems += " the stream versions lack version " + std::to_string(e.stream_version()) +
+                  " of " + org + "/" + std::string(e.stream_id()) + ";";
+    }
+    auto key = events::Event::view(e.envelope().getIdempotencyKey());
+    if (!key.empty()) {
+      auto entry = get(idempotency_cf_, format::idempotency_key(org, key));
+      if (!entry.is_ok()) return entry.status();
+      if (!entry->has_value()) {
+        problems += " the idempotency entries lack " + org + "/" + std::string(key) + ";";
+      }
+    }
+  }
+  if (problems.empty()) return Status::ok();
+  problems.pop_back();
+  return Status::corruption("journal " + dir_ + " has lost entries its events need:" + problems +
+                                ". It was not opened for writing; `annals verify` lists every "
+                                "difference; restore it from a backup, or export it and import "
+                                "the file into a new folder, which rebuilds them from the events",
+                            dir_);
 }
 
 void RocksJournal::batch_sync_loop() {

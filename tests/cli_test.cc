@@ -105,6 +105,64 @@ TEST(Cli, VerifyNamesThePositionOfAGap) {
   EXPECT_NE(verify.out.find("position 10"), std::string::npos) << verify.out;
 }
 
+TEST(Cli, VerifyNamesEachDerivedEntryThatDisagreesWithTheEvents) {
+  TempDir dir;
+  std::string data = dir.sub("data");
+  ASSERT_EQ(annals("demo --data " + data + " --commands 100").exit_code, 0);
+  {
+    // An org index entry lost behind the journal's back.
+    std::vector<rocksdb::ColumnFamilyDescriptor> families;
+    for (const char* name :
+         {"default", journal::format::kEventsFamily, journal::format::kOrgEventsFamily,
+          journal::format::kStreamsFamily, journal::format::kIdempotencyFamily,
+          journal::format::kReservationsFamily, journal::format::kKeysFamily}) {
+      families.emplace_back(name, rocksdb::ColumnFamilyOptions());
+    }
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* raw = nullptr;
+    ASSERT_TRUE(
+        rocksdb::DB::Open(rocksdb::DBOptions(), data + "/journal", families, &handles, &raw).ok());
+    std::unique_ptr<rocksdb::Iterator> it(raw->NewIterator(rocksdb::ReadOptions(), handles[2]));
+    it->SeekToFirst();
+    ASSERT_TRUE(it->Valid());
+    std::string key = it->key().ToString();
+    it.reset();
+    ASSERT_TRUE(raw->Delete(rocksdb::WriteOptions(), handles[2], key).ok());
+    for (auto* h : handles) raw->DestroyColumnFamilyHandle(h);
+    delete raw;
+  }
+  CliRun verify = annals("verify --data " + data);
+  EXPECT_EQ(verify.exit_code, 1) << verify.out;
+  EXPECT_NE(verify.out.find("org_events "), std::string::npos) << verify.out;
+  EXPECT_NE(verify.out.find("is missing; the events say an entry"), std::string::npos)
+      << verify.out;
+}
+
+TEST(Cli, VerifyRunsSqliteIntegrityCheckOnTheReadDatabase) {
+  TempDir dir;
+  std::string data = dir.sub("data");
+  ASSERT_EQ(annals("demo --data " + data + " --commands 100").exit_code, 0);
+  {
+    // The token prefix index no longer matches its table, as a damaged
+    // index page would: lookups through it miss rows a scan finds.
+    auto database = db::Database::open("sqlite:" + data + "/read.sqlite");
+    ASSERT_OK(database);
+    auto txn = (*database)->begin(db::Access::kWrite);
+    ASSERT_OK(txn);
+    ASSERT_OK((*txn)->execute_script(
+        "PRAGMA writable_schema = ON;"
+        "UPDATE sqlite_schema SET sql = 'CREATE INDEX api_tokens_prefix ON api_tokens (name)'"
+        " WHERE name = 'api_tokens_prefix';"
+        "PRAGMA writable_schema = OFF;"));
+    ASSERT_OK((*txn)->commit());
+  }
+  CliRun verify = annals("verify --data " + data);
+  EXPECT_EQ(verify.exit_code, 1) << verify.out;
+  EXPECT_NE(verify.out.find("is damaged"), std::string::npos) << verify.out;
+  EXPECT_NE(verify.out.find("api_tokens_prefix"), std::string::npos) << verify.out;
+  EXPECT_NE(verify.out.find("annals rebuild"), std::string::npos) << verify.out;
+}
+
 TEST(Cli, SetupDemoStatusAndVerifyOnPostgres) {
   TempDir dir;
   std::unique_ptr<testing::TestDatabase> db;

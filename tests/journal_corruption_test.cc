@@ -5,6 +5,7 @@
 // covers the key) and a record missing (a gap).
 #include <rocksdb/db.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -254,6 +255,46 @@ TEST_F(JournalRecordDamage, EveryDerivedEntryThatDisagreesWithTheEventsIsNamed) 
   auto limited = journal->verify_families(2);
   ASSERT_OK(limited);
   EXPECT_EQ(limited->size(), 2u);
+}
+
+TEST_F(JournalRecordDamage, LostDerivedEntriesOfTheLastCommandRefuseAWritableOpen) {
+  {
+    RawJournalDb raw(dir_);
+    ASSERT_TRUE(raw.status().ok()) << raw.status().ToString();
+    raw.remove(3, format::stream_key(kOrg, "setting/key" + std::to_string(kEvents - 1)));
+    ASSERT_TRUE(raw.status().ok()) << raw.status().ToString();
+  }
+  auto journal = Journal::open_rocksdb(dir_, Options{});
+  ASSERT_FALSE(journal.is_ok());
+  EXPECT_EQ(journal.status().code(), Code::kCorruption) << journal.status().to_string();
+  EXPECT_NE(journal.status().message().find("stream versions lack version 1"), std::string::npos)
+      << journal.status().to_string();
+  // Read-only, it opens: verify and export can still read it.
+  Options read_only;
+  read_only.read_only = true;
+  read_only.create_if_missing = false;
+  auto reader = Journal::open_rocksdb(dir_, read_only);
+  ASSERT_OK(reader);
+  auto found = (*reader)->verify_families(10);
+  ASSERT_OK(found);
+  ASSERT_EQ(found->size(), 1u);
+  EXPECT_EQ((*found)[0].family, "streams");
+}
+
+TEST_F(JournalRecordDamage, AFolderThatLostItsCurrentFileIsNotReplacedByANewJournal) {
+  fs::remove(fs::path(dir_) / "CURRENT");
+  std::vector<std::string> before;
+  for (const auto& e : fs::directory_iterator(dir_)) before.push_back(e.path().filename().string());
+  std::sort(before.begin(), before.end());
+  auto journal = Journal::open_rocksdb(dir_, Options{});
+  ASSERT_FALSE(journal.is_ok());
+  EXPECT_EQ(journal.status().code(), Code::kCorruption) << journal.status().to_string();
+  EXPECT_NE(journal.status().message().find("lost its CURRENT file"), std::string::npos)
+      << journal.status().to_string();
+  std::vector<std::string> after;
+  for (const auto& e : fs::directory_iterator(dir_)) after.push_back(e.path().filename().string());
+  std::sort(after.begin(), after.end());
+  EXPECT_EQ(before, after);  // nothing created, nothing deleted
 }
 
 TEST_F(JournalRecordDamage, ChangedPayloadByteFailsTheRecordChecksum) {
