@@ -113,6 +113,12 @@ class RocksJournal final : public Journal {
   std::deque<Writer*> writers_;  // guarded by mu_; the front one leads a group
   // Only the group leader touches these, one leader at a time.
   uint64_t next_position_ = 1;
+  // A write failed (a full disk): RocksDB must be resumed before the next
+  // write, and its WAL must not be synced until then (RocksDB asserts on a
+  // sync after a failed write). Set and cleared in the queue only.
+  std::atomic<bool> write_failed_{false};
+  // Syncs the WAL unless a write failed; runs in the queue, between groups.
+  Status sync_wal_in_queue();
   int64_t last_recorded_at_ = 0;
 
   std::atomic<uint64_t> head_{0};

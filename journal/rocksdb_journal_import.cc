@@ -291,7 +291,10 @@ Result<AppendResult> RocksJournal::import_staged(const std::vector<events::Event
   rocksdb::WriteOptions wo;
   wo.sync = options_.durability == Durability::kSync;
   rocksdb::Status s = db_->Write(wo, &batch);
-  if (!s.ok()) return write_failure(s);
+  if (!s.ok()) {
+    write_failed_.store(true);
+    return write_failure(s);
+  }
   publish(result.last_position + 1, first.recorded_at_micros());
   return result;
 }
@@ -364,7 +367,10 @@ Status RocksJournal::replace_reservations(uint64_t at_head, const std::set<std::
   rocksdb::WriteOptions wo;
   wo.sync = true;
   rocksdb::Status s = db_->Write(wo, &batch);
-  if (!s.ok()) return write_failure(s);
+  if (!s.ok()) {
+    write_failed_.store(true);
+    return write_failure(s);
+  }
   return Status::ok();
 }
 

@@ -3,12 +3,50 @@
 #include <rocksdb/table.h>
 
 #include <algorithm>
+#include <cstdarg>
+#include <cstdio>
 #include <filesystem>
+#include <mutex>
 
 #include "journal/format.h"
 #include "journal/rocksdb_journal.h"
 
 namespace annals::journal {
+namespace {
+
+// RocksDB's own info LOG, written so that a full disk never aborts the
+// process: RocksDB's default logger asserts when it writes again after a
+// failed write, which is exactly what happens once the disk is full. Lines
+// that cannot be written are dropped; the journal's errors reach the caller
+// through Status, not through this file.
+class JournalInfoLog final : public rocksdb::Logger {
+ public:
+  JournalInfoLog(const std::string& path, rocksdb::InfoLogLevel level)
+      : rocksdb::Logger(level), file_(std::fopen(path.c_str(), "ae")) {}
+  ~JournalInfoLog() override {
+    if (file_ != nullptr) std::fclose(file_);
+  }
+
+  using rocksdb::Logger::Logv;
+  void Logv(const char* format, va_list ap) override {
+    if (file_ == nullptr) return;
+    char line[1024];
+    int n = std::vsnprintf(line, sizeof line, format, ap);
+    if (n < 0) return;
+    size_t length = std::min(static_cast<size_t>(n), sizeof line - 1);
+    std::lock_guard lock(mu_);
+    if (std::fwrite(line, 1, length, file_) != length || std::fputc('\n', file_) == EOF ||
+        std::fflush(file_) != 0) {
+      std::clearerr(file_);  // a full disk: drop the line, try again next time
+    }
+  }
+
+ private:
+  std::FILE* file_;
+  std::mutex mu_;
+};
+
+}  // namespace
 
 Result<Durability> parse_durability(std::string_view name) {
   if (name == "sync") return Durability::kSync;
@@ -101,6 +139,10 @@ Status RocksJournal::open_db() {
   db_options.max_background_jobs = 2;
   db_options.keep_log_file_num = 4;
   db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+  if (!options_.read_only) {
+    db_options.info_log =
+        std::make_shared<JournalInfoLog>(dir_ + "/LOG", rocksdb::InfoLogLevel::WARN_LEVEL);
+  }
 
   rocksdb::ColumnFamilyOptions scan_options;    // events, org_events: read in order
   rocksdb::ColumnFamilyOptions lookup_options;  // streams, idempotency, reservations: point reads
@@ -245,7 +287,7 @@ void RocksJournal::batch_sync_loop() {
     sync_cv_.wait_for(lock, options_.batch_sync_interval, [this] { return stopping_; });
     if (unsynced_.exchange(false)) {
       lock.unlock();
-      db_->SyncWAL();  // a failure here shows again at close or the next write
+      (void)sync_wal_in_queue();  // a failure here shows again at close or the next write
       lock.lock();
     }
   }
@@ -253,9 +295,21 @@ void RocksJournal::batch_sync_loop() {
 
 Status RocksJournal::sync() {
   if (options_.read_only || !db_) return Status::ok();
-  rocksdb::Status s = db_->SyncWAL();
-  if (!s.ok()) return Status::unavailable("journal fsync failed: " + s.ToString());
-  return Status::ok();
+  return sync_wal_in_queue();
+}
+
+Status RocksJournal::sync_wal_in_queue() {
+  // In the queue, so that no write can fail between the check and the sync.
+  return run_exclusive([this]() -> Result<AppendResult> {
+           if (write_failed_.load()) {
+             return Status::unavailable(
+                 "the journal's last write failed (no space left?); nothing was synced");
+           }
+           rocksdb::Status s = db_->SyncWAL();
+           if (!s.ok()) return Status::unavailable("journal fsync failed: " + s.ToString());
+           return AppendResult{};
+         })
+      .status();
 }
 
 void RocksJournal::close() {
@@ -268,7 +322,7 @@ void RocksJournal::close() {
     sync_thread_.join();
   }
   if (!db_) return;
-  if (!options_.read_only) {
+  if (!options_.read_only && !write_failed_.load()) {
     db_->SyncWAL();
     // Leave the events in table files, so a reopen needs no log replay.
     rocksdb::FlushOptions flush;

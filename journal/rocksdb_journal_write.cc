@@ -76,7 +76,8 @@ Result<AppendResult> RocksJournal::append(AppendRequest request) {
   try {
     ANNALS_RETURN_IF_ERROR(validate_request(request));
   } catch (const std::exception& e) {
-    return Status::invalid_argument("events", std::string("a command does not encode: ") + e.what());
+    return Status::invalid_argument("events",
+                                    std::string("a command does not encode: ") + e.what());
   }
   Writer w;
   w.request = &request;
@@ -132,6 +133,23 @@ Result<AppendResult> RocksJournal::enqueue(Writer& w) {
     }
   } dequeue{this, &w, &group};
 
+  if (write_failed_.load()) {
+    // After a failed write (a full disk) RocksDB refuses writes until it
+    // is resumed; once space is free again, this lets the same process go
+    // on. While RocksDB recovers by itself it answers Busy: retry later.
+    rocksdb::Status resumed = db_->Resume();
+    if (!resumed.ok()) {
+      Status failed = resumed.IsBusy()
+                          ? Status::unavailable(
+                                "the journal is recovering from a failed write (no space left "
+                                "on " +
+                                dir_ + "?); nothing was written; retry")
+                          : write_failure(resumed);
+      for (Writer* member : group) member->result = failed;
+      return std::move(w.result);
+    }
+    write_failed_.store(false);
+  }
   if (w.exclusive != nullptr) {
     try {
       w.result = (*w.exclusive)();
@@ -175,7 +193,8 @@ void RocksJournal::write_group(std::vector<Writer*>& group) {
       // The overlay may hold part of it, so the writers behind it lead the
       // next group instead of staging over it.
       batch.RollbackToSavePoint();
-      member->result = Status::internal("the command could not be staged: " + current_exception_text());
+      member->result =
+          Status::internal("the command could not be staged: " + current_exception_text());
       group.resize(i + 1);
       break;
     }
@@ -185,6 +204,7 @@ void RocksJournal::write_group(std::vector<Writer*>& group) {
   wo.sync = options_.durability == Durability::kSync;
   rocksdb::Status s = db_->Write(wo, &batch);
   if (!s.ok()) {
+    write_failed_.store(true);
     Status failed = write_failure(s);
     for (Writer* member : group) {
       if (member->result.is_ok()) member->result = failed;

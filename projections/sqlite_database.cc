@@ -164,10 +164,15 @@ Status SqliteConnection::error(int rc, std::string_view context) const {
         return Status::conflict("unique", message);
       }
       return Status::invalid_argument("row", message);
+    case SQLITE_FULL: {
+      const char* file = sqlite3_db_filename(db_, "main");
+      return Status::unavailable("no space left on the read database's disk (" +
+                                 std::string(file != nullptr ? file : "") +
+                                 "); nothing of this transaction was kept: " + message);
+    }
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
     case SQLITE_IOERR:
-    case SQLITE_FULL:
     case SQLITE_CANTOPEN:
     case SQLITE_READONLY:
       return Status::unavailable(message);

@@ -1,0 +1,140 @@
+// A full disk: the failing call gets a clear kUnavailable ("no space left on
+// ..."), the process never aborts, nothing acknowledged is lost, and once
+// space is free the same process goes on. Runs on a small tmpfs mounted for
+// the test; where mounting is impossible (not root, no CAP_SYS_ADMIN) it is
+// skipped, and with CI=true that is a failure.
+#include <gtest/gtest.h>
+#include <sys/mount.h>
+
+#include <cstdlib>
+#include <filesystem>
+
+#include "journal/journal.h"
+#include "tests/cli_support.h"
+#include "tests/test_support.h"
+
+namespace annals {
+namespace {
+
+using testing::TempDir;
+
+// A tmpfs of `megabytes` at `path`, unmounted when it goes out of scope.
+class SmallDisk {
+ public:
+  SmallDisk(const std::string& path, int megabytes) : path_(path) {
+    std::filesystem::create_directories(path_);
+    std::string size = "size=" + std::to_string(megabytes) + "m";
+    mounted_ = ::mount("tmpfs", path_.c_str(), "tmpfs", 0, size.c_str()) == 0;
+  }
+  ~SmallDisk() {
+    if (mounted_) ::umount2(path_.c_str(), MNT_DETACH);
+  }
+  bool mounted() const { return mounted_; }
+  // Frees space the way an operator would: the same files, a bigger disk.
+  bool grow(int megabytes) {
+    std::string size = "size=" + std::to_string(megabytes) + "m";
+    return ::mount("tmpfs", path_.c_str(), "tmpfs", MS_REMOUNT, size.c_str()) == 0;
+  }
+
+ private:
+  std::string path_;
+  bool mounted_ = false;
+};
+
+#define ANNALS_REQUIRE_MOUNT(disk)                                                 \
+  do {                                                                             \
+    if (!(disk).mounted()) {                                                       \
+      const char* ci = std::getenv("CI");                                          \
+      if (ci != nullptr && std::string(ci) == "true") {                            \
+        FAIL() << "cannot mount a tmpfs (needs root); CI=true requires this test"; \
+      }                                                                            \
+      GTEST_SKIP() << "cannot mount a tmpfs here (needs root)";                    \
+    }                                                                              \
+  } while (0)
+
+journal::AppendRequest big_command(int i) {
+  journal::AppendRequest r;
+  r.org_id = "acme";
+  events::NewEvent e("acme", "setting/k" + std::to_string(i), "tester");
+  auto p = e.payload().initSettingUpserted();
+  p.setKey("k" + std::to_string(i));
+  std::string value(4000, 'a');
+  for (size_t k = 0; k < value.size(); ++k) value[k] = static_cast<char>('a' + (k * 7 + i) % 26);
+  p.setValue(value);
+  p.setValueType("string");
+  r.events.push_back(std::move(e));
+  return r;
+}
+
+TEST(FullDisk, TheJournalSaysNoSpaceLosesNothingAndGoesOnAfterARestart) {
+  TempDir dir;
+  SmallDisk disk(dir.sub("disk"), 4);
+  ANNALS_REQUIRE_MOUNT(disk);
+  std::string path = dir.sub("disk") + "/journal";
+  uint64_t acked = 0;
+  {
+    auto opened = journal::Journal::open_rocksdb(path, journal::Options{});
+    ASSERT_OK(opened);
+    journal::Journal& journal = **opened;
+    Status failure;
+    for (int i = 0; i < 20000; ++i) {
+      auto r = journal.append(big_command(i));
+      if (!r.is_ok()) {
+        failure = r.status();
+        break;
+      }
+      acked = r->last_position;
+    }
+    ASSERT_FALSE(failure.is_ok()) << "a 4 MB disk never filled up";
+    EXPECT_EQ(failure.code(), Code::kUnavailable) << failure.to_string();
+    EXPECT_NE(failure.message().find("no space left"), std::string::npos) << failure.to_string();
+    EXPECT_GT(acked, 10u);
+    // Further writes fail the same way; reads still work.
+    EXPECT_CODE(journal.append(big_command(-1)), Code::kUnavailable);
+    auto all = journal.read(1, 100000);
+    ASSERT_OK(all);
+    EXPECT_EQ(all->size(), acked);
+
+    // Closing on a full disk neither aborts nor loses what was acknowledged.
+  }
+  // Space comes back: a restart goes on where the journal stopped.
+  ASSERT_TRUE(disk.grow(64));
+  {
+    auto opened = journal::Journal::open_rocksdb(path, journal::Options{});
+    ASSERT_OK(opened);
+    EXPECT_EQ((*opened)->head(), acked);
+    auto after = (*opened)->append(big_command(-2));
+    ASSERT_OK(after);
+    EXPECT_EQ(after->first_position, acked + 1);
+    acked = after->last_position;
+  }
+  // And after a restart every acknowledged command is there, gap-free.
+  auto reopened = journal::Journal::open_rocksdb(path, journal::Options{});
+  ASSERT_OK(reopened);
+  EXPECT_EQ((*reopened)->head(), acked);
+  auto all = (*reopened)->read(1, 100000);
+  ASSERT_OK(all);
+  ASSERT_EQ(all->size(), acked);
+  for (size_t i = 0; i < all->size(); ++i) EXPECT_EQ((*all)[i].position(), i + 1);
+  auto differences = (*reopened)->verify_families(10);
+  ASSERT_OK(differences);
+  EXPECT_TRUE(differences->empty());
+}
+
+TEST(FullDisk, DemoOnAFullDiskExitsWithAClearErrorAndRunsAgainOnceSpaceIsFree) {
+  TempDir dir;
+  SmallDisk disk(dir.sub("disk"), 6);
+  ANNALS_REQUIRE_MOUNT(disk);
+  std::string data = dir.sub("disk") + "/data";
+  auto full = testing::annals("demo --data " + data + " --commands 50000");
+  EXPECT_EQ(full.exit_code, 1) << full.out;  // not 134: no abort
+  EXPECT_NE(full.out.find("no space left"), std::string::npos) << full.out;
+  ASSERT_TRUE(disk.grow(256));
+  auto again = testing::annals("demo --data " + data + " --commands 200");
+  EXPECT_EQ(again.exit_code, 0) << again.out;
+  auto verify = testing::annals("verify --data " + data);
+  EXPECT_EQ(verify.exit_code, 0) << verify.out;
+}
+
+}  // namespace
+}  // namespace annals
