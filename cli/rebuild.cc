@@ -41,8 +41,13 @@ constexpr const char* kReplayHelp =
     "Projections: settings, tokens, model, toolsets, mcp, mcp_auth,\n"
     "user_access_requests, app_access_requests, app_instances, user_aliases.\n";
 
-Result<std::unique_ptr<repositories::Store>> open_store(const Args& args) {
+// The rebuild replaces the read database, so it opens the store without
+// starting the projector: a read database past the journal head (which the
+// projector refuses) is exactly what it may have to replace.
+Result<std::unique_ptr<repositories::Store>> open_store(const Args& args,
+                                                        bool start_projector = true) {
   repositories::StoreOptions options;
+  options.start_projector = start_projector;
   options.data_dir = args.get_or("--data", default_data_dir());
   options.database_url = args.get_or("--database", default_database_url());
   options.runtime_password = runtime_password();
@@ -69,15 +74,18 @@ int print_check(const projections::CheckReport& report) {
   std::printf("%-24s %10s  %s\n", "table", "rows", "sha-256");
   for (const auto& [table, digest] : report.digests) {
     std::printf("%-24s %10llu  %s\n", table.c_str(),
-                static_cast<unsigned long long>(report.rows.at(table)), digest.substr(0, 16).c_str());
+                static_cast<unsigned long long>(report.rows.at(table)),
+                digest.substr(0, 16).c_str());
   }
   if (report.differences.empty()) {
-    std::printf("ok: a rebuild up to position %llu is identical to the live schema, table by "
-                "table and row by row\n",
-                static_cast<unsigned long long>(report.position));
+    std::printf(
+        "ok: a rebuild up to position %llu is identical to the live schema, table by "
+        "table and row by row\n",
+        static_cast<unsigned long long>(report.position));
     return 0;
   }
-  std::fprintf(stderr, "annals rebuild: the rebuilt schema differs from the live one at position %llu:\n",
+  std::fprintf(stderr,
+               "annals rebuild: the rebuilt schema differs from the live one at position %llu:\n",
                static_cast<unsigned long long>(report.position));
   for (const auto& d : report.differences) {
     std::fprintf(stderr, "  %s: %s%s%s\n", d.table.c_str(), d.what.c_str(),
@@ -90,15 +98,16 @@ int print_check(const projections::CheckReport& report) {
 }  // namespace
 
 int run_rebuild(const std::vector<std::string>& argv) {
-  auto args = Args::parse(argv, {{"--data", "--database", "--batch"},
-                                 {"--help", "--dry-run", "--check", "--discard"}});
+  auto args = Args::parse(
+      argv, {{"--data", "--database", "--batch"}, {"--help", "--dry-run", "--check", "--discard"}});
   if (!args.is_ok()) return usage_error("rebuild", args.status().message());
   if (args->flag("--help")) {
     std::fputs(kRebuildHelp, stdout);
     return 0;
   }
   int modes = args->flag("--dry-run") + args->flag("--check") + args->flag("--discard");
-  if (modes > 1) return usage_error("rebuild", "--dry-run, --check and --discard exclude each other");
+  if (modes > 1)
+    return usage_error("rebuild", "--dry-run, --check and --discard exclude each other");
   auto batch = args->get_int("--batch", 2000, 1, 100000);
   if (!batch.is_ok()) return usage_error("rebuild", batch.status().message());
 
@@ -132,7 +141,7 @@ int run_rebuild(const std::vector<std::string>& argv) {
     return 0;
   }
 
-  auto store = open_store(*args);
+  auto store = open_store(*args, /*start_projector=*/false);
   if (!store.is_ok()) return failure("rebuild", store.status().to_string());
   auto rebuilder = (*store)->rebuilder(options);
   if (args->flag("--discard")) {
@@ -151,12 +160,13 @@ int run_rebuild(const std::vector<std::string>& argv) {
   progress.finish();
   if (!report.is_ok()) return failure("rebuild", report.status().to_string());
   double rate = report->seconds > 0 ? report->events_replayed / report->seconds : 0;
-  std::printf("ok: %s %s and swapped in at position %llu: %llu events replayed in %.2f s (%s "
-              "events/s)\n",
-              report->resumed ? "resumed" : "built", report->target.c_str(),
-              static_cast<unsigned long long>(report->position),
-              static_cast<unsigned long long>(report->events_replayed), report->seconds,
-              human_count(rate).c_str());
+  std::printf(
+      "ok: %s %s and swapped in at position %llu: %llu events replayed in %.2f s (%s "
+      "events/s)\n",
+      report->resumed ? "resumed" : "built", report->target.c_str(),
+      static_cast<unsigned long long>(report->position),
+      static_cast<unsigned long long>(report->events_replayed), report->seconds,
+      human_count(rate).c_str());
   return 0;
 }
 

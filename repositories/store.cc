@@ -38,11 +38,13 @@ Result<std::unique_ptr<Store>> Store::open(StoreOptions options) {
   store->projector_ = std::make_unique<projections::Projector>(
       *store->journal_, store->projector_database(), projections::standard_projections(),
       projector_options);
-  ANNALS_RETURN_IF_ERROR(store->projector_->start());
-  // Whatever was journalled but not yet projected (a crash between the two)
-  // is applied before the first read.
-  ANNALS_ASSIGN_OR_RETURN(uint64_t reached, store->projector_->catch_up());
-  (void)reached;
+  if (options.start_projector) {
+    ANNALS_RETURN_IF_ERROR(store->projector_->start());
+    // Whatever was journalled but not yet projected (a crash between the
+    // two) is applied before the first read.
+    ANNALS_ASSIGN_OR_RETURN(uint64_t reached, store->projector_->catch_up());
+    (void)reached;
+  }
 
   if (!options.master_key.empty()) {
     ANNALS_ASSIGN_OR_RETURN(store->secrets_,

@@ -17,10 +17,10 @@
 #include "projections/database.h"
 #include "projections/projector.h"
 #include "projections/rebuild.h"
-#include "repositories/context.h"
 #include "repositories/access_repository.h"
 #include "repositories/access_request_repository.h"
 #include "repositories/app_instance_repository.h"
+#include "repositories/context.h"
 #include "repositories/mcp_auth_repository.h"
 #include "repositories/mcp_repository.h"
 #include "repositories/model_repository.h"
@@ -50,12 +50,17 @@ struct StoreOptions {
   projections::ProjectorMode projector_mode = projections::ProjectorMode::kInline;
   RepositoryOptions repository;
   Clock* clock = nullptr;  // null: the system clock; must outlive the store
+  // False for operator tools that replace the read database (rebuild): the
+  // projector is not started, so a read database the journal cannot serve
+  // (its checkpoints past the head) does not stop the tool that fixes it.
+  // Repository writes then report kTimedOut: nothing projects them.
+  bool start_projector = true;
 };
 
 struct PostgresConnections {
   std::unique_ptr<db::Database> query;      // as annals_query
   std::unique_ptr<db::Database> projector;  // as annals_projector
-  bool set_up = false;  // the URL was a superuser's: setup ran through it
+  bool set_up = false;                      // the URL was a superuser's: setup ran through it
 };
 
 // Connects to a PostgreSQL read database as the runtime roles. A superuser

@@ -78,6 +78,30 @@ TEST(Cli, StatusAndVerifyNameAStoppedProjectionAndReplayResumesIt) {
   EXPECT_EQ(annals("verify --data " + data).exit_code, 0);
 }
 
+TEST(Cli, AReadDatabasePastTheJournalHeadIsExplainedAndRebuildFixesIt) {
+  TempDir dir;
+  ASSERT_EQ(annals("demo --data " + dir.sub("long") + " --commands 300").exit_code, 0);
+  ASSERT_EQ(annals("demo --data " + dir.sub("short") + " --commands 100").exit_code, 0);
+  // The read database of the longer history beside the shorter journal, as
+  // when a journal lost its tail.
+  std::filesystem::copy_file(dir.sub("long") + "/read.sqlite", dir.sub("short") + "/read.sqlite",
+                             std::filesystem::copy_options::overwrite_existing);
+  CliRun status = annals("status --data " + dir.sub("short"));
+  ASSERT_EQ(status.exit_code, 0) << status.out;
+  EXPECT_NE(status.out.find("PAST THE HEAD"), std::string::npos) << status.out;
+  EXPECT_NE(status.out.find("the journal lacks positions"), std::string::npos) << status.out;
+  EXPECT_NE(status.out.find("restore the journal"), std::string::npos) << status.out;
+  CliRun verify = annals("verify --data " + dir.sub("short"));
+  EXPECT_EQ(verify.exit_code, 1) << verify.out;
+  EXPECT_NE(verify.out.find("the journal lacks positions"), std::string::npos) << verify.out;
+  // The rebuild the advice names can run, and fixes it.
+  CliRun rebuild = annals("rebuild --data " + dir.sub("short"));
+  ASSERT_EQ(rebuild.exit_code, 0) << rebuild.out;
+  EXPECT_EQ(annals("verify --data " + dir.sub("short")).exit_code, 0);
+  status = annals("status --data " + dir.sub("short"));
+  EXPECT_EQ(status.out.find("PAST THE HEAD"), std::string::npos) << status.out;
+}
+
 TEST(Cli, VerifyNamesThePositionOfAGap) {
   TempDir dir;
   ASSERT_EQ(annals("demo --data " + dir.sub("data") + " --commands 100").exit_code, 0);
