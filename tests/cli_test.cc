@@ -21,6 +21,35 @@ using annals::testing::annals;
 using annals::testing::CliRun;
 using annals::testing::TempDir;
 
+// The journal's RocksDB folder opened directly, to change it behind the
+// journal's back. handle(i): 1 events, 2 org events, 3 streams, ...
+class RawJournal {
+ public:
+  explicit RawJournal(const std::string& dir) {
+    std::vector<rocksdb::ColumnFamilyDescriptor> families;
+    for (const char* name :
+         {"default", journal::format::kEventsFamily, journal::format::kOrgEventsFamily,
+          journal::format::kStreamsFamily, journal::format::kIdempotencyFamily,
+          journal::format::kReservationsFamily, journal::format::kKeysFamily}) {
+      families.emplace_back(name, rocksdb::ColumnFamilyOptions());
+    }
+    rocksdb::DB* raw = nullptr;
+    opened_ = rocksdb::DB::Open(rocksdb::DBOptions(), dir, families, &handles_, &raw).ok();
+    db_.reset(raw);
+  }
+  ~RawJournal() {
+    for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+  }
+  bool opened() const { return opened_; }
+  rocksdb::DB* db() { return db_.get(); }
+  rocksdb::ColumnFamilyHandle* handle(size_t i) { return handles_.at(i); }
+
+ private:
+  bool opened_ = false;
+  std::unique_ptr<rocksdb::DB> db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+};
+
 TEST(Cli, DemoThenVerifySucceed) {
   TempDir dir;
   CliRun demo = annals("demo --data " + dir.sub("data") + " --commands 1200");
@@ -107,22 +136,12 @@ TEST(Cli, VerifyNamesThePositionOfAGap) {
   ASSERT_EQ(annals("demo --data " + dir.sub("data") + " --commands 100").exit_code, 0);
   {
     // Remove the record at position 10 behind the journal's back.
-    rocksdb::DBOptions options;
-    std::vector<rocksdb::ColumnFamilyDescriptor> families;
-    for (const char* name :
-         {"default", journal::format::kEventsFamily, journal::format::kOrgEventsFamily,
-          journal::format::kStreamsFamily, journal::format::kIdempotencyFamily,
-          journal::format::kReservationsFamily, journal::format::kKeysFamily}) {
-      families.emplace_back(name, rocksdb::ColumnFamilyOptions());
-    }
-    std::vector<rocksdb::ColumnFamilyHandle*> handles;
-    rocksdb::DB* raw = nullptr;
+    RawJournal raw(dir.sub("data") + "/journal");
+    ASSERT_TRUE(raw.opened());
     ASSERT_TRUE(
-        rocksdb::DB::Open(options, dir.sub("data") + "/journal", families, &handles, &raw).ok());
-    ASSERT_TRUE(
-        raw->Delete(rocksdb::WriteOptions(), handles[1], journal::format::position_key(10)).ok());
-    for (auto* h : handles) raw->DestroyColumnFamilyHandle(h);
-    delete raw;
+        raw.db()
+            ->Delete(rocksdb::WriteOptions(), raw.handle(1), journal::format::position_key(10))
+            .ok());
   }
   CliRun verify = annals("verify --data " + dir.sub("data"));
   EXPECT_EQ(verify.exit_code, 1) << verify.out;
@@ -135,25 +154,15 @@ TEST(Cli, VerifyNamesEachDerivedEntryThatDisagreesWithTheEvents) {
   ASSERT_EQ(annals("demo --data " + data + " --commands 100").exit_code, 0);
   {
     // An org index entry lost behind the journal's back.
-    std::vector<rocksdb::ColumnFamilyDescriptor> families;
-    for (const char* name :
-         {"default", journal::format::kEventsFamily, journal::format::kOrgEventsFamily,
-          journal::format::kStreamsFamily, journal::format::kIdempotencyFamily,
-          journal::format::kReservationsFamily, journal::format::kKeysFamily}) {
-      families.emplace_back(name, rocksdb::ColumnFamilyOptions());
-    }
-    std::vector<rocksdb::ColumnFamilyHandle*> handles;
-    rocksdb::DB* raw = nullptr;
-    ASSERT_TRUE(
-        rocksdb::DB::Open(rocksdb::DBOptions(), data + "/journal", families, &handles, &raw).ok());
-    std::unique_ptr<rocksdb::Iterator> it(raw->NewIterator(rocksdb::ReadOptions(), handles[2]));
+    RawJournal raw(data + "/journal");
+    ASSERT_TRUE(raw.opened());
+    std::unique_ptr<rocksdb::Iterator> it(
+        raw.db()->NewIterator(rocksdb::ReadOptions(), raw.handle(2)));
     it->SeekToFirst();
     ASSERT_TRUE(it->Valid());
     std::string key = it->key().ToString();
     it.reset();
-    ASSERT_TRUE(raw->Delete(rocksdb::WriteOptions(), handles[2], key).ok());
-    for (auto* h : handles) raw->DestroyColumnFamilyHandle(h);
-    delete raw;
+    ASSERT_TRUE(raw.db()->Delete(rocksdb::WriteOptions(), raw.handle(2), key).ok());
   }
   CliRun verify = annals("verify --data " + data);
   EXPECT_EQ(verify.exit_code, 1) << verify.out;
