@@ -170,11 +170,15 @@ bool warm_up() {
   return store.is_ok();
 }
 
+// The filled stores. main() releases them before it returns: left to the
+// exit handlers, the PostgreSQL one would drop its database after libpqxx's
+// own statics are gone.
+std::unique_ptr<Fixture> sqlite_fixture;
+std::unique_ptr<Fixture> postgres_fixture;
+
 Fixture& fixture(Backend backend) {
   [[maybe_unused]] static const bool warmed = warm_up();
-  static std::unique_ptr<Fixture> sqlite;
-  static std::unique_ptr<Fixture> postgres;
-  auto& f = backend == Backend::kSqlite ? sqlite : postgres;
+  auto& f = backend == Backend::kSqlite ? sqlite_fixture : postgres_fixture;
   if (!f) f = make_fixture(backend);
   return *f;
 }
@@ -472,3 +476,13 @@ ANNALS_QUERY_BENCH(Query::kTokenPage, token_page);
 
 }  // namespace
 }  // namespace annals::bench
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  annals::bench::sqlite_fixture.reset();
+  annals::bench::postgres_fixture.reset();
+  return 0;
+}
