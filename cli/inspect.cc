@@ -2,6 +2,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <map>
+#include <string>
 
 #include "cli/args.h"
 #include "cli/commands.h"
@@ -27,7 +29,10 @@ constexpr const char* kVerifyHelp =
     "\n"
     "Walks the whole journal and checks that positions run 1..head without a gap,\n"
     "that every record's checksum holds, and that every event decodes in full.\n"
-    "Also checks that no projection checkpoint is past the journal head.\n"
+    "Recomputes the org index, stream versions and idempotency entries from the\n"
+    "events and compares them; checks that every org whose events hold sealed\n"
+    "secrets has its data key (or was forgotten); runs SQLite's integrity check on\n"
+    "the read database; and checks that no projection is stopped or past the head.\n"
     "Exits 0 when all is well; otherwise prints the first bad position and exits 1.\n";
 
 struct Folder {
@@ -202,6 +207,8 @@ int run_verify(const std::vector<std::string>& argv) {
 
   uint64_t head = (*journal)->head();
   uint64_t checked = 0;
+  // Each org whose events hold a sealed secret -> where the first one is.
+  std::map<std::string, std::string, std::less<>> sealed_orgs;
   constexpr size_t kChunk = 10000;
   ProgressReporter progress;
   for (uint64_t from = 1; from <= head; from += kChunk) {
@@ -220,6 +227,12 @@ int run_verify(const std::vector<std::string>& argv) {
       if (!deep.is_ok()) {
         return failure("verify", "journal is bad at position " + std::to_string(event.position()) +
                                      ": " + deep.message());
+      }
+      if (!sealed_orgs.contains(event.org_id())) {
+        if (auto field = events::sealed_secret_field(event)) {
+          sealed_orgs.emplace(std::string(event.org_id()),
+                              "position " + std::to_string(event.position()) + ", " + *field);
+        }
       }
       ++checked;
     }
@@ -247,6 +260,21 @@ int run_verify(const std::vector<std::string>& argv) {
         "from the events";
     return failure("verify", message);
   }
+  // Sealed secrets need their org's data key, or its tombstone when the org
+  // was forgotten; without either they can never be read again.
+  for (const auto& [org, first] : sealed_orgs) {
+    auto key = (*journal)->data_key(org);
+    if (!key.is_ok()) return failure("verify", key.status().to_string());
+    if (key->has_value()) continue;
+    auto forgotten = (*journal)->data_key_forgotten_at(org);
+    if (!forgotten.is_ok()) return failure("verify", forgotten.status().to_string());
+    if (forgotten->has_value()) continue;
+    return failure("verify",
+                   "org '" + org + "' has sealed secrets in its events (the first at " + first +
+                       ") but no data key and no record of being forgotten: the journal lost "
+                       "its key, and those secrets cannot be read. Restore the journal from a "
+                       "backup, or import an export of it that still carries the key");
+  }
   auto read_db = check_read_database(*folder);
   if (!read_db.is_ok()) return failure("verify", read_db.to_string());
   for (const auto& [name, position, failed_at, error] : *checkpoints) {
@@ -265,9 +293,10 @@ int run_verify(const std::vector<std::string>& argv) {
   std::printf(
       "ok: %llu events, positions 1..%llu contiguous, every checksum holds, every event "
       "decodes; the org index, stream versions and idempotency entries agree with the "
-      "events; %zu projection checkpoints within the head\n",
+      "events; %zu orgs with sealed secrets each have a data key or were forgotten; %zu "
+      "projection checkpoints within the head\n",
       static_cast<unsigned long long>(checked), static_cast<unsigned long long>(head),
-      checkpoints->size());
+      sealed_orgs.size(), checkpoints->size());
   return 0;
 }
 

@@ -5,6 +5,7 @@
 #include <kj/exception.h>
 
 #include <cstring>
+#include <optional>
 
 #include "core/validate.h"
 
@@ -191,6 +192,69 @@ std::string payload_type_name(PayloadType type) {
     }
   }
   return "unknown(" + std::to_string(static_cast<int>(type)) + ")";
+}
+
+namespace {
+
+bool is_sealed_field(const capnp::StructSchema& owner, const capnp::StructSchema::Field& field) {
+  std::string_view name = field.getProto().getName().cStr();
+  if (name.substr(0, 6) == "sealed") return true;
+  // common.SecretChange: its `set` member holds a sealed value.
+  return name == "set" && std::string_view(owner.getUnqualifiedName().cStr()) == "SecretChange";
+}
+
+std::optional<std::string> find_sealed(const capnp::DynamicValue::Reader& value,
+                                       const std::string& path, int depth);
+
+std::optional<std::string> find_sealed_in(const capnp::DynamicStruct::Reader& s,
+                                          const capnp::StructSchema::Field& field,
+                                          const std::string& path, int depth) {
+  if (!s.has(field, capnp::HasMode::NON_DEFAULT)) return std::nullopt;
+  std::string p = path + "." + std::string(field.getProto().getName().cStr());
+  auto value = s.get(field);
+  if (value.getType() == capnp::DynamicValue::TEXT && is_sealed_field(s.getSchema(), field)) {
+    if (value.as<capnp::Text>().size() > 0) return p;
+    return std::nullopt;
+  }
+  return find_sealed(value, p, depth + 1);
+}
+
+std::optional<std::string> find_sealed(const capnp::DynamicValue::Reader& value,
+                                       const std::string& path, int depth) {
+  if (depth > kNestingLimit) return std::nullopt;
+  switch (value.getType()) {
+    case capnp::DynamicValue::STRUCT: {
+      auto s = value.as<capnp::DynamicStruct>();
+      for (auto field : s.getSchema().getNonUnionFields()) {
+        if (auto found = find_sealed_in(s, field, path, depth)) return found;
+      }
+      KJ_IF_MAYBE (active, s.which()) {
+        return find_sealed_in(s, *active, path, depth);
+      }
+      return std::nullopt;
+    }
+    case capnp::DynamicValue::LIST: {
+      auto list = value.as<capnp::DynamicList>();
+      for (uint i = 0; i < list.size(); ++i) {
+        if (auto found = find_sealed(list[i], path + "[" + std::to_string(i) + "]", depth + 1)) {
+          return found;
+        }
+      }
+      return std::nullopt;
+    }
+    default:
+      return std::nullopt;
+  }
+}
+
+}  // namespace
+
+std::optional<std::string> sealed_secret_field(const Event& event) {
+  try {
+    return find_sealed(capnp::toDynamic(event.envelope()), "event", 0);
+  } catch (const kj::Exception&) {
+    return std::nullopt;  // undecodable: deep_validate reports it
+  }
 }
 
 Status deep_validate(const Event& event) {

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -99,5 +100,11 @@ std::string payload_type_name(PayloadType type);
 // malformed text or list anywhere in the payload is found (verify uses this;
 // projectors rely on decode() and their own reads).
 Status deep_validate(const Event& event);
+
+// The path of the first non-empty sealed secret the event holds (a field
+// named "sealed..." or a SecretChange that sets one), e.g.
+// "event.mcpAuth.headerCreated.sealedHeaderValue"; nullopt when none. An
+// org whose events hold one needs its data key to read them.
+std::optional<std::string> sealed_secret_field(const Event& event);
 
 }  // namespace annals::events

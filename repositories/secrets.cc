@@ -5,6 +5,7 @@
 #include <openssl/rand.h>
 
 #include "core/validate.h"
+#include "events/event.h"
 
 namespace annals::repositories {
 namespace {
@@ -134,6 +135,7 @@ Result<std::string> Secrets::data_key(std::string_view org_id, bool create) {
     ANNALS_ASSIGN_OR_RETURN(auto forgotten_at, keys_.data_key_forgotten_at(org_id));
     if (forgotten_at.has_value()) return forgotten(org_id, *forgotten_at, create);
     if (!create) return Status::not_found("org '" + std::string(org_id) + "' has no data key");
+    ANNALS_RETURN_IF_ERROR(refuse_if_sealed(org_id));
     std::string fresh = random_bytes(32);
     auto put =
         keys_.put_data_key_if_absent(org_id, aes_gcm_seal(master_key_, wrap_aad(org_id), fresh));
@@ -154,6 +156,26 @@ Result<std::string> Secrets::data_key(std::string_view org_id, bool create) {
   }
   cache_.emplace(std::string(org_id), *key);
   return *key;
+}
+
+Status Secrets::refuse_if_sealed(std::string_view org_id) {
+  constexpr size_t kChunk = 1000;
+  for (uint64_t from = 1;;) {
+    ANNALS_ASSIGN_OR_RETURN(auto batch, keys_.read_org(org_id, from, kChunk));
+    for (const auto& event : batch) {
+      if (auto field = events::sealed_secret_field(event)) {
+        return Status::corruption(
+            "org '" + std::string(org_id) +
+            "' has no data key, yet its events hold sealed secrets (the first at position " +
+            std::to_string(event.position()) + ", " + *field +
+            "): a new key could never open them, so none is made. The journal lost the org's "
+            "key: restore the journal from a backup, or import an export of it that still "
+            "carries the key");
+      }
+    }
+    if (batch.size() < kChunk) return Status::ok();
+    from = batch.back().position() + 1;
+  }
 }
 
 Status Secrets::forget(std::string_view org_id) {

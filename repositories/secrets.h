@@ -19,6 +19,12 @@
 // "secret erased: org '<id>' was forgotten at <time>"; is_forgotten_org()
 // tells it from a missing row. seal() for a forgotten org fails the same
 // way instead of creating a new key, so nothing new is stored for it.
+//
+// A key is made only for an org whose events hold no sealed secret: one that
+// has them but no key lost its key (a damaged or partly restored journal),
+// and a new key could never open them, so seal() fails with kCorruption
+// instead. The check reads the org's events once, when its first key is
+// made.
 #pragma once
 
 #include <map>
@@ -66,6 +72,8 @@ class Secrets {
       : keys_(keys), master_key_(std::move(master_key)), clock_(clock) {}
   // The org's unwrapped data key, creating it when `create` and missing.
   Result<std::string> data_key(std::string_view org_id, bool create);
+  // kCorruption when the org's events hold a sealed secret (see above).
+  Status refuse_if_sealed(std::string_view org_id);
 
   journal::Journal& keys_;
   const std::string master_key_;

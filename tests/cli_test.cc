@@ -370,6 +370,24 @@ std::string stored_key_entry(const std::string& journal_dir, const std::string& 
   return s.ok() ? value : "";
 }
 
+TEST(Cli, VerifyFailsWhenAnOrgWithSealedSecretsLostItsKey) {
+  TempDir dir;
+  const std::string data = dir.sub("data");
+  ASSERT_EQ(annals("demo --data " + data + " --commands 100").exit_code, 0);
+  CliRun before = annals("verify --data " + data);
+  ASSERT_EQ(before.exit_code, 0) << before.out;
+  EXPECT_NE(before.out.find("4 orgs with sealed secrets"), std::string::npos) << before.out;
+  {
+    RawJournal raw(data + "/journal");
+    ASSERT_TRUE(raw.opened());
+    ASSERT_TRUE(raw.db()->Delete(rocksdb::WriteOptions(), raw.handle(6), "globex").ok());
+  }
+  CliRun verify = annals("verify --data " + data);
+  EXPECT_EQ(verify.exit_code, 1) << verify.out;
+  EXPECT_NE(verify.out.find("org 'globex' has sealed secrets"), std::string::npos) << verify.out;
+  EXPECT_NE(verify.out.find("no data key"), std::string::npos) << verify.out;
+}
+
 TEST(Cli, OrgForgetDestroysTheKeyAndKeepsTheHistory) {
   TempDir dir;
   const std::string data = dir.sub("data");

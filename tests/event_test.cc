@@ -4,6 +4,7 @@
 #include <capnp/serialize.h>
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <random>
 
 #include "tests/test_support.h"
@@ -40,6 +41,70 @@ TEST(Event, EncodeThenDecodeKeepsEveryField) {
   EXPECT_EQ(Event::view(event->payload().getTokenCreated().getTokenPrefix()), "bodhiapp_abc");
   EXPECT_EQ(payload_type_name(event->type()), "tokenCreated");
   EXPECT_OK(deep_validate(*event));
+}
+
+// The sealed-secret finder, on every shape a sealed value takes.
+Event sealed_probe(const std::function<void(NewEvent&)>& fill) {
+  NewEvent e("acme", "s/1", "user-1");
+  e.envelope().setPosition(1);
+  e.envelope().setStreamVersion(1);
+  fill(e);
+  auto event = Event::decode(e.encode());
+  EXPECT_TRUE(event.is_ok()) << event.status().to_string();
+  return std::move(event).value();
+}
+
+TEST(Event, SealedSecretFieldFindsEveryShapeOfSealedValue) {
+  // A "sealed..." text field.
+  auto alias = sealed_probe([](NewEvent& e) {
+    auto a = e.payload().initModel().initApiModelAliasCreated();
+    a.setId("a1");
+    a.setSealedApiKey("v1.AAAA");
+    a.setHasApiKey(true);
+  });
+  EXPECT_EQ(sealed_secret_field(alias), "event.payload.model.apiModelAliasCreated.sealedApiKey");
+  // A union member named "sealed".
+  auto toolset = sealed_probe([](NewEvent& e) {
+    auto t = e.payload().initToolset().initToolsetCreated();
+    t.setId("t1");
+    t.getApiKey().setSealed("v1.BBBB");
+  });
+  EXPECT_EQ(sealed_secret_field(toolset), "event.payload.toolset.toolsetCreated.apiKey.sealed");
+  // A SecretChange that sets one.
+  auto update = sealed_probe([](NewEvent& e) {
+    auto u = e.payload().initModel().initApiModelAliasUpdated();
+    u.setId("a1");
+    u.initApiKey().setSet("v1.CCCC");
+  });
+  EXPECT_EQ(sealed_secret_field(update), "event.payload.model.apiModelAliasUpdated.apiKey.set");
+}
+
+TEST(Event, SealedSecretFieldIgnoresEventsWithoutOne) {
+  EXPECT_EQ(sealed_secret_field(*Event::decode(token_created_bytes())), std::nullopt);
+  auto no_key = sealed_probe([](NewEvent& e) {
+    auto a = e.payload().initModel().initApiModelAliasCreated();
+    a.setId("a1");
+    a.setHasApiKey(false);  // sealedApiKey left empty
+  });
+  EXPECT_EQ(sealed_secret_field(no_key), std::nullopt);
+  auto kept = sealed_probe([](NewEvent& e) {
+    auto u = e.payload().initModel().initApiModelAliasUpdated();
+    u.setId("a1");
+    u.initApiKey().setKeep();
+  });
+  EXPECT_EQ(sealed_secret_field(kept), std::nullopt);
+  auto cleared = sealed_probe([](NewEvent& e) {
+    auto u = e.payload().initModel().initApiModelAliasUpdated();
+    u.setId("a1");
+    u.initApiKey().setClear();
+  });
+  EXPECT_EQ(sealed_secret_field(cleared), std::nullopt);
+  auto none = sealed_probe([](NewEvent& e) {
+    auto t = e.payload().initToolset().initToolsetCreated();
+    t.setId("t1");
+    t.getApiKey().setNone();
+  });
+  EXPECT_EQ(sealed_secret_field(none), std::nullopt);
 }
 
 TEST(Event, EmptyAndRaggedBytesAreCorruption) {

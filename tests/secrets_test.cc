@@ -5,6 +5,7 @@
 #include <set>
 #include <thread>
 
+#include "events/event.h"
 #include "tests/test_support.h"
 
 namespace annals::repositories {
@@ -101,7 +102,8 @@ TEST_F(SecretsTest, BadInputIsRefused) {
   EXPECT_CODE(Secrets::create(*journal_, "short"), Code::kInvalidArgument);
   EXPECT_CODE(Secrets::create(*journal_, std::string(33, 'k')), Code::kInvalidArgument);
   EXPECT_CODE(secrets_->seal("bad org!", "p", "x"), Code::kInvalidArgument);
-  EXPECT_CODE(secrets_->seal("acme", "p", std::string(kMaxSecretBytes + 1, 'x')), Code::kInvalidArgument);
+  EXPECT_CODE(secrets_->seal("acme", "p", std::string(kMaxSecretBytes + 1, 'x')),
+              Code::kInvalidArgument);
 }
 
 TEST_F(SecretsTest, ConcurrentFirstUseCreatesOneKeyPerOrg) {
@@ -128,6 +130,56 @@ TEST_F(SecretsTest, ConcurrentFirstUseCreatesOneKeyPerOrg) {
     ASSERT_OK(opened);
     EXPECT_EQ(*opened, "secret-" + std::to_string(i));
   }
+}
+
+// An org whose events hold a sealed secret but whose key is gone (a
+// damaged journal): making a new key would leave those secrets unreadable
+// for good, so seal() refuses and nothing is written.
+void append_toolset(journal::Journal& journal, const std::string& org, const std::string& id,
+                    const std::string& sealed) {
+  events::NewEvent e(org, "toolset/" + id, "user-1");
+  auto t = e.payload().initToolset().initToolsetCreated();
+  t.setId(id);
+  t.setUserId("user-1");
+  if (sealed.empty()) {
+    t.getApiKey().setNone();
+  } else {
+    t.getApiKey().setSealed(sealed);
+  }
+  journal::AppendRequest request;
+  request.org_id = org;
+  request.events.push_back(std::move(e));
+  ASSERT_OK(journal.append(std::move(request)));
+}
+
+TEST_F(SecretsTest, NoNewKeyForAnOrgWhoseEventsHoldSealedSecrets) {
+  // 1500 events without a secret first, so the check reads past its first
+  // chunk before it finds one.
+  for (int i = 0; i < 1500; ++i) append_toolset(*journal_, "acme", "plain" + std::to_string(i), "");
+  append_toolset(*journal_, "acme", "t1", "v1.c2VhbGVkIHVuZGVyIGEgbG9zdCBrZXk=");
+  uint64_t head = journal_->head();
+  auto sealed = secrets_->seal("acme", "toolsets.api_key/t2", "sk-new");
+  EXPECT_CODE(sealed, Code::kCorruption);
+  EXPECT_NE(sealed.status().message().find("position " + std::to_string(head)), std::string::npos)
+      << sealed.status().message();
+  EXPECT_NE(sealed.status().message().find("toolsetCreated.apiKey.sealed"), std::string::npos);
+  auto key = journal_->data_key("acme");
+  ASSERT_OK(key);
+  EXPECT_FALSE(key->has_value()) << "a key was made";
+  EXPECT_EQ(journal_->head(), head);
+  // Asked again (nothing cached), the answer is the same.
+  EXPECT_CODE(secrets_->seal("acme", "toolsets.api_key/t2", "sk-new"), Code::kCorruption);
+}
+
+TEST_F(SecretsTest, AnOrgWithEventsButNoSecretsGetsItsFirstKey) {
+  for (int i = 0; i < 3; ++i) append_toolset(*journal_, "globex", "t" + std::to_string(i), "");
+  // Another org's sealed secret is not globex's.
+  append_toolset(*journal_, "acme", "t9", "v1.AAAA");
+  auto sealed = secrets_->seal("globex", "toolsets.api_key/t0", "sk-1");
+  ASSERT_OK(sealed);
+  auto opened = secrets_->open("globex", "toolsets.api_key/t0", *sealed);
+  ASSERT_OK(opened);
+  EXPECT_EQ(*opened, "sk-1");
 }
 
 TEST(AesGcm, TamperedTagOrAadFails) {
