@@ -32,6 +32,10 @@
 #include "core/status.h"
 #include "events/event.h"
 
+namespace rocksdb {
+class Env;
+}
+
 namespace annals::journal {
 
 enum class Durability {
@@ -63,6 +67,10 @@ struct Options {
   // Fault injection for tests: called before each command is staged into a
   // group; an exception it throws is treated as one thrown while staging.
   std::function<void(const AppendRequest&)> stage_hook;
+  // Fault injection for tests: the RocksDB Env (and so the file system) the
+  // journal's files are written through; null is the operating system's.
+  // Must outlive the journal.
+  rocksdb::Env* env = nullptr;
 };
 
 // The version a stream must be at before the command.

@@ -120,7 +120,9 @@ Status RocksJournal::open_db() {
   if (exists) {
     // Never add column families to a RocksDB folder that is not a journal.
     std::vector<std::string> names;
-    rocksdb::Status listed = rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), dir_, &names);
+    rocksdb::DBOptions list_options;
+    if (options_.env != nullptr) list_options.env = options_.env;
+    rocksdb::Status listed = rocksdb::DB::ListColumnFamilies(list_options, dir_, &names);
     if (!listed.ok())
       return Status::unavailable("cannot open journal " + dir_ + ": " + listed.ToString());
     if (std::find(names.begin(), names.end(), format::kEventsFamily) == names.end()) {
@@ -131,6 +133,7 @@ Status RocksJournal::open_db() {
 
   rocksdb::DBOptions db_options;
   db_options.create_if_missing = options_.create_if_missing;
+  if (options_.env != nullptr) db_options.env = options_.env;
   db_options.create_missing_column_families = true;
   db_options.paranoid_checks = true;
   // Acknowledged (synced) records are whole; only a torn, never-acknowledged
