@@ -566,5 +566,72 @@ INSTANTIATE_TEST_SUITE_P(Backends, ProjectorTest,
                          ::testing::Values(testing::Backend::kSqlite, testing::Backend::kPostgres),
                          testing::BackendName);
 
+// Only PostgreSQL has a server whose connections can be lost.
+class PgProjectorTest : public ProjectorTest {
+ protected:
+  // Terminates every session of the projector's role; how many there were.
+  int64_t terminate_projector_sessions() {
+    auto txn = read_db_.admin->begin(db::Access::kRead);
+    EXPECT_OK(txn);
+    if (!txn.is_ok()) return -1;
+    auto rows = (*txn)->query(
+        "SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity"
+        " WHERE usename = '" +
+        std::string(db::kProjectorRole) +
+        "' AND datname = current_database() AND pid <> pg_backend_pid()");
+    EXPECT_OK(rows);
+    return rows.is_ok() ? (*rows)[0].i64(0) : -1;
+  }
+};
+
+// A backend killed under the projector is a lost connection, not a broken
+// projection: the batch is retried on a new connection and nothing stops.
+TEST_P(PgProjectorTest, ATerminatedBackendIsRetriedNotAFailure) {
+  ProjectorOptions options;
+  options.mode = ProjectorMode::kBackground;
+  options.idle_wait = std::chrono::milliseconds(20);
+  auto projector = make_projector(options);
+  ASSERT_OK(projector->start());
+  append_settings(10);
+  ASSERT_OK(projector->wait_for(10, std::chrono::seconds(20)));
+  for (int round = 0; round < 5; ++round) {
+    EXPECT_GE(terminate_projector_sessions(), 1) << "round " << round;
+    append_settings(10);
+    ASSERT_OK(projector->wait_for(10 * (round + 2), std::chrono::seconds(30)));
+  }
+  for (const auto& state : projector->states()) {
+    EXPECT_EQ(state.failed_at, 0u) << state.name << ": " << state.error;
+    EXPECT_EQ(state.position, 60u) << state.name;
+  }
+  EXPECT_EQ(count(*read_db_.admin, "test_applied"), 60);
+  EXPECT_EQ(dump(*read_db_.admin, "SELECT COUNT(*) FROM projection_failures"), "0|\n");
+}
+
+TEST_P(PgProjectorTest, AnInlineCatchUpAfterATerminatedBackendReconnects) {
+  auto projector = make_projector();
+  ASSERT_OK(projector->start());
+  append_settings(5);
+  ASSERT_OK(projector->wait_for(5, std::chrono::seconds(5)));
+  EXPECT_GE(terminate_projector_sessions(), 1);
+  append_settings(5);
+  // The first try may meet the dead connection; the write is committed all
+  // the same and a later catch-up applies it once.
+  Status first = projector->wait_for(10, std::chrono::seconds(5));
+  if (!first.is_ok()) {
+    EXPECT_CODE(first, Code::kTimedOut);
+    EXPECT_NE(first.message().find("the write is committed"), std::string::npos)
+        << first.to_string();
+    EXPECT_NE(first.message().find("connection"), std::string::npos) << first.to_string();
+    ASSERT_OK(projector->wait_for(10, std::chrono::seconds(5)));
+  }
+  for (const auto& state : projector->states()) {
+    EXPECT_EQ(state.failed_at, 0u) << state.name << ": " << state.error;
+  }
+  EXPECT_EQ(count(*read_db_.admin, "test_applied"), 10);
+}
+
+INSTANTIATE_TEST_SUITE_P(Postgres, PgProjectorTest, ::testing::Values(testing::Backend::kPostgres),
+                         testing::BackendName);
+
 }  // namespace
 }  // namespace annals::projections
