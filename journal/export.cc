@@ -11,6 +11,7 @@
 #include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -388,7 +389,8 @@ struct EventLine {
   int64_t recorded_at = 0;
   uint32_t command_index = 0;
   uint32_t command_events = 0;
-  std::string encoded;  // the rebuilt envelope, as the journal stored it
+  std::string encoded;                // the rebuilt envelope, as the journal stored it
+  std::optional<std::string> sealed;  // the first sealed secret it holds, if any
 };
 
 // Sets one envelope field from its JSON value, checking the type and range.
@@ -522,6 +524,7 @@ Result<EventLine> parse_event(const Json& j) {
   if (!deep.is_ok()) {
     return Status::invalid_argument("payload", "the rebuilt event is malformed: " + deep.message());
   }
+  e.sealed = events::sealed_secret_field(*decoded);
   auto env = decoded->envelope();
   e.position = decoded->position();
   e.org_id = std::string(decoded->org_id());
@@ -735,6 +738,7 @@ Status validate(Journal& journal, std::istream& in, Plan* plan) {
   std::map<std::string, uint64_t> idempotency_lines;  // org \0 key -> line
   std::map<std::string, uint64_t> org_key_lines;      // org -> line
   std::map<std::string, uint64_t> reservation_lines;  // reservation key -> line
+  std::map<std::string, std::string> sealed_orgs;     // org -> where its first secret is
   PrefixCheck prefix(journal);
 
   while (reader.next(&text, &read_status)) {
@@ -771,6 +775,9 @@ Status validate(Journal& journal, std::istream& in, Plan* plan) {
       }
       previous_position = e.position;
       ++event_lines;
+      if (e.sealed.has_value() && !sealed_orgs.contains(e.org_id)) {
+        sealed_orgs.emplace(e.org_id, line_label(n) + " (" + pos + ", " + *e.sealed + ")");
+      }
 
       if (open.has_value()) {
         Status same = same_command(*open, e);
@@ -897,6 +904,23 @@ Status validate(Journal& journal, std::istream& in, Plan* plan) {
   if (reservation_lines.size() != plan->header.reservations) {
     return truncated("the header promises " + std::to_string(plan->header.reservations) +
                      " reservations and " + std::to_string(reservation_lines.size()) + " came");
+  }
+  // Sealed secrets need their org's key (or its tombstone), from the export
+  // or already in the journal: without one they could never be read, and
+  // the app would refuse to make the org a new key.
+  for (const auto& [org, first] : sealed_orgs) {
+    if (org_key_lines.contains(org)) continue;
+    auto held = journal.data_key(org);
+    if (!held.is_ok()) return held.status();
+    if (held->has_value()) continue;
+    auto forgotten = journal.data_key_forgotten_at(org);
+    if (!forgotten.is_ok()) return forgotten.status();
+    if (forgotten->has_value()) continue;
+    return Status::invalid_argument(
+        "org_key", "org '" + org + "' has sealed secrets in its events (the first at " + first +
+                       ") but the export carries no data key for it, and the journal holds "
+                       "none: those secrets could never be read. Export again from a journal "
+                       "that still holds the key");
   }
   if (plan->start_head > plan->header.head) {
     return Status::invalid_argument(

@@ -599,6 +599,34 @@ TEST_F(JournalImportErrorTest, ClashingDataKeyIsRefused) {
   expect_names(s, "line 2");
 }
 
+TEST_F(JournalImportErrorTest, SealedSecretsWithoutTheirOrgsKeyAreRefused) {
+  // A journal whose events hold initech's sealed secret but not its key.
+  auto keyless = Journal::open_rocksdb(dir_.sub("keyless"), {});
+  ASSERT_OK(keyless);
+  append_setting(**keyless, "initech", "plain", 1);
+  journal::AppendRequest request;
+  request.org_id = "initech";
+  request.events.emplace_back("initech", "toolset/t1", "tester");
+  auto toolset = request.events.back().payload().initToolset().initToolsetCreated();
+  toolset.setId("t1");
+  toolset.setUserId("user-1");
+  toolset.getApiKey().setSealed("v1.c2VhbGVk");
+  ASSERT_OK((*keyless)->append(std::move(request)));
+  std::ostringstream out;
+  ASSERT_OK(journal::export_journal(**keyless, out));
+
+  Status s = import_fails(out.str());
+  expect_names(s, "org 'initech' has sealed secrets");
+  expect_names(s, "line 3 (position 2, event.payload.toolset.toolsetCreated.apiKey.sealed)");
+  expect_names(s, "no data key");
+  // Once the journal holds the key (or the org's tombstone), it goes in.
+  ASSERT_OK(target_->import_data_key("initech", "forgotten at 1718000000000000"));
+  std::istringstream in(out.str());
+  auto report = journal::import_journal(*target_, in);
+  ASSERT_OK(report);
+  EXPECT_EQ(report->events, 2u);
+}
+
 TEST_F(JournalImportErrorTest, TruncatedInputIsRefused) {
   std::string text = join(lines_);
   // Cut inside the last line.
