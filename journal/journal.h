@@ -180,6 +180,19 @@ class Journal {
   // Flushes and fsyncs everything appended so far.
   virtual Status sync() = 0;
 
+  // The last position on stable storage, which a power cut cannot take
+  // back: head() under kSync (an append is acknowledged after its fsync)
+  // and kNone (which promises nothing about power loss); under kBatch the
+  // head as of the last fsync. Projectors never apply past it, so a read
+  // database is never ahead of the journal a power cut leaves.
+  virtual uint64_t durable_head() const = 0;
+  // Makes durable_head() reach `position` (at most head()), fsyncing when
+  // it has not; callers queued behind one fsync are served by it.
+  virtual Status sync_to(uint64_t position) = 0;
+  // Blocks until durable_head() > after or the timeout passes; returns
+  // durable_head().
+  virtual uint64_t wait_for_durable_head(uint64_t after, std::chrono::milliseconds timeout) = 0;
+
   // Export and import (journal/export.h drives these).
   //
   // Recomputes the families derived from the events (the org index, stream

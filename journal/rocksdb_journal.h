@@ -30,6 +30,11 @@ class RocksJournal final : public Journal {
   Result<uint64_t> stream_version(std::string_view org_id, std::string_view stream_id) override;
   uint64_t wait_for_head(uint64_t after, std::chrono::milliseconds timeout) override;
   Status sync() override;
+  uint64_t durable_head() const override {
+    return durable_head_.load(std::memory_order_acquire);
+  }
+  Status sync_to(uint64_t position) override;
+  uint64_t wait_for_durable_head(uint64_t after, std::chrono::milliseconds timeout) override;
   Result<JournalState> snapshot_state() override;
   Result<std::vector<FamilyDifference>> verify_families(size_t limit) override;
   Result<std::vector<std::string>> read_records(uint64_t from, size_t max_events) override;
@@ -118,10 +123,13 @@ class RocksJournal final : public Journal {
   // sync after a failed write). Set and cleared in the queue only.
   std::atomic<bool> write_failed_{false};
   // Syncs the WAL unless a write failed; runs in the queue, between groups.
-  Status sync_wal_in_queue();
+  // Fsyncs the WAL in a place of the append queue, unless by then the
+  // durable head has reached `unless_durable`.
+  Status sync_wal_in_queue(uint64_t unless_durable = ~uint64_t{0});
   int64_t last_recorded_at_ = 0;
 
   std::atomic<uint64_t> head_{0};
+  std::atomic<uint64_t> durable_head_{0};  // written under head_mu_
   std::mutex head_mu_;
   std::condition_variable head_cv_;
 

@@ -219,6 +219,7 @@ Status RocksJournal::open_db() {
     }
     uint64_t last = format::get_u64_be(it->key().ToStringView());
     head_.store(last);
+    durable_head_.store(last);  // recovery leaves what it replayed in synced table files
     next_position_ = last + 1;
     auto payload = format::decode_record(last, it->value().ToStringView());
     if (payload.is_ok()) {
@@ -301,18 +302,36 @@ Status RocksJournal::sync() {
   return sync_wal_in_queue();
 }
 
-Status RocksJournal::sync_wal_in_queue() {
+Status RocksJournal::sync_wal_in_queue(uint64_t unless_durable) {
   // In the queue, so that no write can fail between the check and the sync.
-  return run_exclusive([this]() -> Result<AppendResult> {
+  return run_exclusive([this, unless_durable]() -> Result<AppendResult> {
+           if (durable_head() >= unless_durable) return AppendResult{};
            if (write_failed_.load()) {
              return Status::unavailable(
                  "the journal's last write failed (no space left?); nothing was synced");
            }
+           uint64_t covered = head();  // no write runs beside this one
            rocksdb::Status s = db_->SyncWAL();
            if (!s.ok()) return Status::unavailable("journal fsync failed: " + s.ToString());
+           {
+             std::lock_guard head_lock(head_mu_);
+             if (durable_head_.load() < covered) durable_head_.store(covered);
+           }
+           head_cv_.notify_all();
            return AppendResult{};
          })
       .status();
+}
+
+Status RocksJournal::sync_to(uint64_t position) {
+  if (durable_head() >= position) return Status::ok();
+  if (position > head()) {
+    return Status::invalid_argument("position", "position " + std::to_string(position) +
+                                                    " is past the journal head " +
+                                                    std::to_string(head()));
+  }
+  if (options_.read_only || !db_) return Status::ok();
+  return sync_wal_in_queue(position);
 }
 
 void RocksJournal::close() {

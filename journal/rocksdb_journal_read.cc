@@ -127,6 +127,12 @@ Result<uint64_t> RocksJournal::stream_version(std::string_view org_id, std::stri
   return format::get_u64_be(*stored);
 }
 
+uint64_t RocksJournal::wait_for_durable_head(uint64_t after, std::chrono::milliseconds timeout) {
+  std::unique_lock lock(head_mu_);
+  head_cv_.wait_for(lock, timeout, [&] { return durable_head() > after || !db_; });
+  return durable_head();
+}
+
 uint64_t RocksJournal::wait_for_head(uint64_t after, std::chrono::milliseconds timeout) {
   std::unique_lock lock(head_mu_);
   head_cv_.wait_for(lock, timeout, [&] { return head() > after || !db_; });

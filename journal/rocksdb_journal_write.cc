@@ -220,6 +220,10 @@ void RocksJournal::publish(uint64_t next, int64_t recorded_at) {
   {
     std::lock_guard head_lock(head_mu_);
     head_.store(next - 1, std::memory_order_release);
+    // kSync: the write was fsynced; kNone promises nothing about power loss.
+    if (options_.durability != Durability::kBatch) {
+      durable_head_.store(next - 1, std::memory_order_release);
+    }
   }
   head_cv_.notify_all();
   if (options_.durability == Durability::kBatch) unsynced_.store(true);

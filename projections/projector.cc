@@ -145,7 +145,8 @@ Result<uint64_t> Projector::catch_up_locked(uint64_t limit, const BatchObserver&
     }
     if (lowest == ~uint64_t{0}) return min_checkpoint_.load();  // every projection is stopped
     uint64_t from = lowest + 1;
-    uint64_t end = std::min(limit, journal_.head());
+    // Never past what a power cut could take back from the journal.
+    uint64_t end = std::min(limit, journal_.durable_head());
     if (from > end) return lowest;
     size_t count = static_cast<size_t>(std::min<uint64_t>(options_.batch_size, end - from + 1));
     ANNALS_ASSIGN_OR_RETURN(auto batch, journal_.read(from, count));
@@ -319,6 +320,15 @@ Status Projector::wait_for(uint64_t position, std::chrono::milliseconds timeout,
     std::lock_guard lock(state_mu_);
     if (auto v = verdict()) return *v;
   }
+  // A projection applies only what is on stable storage: the write that
+  // waits to be visible has it synced (under kBatch one fsync serves every
+  // writer queued behind it).
+  Status durable = journal_.sync_to(position);
+  if (!durable.is_ok()) {
+    return Status::timed_out("the write is committed at position " + std::to_string(position) +
+                             " but not visible: the journal could not sync it (" +
+                             durable.to_string() + ")");
+  }
   std::unique_lock lock(state_mu_, std::defer_lock);
   std::optional<Status> result;
   if (options_.mode == ProjectorMode::kInline) {
@@ -359,10 +369,10 @@ void Projector::run() {
       backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
     } else {
       backoff = options_.retry_backoff;
-      if (journal_.head() > *r) continue;
+      if (journal_.durable_head() > *r) continue;
     }
     if (r.is_ok()) {
-      journal_.wait_for_head(*r, wait);
+      journal_.wait_for_durable_head(*r, wait);
     } else {
       std::unique_lock lock(state_mu_);
       progress_cv_.wait_for(lock, wait, [&] { return stopping_; });

@@ -432,12 +432,14 @@ Result<RebuildReport> Rebuilder::rebuild() {
   auto t = target(kRebuildName);
 
   uint64_t head = journal_.head();
+  ANNALS_RETURN_IF_ERROR(journal_.sync_to(head));  // a rebuild never gets ahead of the disk
   ANNALS_ASSIGN_OR_RETURN(uint64_t reached,
                           replay_into(*t, head, "replay", &report.events_replayed));
   if (reached < head) return interrupted("rebuild", reached, head);
 
   auto finish = [&]() -> Status {
     uint64_t now_head = journal_.head();
+    ANNALS_RETURN_IF_ERROR(journal_.sync_to(now_head));
     auto caught_up = replay_into(*t, now_head, "catch-up", &report.events_replayed);
     if (!caught_up.is_ok()) return caught_up.status();
     if (*caught_up < now_head) return interrupted("rebuild", *caught_up, now_head);
@@ -543,6 +545,7 @@ Result<uint64_t> Rebuilder::replay(const std::string& name, uint64_t from) {
   uint64_t reached = 0;
   auto run = [&]() -> Status {
     uint64_t end = journal_.head();
+    ANNALS_RETURN_IF_ERROR(journal_.sync_to(end));
     std::string phase = "replay " + name;
     ANNALS_ASSIGN_OR_RETURN(auto txn, writer->begin(db::Access::kWrite));
     for (const auto& table : projection->tables()) {

@@ -36,10 +36,12 @@ class JournalTest : public ::testing::Test {
  protected:
   void SetUp() override { reopen(); }
 
-  void reopen(Durability durability = Durability::kSync) {
+  void reopen(Durability durability = Durability::kSync,
+              std::chrono::milliseconds batch_interval = std::chrono::milliseconds(50)) {
     journal_.reset();
     Options options;
     options.durability = durability;
+    options.batch_sync_interval = batch_interval;
     options.clock = &clock_;
     auto opened = Journal::open_rocksdb(dir_.sub("journal"), options);
     ASSERT_OK(opened);
@@ -380,6 +382,42 @@ TEST_F(JournalTest, ConcurrentAppendersGetGapFreeDistinctPositions) {
     for (int i = 0; i < kPerThread; ++i) total += 1 + (i % 3);
     EXPECT_EQ(*journal_->stream_version("acme", "setting/t" + std::to_string(t)), total);
   }
+}
+
+TEST_F(JournalTest, DurableHeadFollowsTheFsyncs) {
+  for (Durability d : {Durability::kSync, Durability::kNone}) {
+    reopen(d);
+    ASSERT_OK(journal_->append(command("acme", {{"k", "1"}, {"l", "2"}})));
+    EXPECT_EQ(journal_->durable_head(), journal_->head()) << durability_name(d);
+    ASSERT_OK(journal_->sync_to(journal_->head()));
+  }
+  // kBatch with a background fsync that never comes within the test.
+  reopen(Durability::kBatch, std::chrono::hours(1));
+  const uint64_t before = journal_->head();
+  EXPECT_EQ(journal_->durable_head(), before);  // what a reopen finds is on disk
+  for (int i = 0; i < 5; ++i) ASSERT_OK(journal_->append(command("acme", {{"k", "b"}})));
+  EXPECT_EQ(journal_->head(), before + 5);
+  EXPECT_EQ(journal_->durable_head(), before);
+  EXPECT_EQ(journal_->wait_for_durable_head(before, std::chrono::milliseconds(20)), before);
+  // One fsync covers everything written before it.
+  ASSERT_OK(journal_->sync_to(before + 2));
+  EXPECT_EQ(journal_->durable_head(), before + 5);
+  ASSERT_OK(journal_->append(command("acme", {{"k", "c"}})));
+  EXPECT_EQ(journal_->durable_head(), before + 5);
+  // A waiter wakes when a sync moves it.
+  auto waiter = std::async(std::launch::async, [&] {
+    return journal_->wait_for_durable_head(before + 5, std::chrono::seconds(20));
+  });
+  std::vector<std::thread> syncers;
+  for (int t = 0; t < 4; ++t) {
+    syncers.emplace_back([&] { EXPECT_OK(journal_->sync_to(before + 6)); });
+  }
+  for (auto& t : syncers) t.join();
+  EXPECT_EQ(waiter.get(), before + 6);
+  ASSERT_OK(journal_->sync());
+  EXPECT_EQ(journal_->durable_head(), journal_->head());
+  // Past the head is a caller's mistake, not a wait.
+  EXPECT_CODE(journal_->sync_to(journal_->head() + 1), Code::kInvalidArgument);
 }
 
 TEST_F(JournalTest, ReopenKeepsEveryAcknowledgedAppend) {
