@@ -69,8 +69,8 @@ struct ImportReport {
 // deep_validate, stream versions continuing, idempotency keys unique, the
 // journal's own events equal to the export's, data keys not clashing, every
 // org whose events hold a sealed secret having its data key (or tombstone)
-// in the export or the journal, and the counts of the header. A bad line is kInvalidArgument (kConflict for a
-// clashing data key) whose message starts "line N"; nothing is written.
+// in the export or the journal, and the counts of the header. A bad line is kInvalidArgument
+// (kConflict for a clashing data key) whose message starts "line N"; nothing is written.
 //
 // Then the data keys are stored, the events written one command per atomic
 // batch (Journal::import_command), and the reservations replaced in one

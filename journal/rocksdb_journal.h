@@ -30,9 +30,7 @@ class RocksJournal final : public Journal {
   Result<uint64_t> stream_version(std::string_view org_id, std::string_view stream_id) override;
   uint64_t wait_for_head(uint64_t after, std::chrono::milliseconds timeout) override;
   Status sync() override;
-  uint64_t durable_head() const override {
-    return durable_head_.load(std::memory_order_acquire);
-  }
+  uint64_t durable_head() const override { return durable_head_.load(std::memory_order_acquire); }
   Status sync_to(uint64_t position) override;
   uint64_t wait_for_durable_head(uint64_t after, std::chrono::milliseconds timeout) override;
   Result<JournalState> snapshot_state() override;
