@@ -8,6 +8,7 @@
 #include "cli/commands.h"
 #include "journal/export.h"
 #include "journal/journal.h"
+#include "projections/import_dry_run.h"
 
 namespace annals::cli {
 namespace {
@@ -26,8 +27,11 @@ constexpr const char* kImportHelp =
     "\n"
     "Reads an export into the journal DIR/journal (created when missing). The\n"
     "journal must be empty or hold exactly a prefix of the exported events.\n"
-    "Every line is checked before anything is written; a bad line is named by\n"
-    "its number and nothing is imported. Events are then written one command\n"
+    "Every line is checked before anything is written, and every event is\n"
+    "applied to the read tables in a private scratch database, so that one no\n"
+    "table can hold is refused now rather than at the next start; a bad line is\n"
+    "named by its number and position, and nothing is imported. Events are then written one "
+    "command\n"
     "per atomic batch and synced at the end; should that stop part way, run the\n"
     "same import again to finish. Stream versions and idempotency entries are\n"
     "rebuilt from the events; the read database is built by the next start.\n";
@@ -113,7 +117,11 @@ int run_import(const std::vector<std::string>& argv) {
   options.durability = journal::Durability::kNone;
   auto journal = journal::Journal::open_rocksdb(journal_dir(*args), options);
   if (!journal.is_ok()) return failure("import", journal.status().to_string());
-  auto report = journal::import_journal(**journal, *in);
+  auto dry_run = projections::ImportDryRun::open();
+  if (!dry_run.is_ok()) return failure("import", dry_run.status().to_string());
+  journal::ImportOptions import_options;
+  import_options.check = dry_run->get();
+  auto report = journal::import_journal(**journal, *in, import_options);
   Status synced = (*journal)->sync();
   if (!report.is_ok()) return failure("import", report.status().to_string());
   if (!synced.is_ok()) return failure("import", synced.to_string());

@@ -725,7 +725,7 @@ class PrefixCheck {
 };
 
 // Pass 1: every check, nothing written.
-Status validate(Journal& journal, std::istream& in, Plan* plan) {
+Status validate(Journal& journal, std::istream& in, ImportCheck* check, Plan* plan) {
   LineReader reader(in);
   std::string text;
   Status read_status;
@@ -835,6 +835,12 @@ Status validate(Journal& journal, std::istream& in, Plan* plan) {
         }
         it->second = e.stream_version;
         ++plan->new_events;
+      }
+      if (check != nullptr) {
+        auto event = events::Event::decode(e.encoded);
+        if (!event.is_ok()) return fail_at(event.status());
+        Status checked = check->event(*event);
+        if (!checked.is_ok()) return fail_at(checked);
       }
       open->envelopes.push_back(std::string());  // only the count matters here
       if (open->envelopes.size() == open->first.command_events) open.reset();
@@ -1074,6 +1080,10 @@ Result<ExportReport> export_journal(Journal& journal, std::ostream& out) {
 }
 
 Result<ImportReport> import_journal(Journal& journal, std::istream& in) {
+  return import_journal(journal, in, ImportOptions{});
+}
+
+Result<ImportReport> import_journal(Journal& journal, std::istream& in, ImportOptions options) {
   std::istream* source = &in;
   std::istringstream buffered;
   std::streampos start = in.tellg();
@@ -1088,7 +1098,7 @@ Result<ImportReport> import_journal(Journal& journal, std::istream& in) {
   }
 
   Plan plan;
-  ANNALS_RETURN_IF_ERROR(validate(journal, *source, &plan));
+  ANNALS_RETURN_IF_ERROR(validate(journal, *source, options.check, &plan));
 
   source->clear();
   source->seekg(start);

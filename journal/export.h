@@ -60,6 +60,23 @@ struct ImportReport {
   uint64_t reservations = 0;
 };
 
+// A further check of an export's events, made in the import's first pass,
+// before anything is written: it sees every event in position order (those
+// the journal holds already included), decoded as every reader decodes
+// them. An error refuses the import; the import names the event's line and
+// position in front of it. (The CLI passes the projections' dry run,
+// projections/import_dry_run.h: an event no read table can hold is refused
+// here instead of stopping the next rebuild.)
+class ImportCheck {
+ public:
+  virtual ~ImportCheck() = default;
+  virtual Status event(const events::Event& event) = 0;
+};
+
+struct ImportOptions {
+  ImportCheck* check = nullptr;  // not owned; null: no further check
+};
+
 // Imports an export into a journal that is empty or holds exactly a prefix
 // of the exported events (so an interrupted import can be run again).
 //
@@ -69,8 +86,9 @@ struct ImportReport {
 // deep_validate, stream versions continuing, idempotency keys unique, the
 // journal's own events equal to the export's, data keys not clashing, every
 // org whose events hold a sealed secret having its data key (or tombstone)
-// in the export or the journal, and the counts of the header. A bad line is kInvalidArgument
-// (kConflict for a clashing data key) whose message starts "line N"; nothing is written.
+// in the export or the journal, the counts of the header, and whatever
+// `options.check` adds. A bad line is kInvalidArgument (kConflict for a
+// clashing data key) whose message starts "line N"; nothing is written.
 //
 // Then the data keys are stored, the events written one command per atomic
 // batch (Journal::import_command), and the reservations replaced in one
@@ -78,6 +96,7 @@ struct ImportReport {
 // and position it stopped at and that positions up to the head are in; run
 // the import again to finish. A seekable stream is read twice; any other is
 // read into memory first.
+Result<ImportReport> import_journal(Journal& journal, std::istream& in, ImportOptions options);
 Result<ImportReport> import_journal(Journal& journal, std::istream& in);
 
 }  // namespace annals::journal

@@ -230,8 +230,18 @@ Result<std::unique_ptr<Database>> SqliteDatabase::open(const std::string& path,
   return std::unique_ptr<Database>(std::move(db));
 }
 
+Result<std::unique_ptr<Database>> SqliteDatabase::open_scratch() {
+  // An empty file name is SQLite's private temporary database.
+  std::unique_ptr<SqliteDatabase> db(new SqliteDatabase("", DatabaseOptions{}));
+  ANNALS_ASSIGN_OR_RETURN(db->writer_, SqliteConnection::open("", /*read_only=*/false));
+  return std::unique_ptr<Database>(std::move(db));
+}
+
 Result<std::unique_ptr<Transaction>> SqliteDatabase::begin(Access access) {
   bool writer = access == Access::kWrite;
+  if (!writer && path_.empty()) {
+    return Status::internal("a scratch database is written only: it has no readers");
+  }
   std::unique_ptr<SqliteConnection> conn;
   {
     std::unique_lock lock(mu_);

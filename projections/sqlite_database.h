@@ -32,9 +32,15 @@ class SqliteConnection {
 class SqliteDatabase final : public Database {
  public:
   static Result<std::unique_ptr<Database>> open(const std::string& path, DatabaseOptions options);
+  // A private scratch database, deleted when it is closed: SQLite keeps it
+  // in memory and spills it to a temporary file when it grows. Writes only
+  // (it has one connection); begin(kRead) is refused.
+  static Result<std::unique_ptr<Database>> open_scratch();
 
   Dialect dialect() const override { return Dialect::kSqlite; }
-  std::string describe() const override { return "sqlite:" + path_; }
+  std::string describe() const override {
+    return path_.empty() ? "sqlite scratch database" : "sqlite:" + path_;
+  }
   Result<std::unique_ptr<Transaction>> begin(Access access) override;
 
   // Connections go back here when a transaction ends.

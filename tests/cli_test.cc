@@ -318,6 +318,48 @@ TEST(Cli, ExportThenImportGivesTheSameJournal) {
   EXPECT_NE(twice.out.find("annals import: 0 events"), std::string::npos) << twice.out;
 }
 
+TEST(Cli, ImportRefusesWhatNoReadTableCanHold) {
+  TempDir dir;
+  ASSERT_EQ(annals("demo --data " + dir.sub("source") + " --commands 120").exit_code, 0);
+  ASSERT_EQ(annals("export --data " + dir.sub("source") + " --output " + dir.sub("backup.jsonl"))
+                .exit_code,
+            0);
+  // The second token created takes the first one's prefix: the journal's
+  // own checks pass it, the token table's unique prefix does not.
+  std::vector<std::string> lines;
+  {
+    std::istringstream in(slurp(dir.sub("backup.jsonl")));
+    for (std::string line; std::getline(in, line);) lines.push_back(line);
+  }
+  const std::string key = "\"tokenPrefix\":\"";
+  std::vector<size_t> creates;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    if (lines[i].find("\"type\":\"tokenCreated\"") != std::string::npos) creates.push_back(i);
+  }
+  ASSERT_GE(creates.size(), 2u);
+  auto prefix_of = [&](const std::string& line) {
+    size_t from = line.find(key) + key.size();
+    return line.substr(from, line.find('"', from) - from);
+  };
+  std::string& second = lines[creates[1]];
+  size_t from = second.find(key) + key.size();
+  second.replace(from, prefix_of(second).size(), prefix_of(lines[creates[0]]));
+  std::string edited;
+  for (const auto& l : lines) edited += l + "\n";
+  FILE* f = std::fopen(dir.sub("edited.jsonl").c_str(), "wb");
+  ASSERT_NE(f, nullptr);
+  std::fputs(edited.c_str(), f);
+  std::fclose(f);
+
+  CliRun r = annals("import --data " + dir.sub("data") + " --input " + dir.sub("edited.jsonl"));
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  const std::string line = "line " + std::to_string(creates[1] + 1) + " (position ";
+  EXPECT_NE(r.out.find(line), std::string::npos) << line << " not in " << r.out;
+  EXPECT_NE(r.out.find("projection 'tokens' cannot hold this event"), std::string::npos) << r.out;
+  CliRun status = annals("status --data " + dir.sub("data"));
+  EXPECT_NE(status.out.find("head 0"), std::string::npos) << status.out;
+}
+
 TEST(Cli, ImportOfBadInputNamesTheLineAndWritesNothing) {
   TempDir dir;
   const std::string bad = dir.sub("bad.jsonl");

@@ -16,6 +16,8 @@
 
 #include "journal/export.h"
 #include "journal/format.h"
+#include "projections/import_dry_run.h"
+#include "projections/sqlite_database.h"
 #include "repositories/store.h"
 #include "tests/test_support.h"
 
@@ -256,8 +258,15 @@ TEST_P(JournalExportTest, RoundTripKeepsEveryByteSecretAndRow) {
     auto target = Journal::open_rocksdb(target_dir_.sub("data") + "/journal", {});
     ASSERT_OK(target);
     std::istringstream in(exported);
-    auto report = journal::import_journal(**target, in);
+    // With the projections' dry run, as the CLI imports: a history the
+    // repositories wrote is one every read table holds.
+    auto dry_run = projections::ImportDryRun::open();
+    ASSERT_OK(dry_run);
+    journal::ImportOptions options;
+    options.check = dry_run->get();
+    auto report = journal::import_journal(**target, in, options);
     ASSERT_OK(report);
+    EXPECT_EQ((*dry_run)->applied(), export_report.head);
     EXPECT_EQ(report->events, export_report.head);
     EXPECT_EQ(report->head, export_report.head);
     EXPECT_EQ(report->org_keys, 2u);
@@ -414,11 +423,12 @@ class JournalImportErrorTest : public ::testing::Test {
   }
 
   // Imports `text` into the target and expects a failure that changes nothing.
-  Status import_fails(const std::string& text, Code code = Code::kInvalidArgument) {
+  Status import_fails(const std::string& text, Code code = Code::kInvalidArgument,
+                      journal::ImportOptions options = {}) {
     auto before = target_->snapshot_state();
     EXPECT_OK(before);
     std::istringstream in(text);
-    auto result = journal::import_journal(*target_, in);
+    auto result = journal::import_journal(*target_, in, options);
     EXPECT_FALSE(result.is_ok()) << "imported what should be refused";
     if (result.is_ok()) return Status::internal("imported");
     EXPECT_EQ(result.status().code(), code) << result.status().to_string();
@@ -712,6 +722,174 @@ TEST_F(JournalImportErrorTest, WrongTypesAndUnknownNamesAreRefused) {
                "unknown field 'extra'");
   expect_names(import_fails(with(0, "\"format\":1", "\"format\":2")), "format 2");
   expect_names(import_fails(with(1, "\"value_base64\":\"", "\"value_base64\":\"!!")), "line 2");
+}
+
+// Records what it sees; refuses the event at `refuse_at`.
+class RecordingCheck : public journal::ImportCheck {
+ public:
+  Status event(const events::Event& event) override {
+    seen.push_back(event.position());
+    if (event.position() == refuse_at) return Status::internal("refused for the test");
+    return Status::ok();
+  }
+  uint64_t refuse_at = 0;
+  std::vector<uint64_t> seen;
+};
+
+TEST_F(JournalImportErrorTest, AFurtherCheckSeesEveryEventAndItsRefusalIsNamed) {
+  RecordingCheck check;
+  check.refuse_at = 6;
+  journal::ImportOptions options;
+  options.check = &check;
+  Status s = import_fails(join(lines_), Code::kInternal, options);
+  expect_names(s, "line 9 (position 6): refused for the test");
+  EXPECT_EQ(check.seen, (std::vector<uint64_t>{1, 2, 3, 4, 5, 6}));
+
+  // Events the journal holds already are seen too: the check needs the
+  // whole history.
+  auto lines = lines_;
+  lines.resize(7);
+  lines[0].replace(lines[0].find("\"head\":8"), 8, "\"head\":4");
+  lines[0].replace(lines[0].find("\"reservations\":2"), 16, "\"reservations\":0");
+  std::istringstream prefix(join(lines));
+  ASSERT_OK(journal::import_journal(*target_, prefix));
+  RecordingCheck all;
+  options.check = &all;
+  std::istringstream in(join(lines_));
+  auto report = journal::import_journal(*target_, in, options);
+  ASSERT_OK(report);
+  EXPECT_EQ(report->already_present, 4u);
+  EXPECT_EQ(all.seen, (std::vector<uint64_t>{1, 2, 3, 4, 5, 6, 7, 8}));
+}
+
+// The projections' dry run: events no read table can hold are refused
+// before the import writes anything.
+class ImportDryRunTest : public JournalImportErrorTest {
+ protected:
+  static void append_token(Journal& journal, const std::string& id, const std::string& prefix) {
+    journal::AppendRequest request;
+    request.org_id = "acme";
+    request.events.emplace_back("acme", "token/" + id, "tester");
+    auto p = request.events.back().payload().initTokenCreated();
+    p.setId(id);
+    p.setUserId("user-1");
+    p.setName("token " + id);
+    p.setTokenPrefix(prefix);
+    p.setTokenHash("hash-" + id);
+    p.setScopes("scope_token_user");
+    ASSERT_OK(journal.append(std::move(request)));
+  }
+
+  // An export of three tokens (positions 1-3) and an update of the first.
+  std::vector<std::string> token_export() {
+    auto opened = Journal::open_rocksdb(dir_.sub("tokens"), {});
+    EXPECT_OK(opened);
+    if (!opened.is_ok()) return {};
+    Journal& journal = **opened;
+    append_token(journal, "t1", "bodhiapp_aaaa");
+    append_token(journal, "t2", "bodhiapp_bbbb");
+    append_token(journal, "t3", "bodhiapp_cccc");
+    journal::AppendRequest update;
+    update.org_id = "acme";
+    update.events.emplace_back("acme", "token/t1", "tester");
+    auto p = update.events.back().payload().initTokenUpdated();
+    p.setId("t1");
+    p.setName("renamed");
+    EXPECT_OK(journal.append(std::move(update)));
+    std::ostringstream out;
+    EXPECT_OK(journal::export_journal(journal, out));
+    std::vector<std::string> lines;
+    std::istringstream in(out.str());
+    for (std::string line; std::getline(in, line);) lines.push_back(line);
+    return lines;  // header, 4 events
+  }
+
+  static std::string edit(std::vector<std::string> lines, size_t index, const std::string& from,
+                          const std::string& to) {
+    size_t at = lines[index].find(from);
+    EXPECT_NE(at, std::string::npos) << from << " not in " << lines[index];
+    if (at != std::string::npos) lines[index].replace(at, from.size(), to);
+    return join(lines);
+  }
+
+  journal::ImportOptions with_dry_run() {
+    auto opened = projections::ImportDryRun::open();
+    EXPECT_OK(opened);
+    if (opened.is_ok()) dry_run_ = std::move(opened).value();
+    journal::ImportOptions options;
+    options.check = dry_run_.get();
+    return options;
+  }
+
+  std::unique_ptr<projections::ImportDryRun> dry_run_;
+};
+
+TEST_F(ImportDryRunTest, AHistoryTheTablesHoldGoesIn) {
+  auto lines = token_export();
+  ASSERT_EQ(lines.size(), 5u);
+  std::istringstream in(join(lines));
+  auto report = journal::import_journal(*target_, in, with_dry_run());
+  ASSERT_OK(report);
+  EXPECT_EQ(report->events, 4u);
+  EXPECT_EQ(dry_run_->applied(), 4u);
+  // And the settings history of the fixture, with its two orgs.
+  auto other = Journal::open_rocksdb(dir_.sub("other"), {});
+  ASSERT_OK(other);
+  std::istringstream settings(join(lines_));
+  auto imported = journal::import_journal(**other, settings, with_dry_run());
+  ASSERT_OK(imported);
+  EXPECT_EQ(dry_run_->applied(), 8u);
+}
+
+TEST_F(ImportDryRunTest, ATokenPrefixTakenTwiceIsRefused) {
+  auto lines = token_export();
+  ASSERT_EQ(lines.size(), 5u);
+  Status s = import_fails(edit(lines, 3, "bodhiapp_cccc", "bodhiapp_aaaa"), Code::kInvalidArgument,
+                          with_dry_run());
+  expect_names(s, "line 4 (position 3)");
+  expect_names(s, "projection 'tokens' cannot hold this event");
+  EXPECT_EQ(dry_run_->applied(), 2u);
+  // Without the dry run the journal would take it.
+  std::istringstream in(edit(lines, 3, "bodhiapp_cccc", "bodhiapp_aaaa"));
+  EXPECT_OK(journal::import_journal(*target_, in));
+}
+
+TEST_F(ImportDryRunTest, AnUpdateOfARowNeverCreatedIsRefused) {
+  auto lines = token_export();
+  ASSERT_EQ(lines.size(), 5u);
+  Status s = import_fails(edit(lines, 4, "\"id\":\"t1\"", "\"id\":\"ghost\""),
+                          Code::kInvalidArgument, with_dry_run());
+  expect_names(s, "line 5 (position 4)");
+  expect_names(s, "'ghost'");
+}
+
+TEST_F(ImportDryRunTest, AnEmptyCreateIsRefusedWhenItClashes) {
+  auto lines = token_export();
+  ASSERT_EQ(lines.size(), 5u);
+  // Two creates stripped of every field: the second has the same (empty)
+  // id and prefix as the first.
+  auto stripped = lines;
+  for (size_t i : {1, 2}) {
+    size_t from = stripped[i].find("\"payload\":{");
+    ASSERT_NE(from, std::string::npos) << stripped[i];
+    from += std::strlen("\"payload\":{");
+    size_t to = stripped[i].find('}', from);
+    stripped[i].erase(from, to - from);
+  }
+  Status s = import_fails(join(stripped), Code::kInvalidArgument, with_dry_run());
+  expect_names(s, "line 3 (position 2)");
+  expect_names(s, "projection 'tokens'");
+}
+
+TEST(ImportDryRunScratch, TheScratchDatabaseHasNoReaders) {
+  auto opened = projections::ImportDryRun::open();
+  ASSERT_OK(opened);
+  auto scratch = db::SqliteDatabase::open_scratch();
+  ASSERT_OK(scratch);
+  EXPECT_CODE((*scratch)->begin(db::Access::kRead), Code::kInternal);
+  auto txn = (*scratch)->begin(db::Access::kWrite);
+  ASSERT_OK(txn);
+  EXPECT_OK((*txn)->execute_script("CREATE TABLE t (x INTEGER)"));
 }
 
 }  // namespace
