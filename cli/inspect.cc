@@ -12,6 +12,7 @@
 #include "journal/journal.h"
 #include "projections/database.h"
 #include "projections/postgres_url.h"
+#include "repositories/reservation_rules.h"
 #include "repositories/store.h"
 
 namespace annals::cli {
@@ -29,10 +30,11 @@ constexpr const char* kVerifyHelp =
     "\n"
     "Walks the whole journal and checks that positions run 1..head without a gap,\n"
     "that every record's checksum holds, and that every event decodes in full.\n"
-    "Recomputes the org index, stream versions and idempotency entries from the\n"
-    "events and compares them; checks that every org whose events hold sealed\n"
-    "secrets has its data key (or was forgotten); runs SQLite's integrity check on\n"
-    "the read database; and checks that no projection is stopped or past the head.\n"
+    "Recomputes the org index, stream versions, idempotency entries and uniqueness\n"
+    "reservations (by the repositories' rules) from the events and compares them;\n"
+    "checks that every org whose events hold sealed secrets has its data key (or\n"
+    "was forgotten); runs SQLite's integrity check on the read database; and checks\n"
+    "that no projection is stopped or past the head.\n"
     "Exits 0 when all is well; otherwise prints the first bad position and exits 1.\n";
 
 struct Folder {
@@ -209,6 +211,8 @@ int run_verify(const std::vector<std::string>& argv) {
   uint64_t checked = 0;
   // Each org whose events hold a sealed secret -> where the first one is.
   std::map<std::string, std::string, std::less<>> sealed_orgs;
+  // The reservations the events imply, by the repositories' rules.
+  repositories::ReservationFold reservations;
   constexpr size_t kChunk = 10000;
   ProgressReporter progress;
   for (uint64_t from = 1; from <= head; from += kChunk) {
@@ -228,6 +232,7 @@ int run_verify(const std::vector<std::string>& argv) {
         return failure("verify", "journal is bad at position " + std::to_string(event.position()) +
                                      ": " + deep.message());
       }
+      reservations.apply(event);
       if (!sealed_orgs.contains(event.org_id())) {
         if (auto field = events::sealed_secret_field(event)) {
           sealed_orgs.emplace(std::string(event.org_id()),
@@ -247,6 +252,16 @@ int run_verify(const std::vector<std::string>& argv) {
   constexpr size_t kMaxListed = 50;
   auto differences = (*journal)->verify_families(kMaxListed + 1);
   if (!differences.is_ok()) return failure("verify", differences.status().to_string());
+  auto state = (*journal)->snapshot_state();
+  if (!state.is_ok()) return failure("verify", state.status().to_string());
+  if (state->head != head) {
+    return failure("verify", "the journal's head moved from " + std::to_string(head) + " to " +
+                                 std::to_string(state->head) + " while it was verified");
+  }
+  for (auto& d : repositories::compare_reservations(reservations, state->reservations,
+                                                    kMaxListed + 1 - differences->size())) {
+    differences->push_back(std::move(d));
+  }
   if (!differences->empty()) {
     std::string message = "the journal's derived families disagree with its events:";
     for (size_t i = 0; i < differences->size() && i < kMaxListed; ++i) {
@@ -292,11 +307,11 @@ int run_verify(const std::vector<std::string>& argv) {
   }
   std::printf(
       "ok: %llu events, positions 1..%llu contiguous, every checksum holds, every event "
-      "decodes; the org index, stream versions and idempotency entries agree with the "
-      "events; %zu orgs with sealed secrets each have a data key or were forgotten; %zu "
+      "decodes; the org index, stream versions, idempotency entries and %zu reservations "
+      "agree with the events; %zu orgs with sealed secrets each have a data key or were forgotten; %zu "
       "projection checkpoints within the head\n",
       static_cast<unsigned long long>(checked), static_cast<unsigned long long>(head),
-      sealed_orgs.size(), checkpoints->size());
+      state->reservations.size(), sealed_orgs.size(), checkpoints->size());
   return 0;
 }
 

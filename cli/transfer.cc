@@ -9,6 +9,7 @@
 #include "journal/export.h"
 #include "journal/journal.h"
 #include "projections/import_dry_run.h"
+#include "repositories/reservation_rules.h"
 
 namespace annals::cli {
 namespace {
@@ -30,7 +31,8 @@ constexpr const char* kImportHelp =
     "Every line is checked before anything is written, and every event is\n"
     "applied to the read tables in a private scratch database, so that one no\n"
     "table can hold is refused now rather than at the next start; a bad line is\n"
-    "named by its number and position, and nothing is imported. Events are then written one "
+    "named by its number and position, and nothing is imported. The export's\n"
+    "reservations must be exactly those its events imply. Events are then written one "
     "command\n"
     "per atomic batch and synced at the end; should that stop part way, run the\n"
     "same import again to finish. Stream versions and idempotency entries are\n"
@@ -119,8 +121,9 @@ int run_import(const std::vector<std::string>& argv) {
   if (!journal.is_ok()) return failure("import", journal.status().to_string());
   auto dry_run = projections::ImportDryRun::open();
   if (!dry_run.is_ok()) return failure("import", dry_run.status().to_string());
+  repositories::ImportReservationCheck reservations;
   journal::ImportOptions import_options;
-  import_options.check = dry_run->get();
+  import_options.checks = {dry_run->get(), &reservations};
   auto report = journal::import_journal(**journal, *in, import_options);
   Status synced = (*journal)->sync();
   if (!report.is_ok()) return failure("import", report.status().to_string());

@@ -725,7 +725,8 @@ class PrefixCheck {
 };
 
 // Pass 1: every check, nothing written.
-Status validate(Journal& journal, std::istream& in, ImportCheck* check, Plan* plan) {
+Status validate(Journal& journal, std::istream& in, const std::vector<ImportCheck*>& checks,
+                Plan* plan) {
   LineReader reader(in);
   std::string text;
   Status read_status;
@@ -738,7 +739,8 @@ Status validate(Journal& journal, std::istream& in, ImportCheck* check, Plan* pl
   std::map<std::string, uint64_t> idempotency_lines;  // org \0 key -> line
   std::map<std::string, uint64_t> org_key_lines;      // org -> line
   std::map<std::string, uint64_t> reservation_lines;  // reservation key -> line
-  std::map<std::string, std::string> sealed_orgs;     // org -> where its first secret is
+  std::vector<ImportCheck::ReservationLine> reservation_lines_in_order;
+  std::map<std::string, std::string> sealed_orgs;  // org -> where its first secret is
   PrefixCheck prefix(journal);
 
   while (reader.next(&text, &read_status)) {
@@ -836,11 +838,13 @@ Status validate(Journal& journal, std::istream& in, ImportCheck* check, Plan* pl
         it->second = e.stream_version;
         ++plan->new_events;
       }
-      if (check != nullptr) {
+      if (!checks.empty()) {
         auto event = events::Event::decode(e.encoded);
         if (!event.is_ok()) return fail_at(event.status());
-        Status checked = check->event(*event);
-        if (!checked.is_ok()) return fail_at(checked);
+        for (ImportCheck* check : checks) {
+          Status checked = check->event(*event);
+          if (!checked.is_ok()) return fail_at(checked);
+        }
       }
       open->envelopes.push_back(std::string());  // only the count matters here
       if (open->envelopes.size() == open->first.command_events) open.reset();
@@ -876,6 +880,7 @@ Status validate(Journal& journal, std::istream& in, ImportCheck* check, Plan* pl
         return fail(Status::invalid_argument(
             "value", "the same reservation is at " + line_label(it->second)));
       }
+      reservation_lines_in_order.push_back({n, *r});
       plan->reservations.push_back(std::move(r).value());
       continue;
     }
@@ -932,6 +937,9 @@ Status validate(Journal& journal, std::istream& in, ImportCheck* check, Plan* pl
     return Status::invalid_argument(
         "position", "the journal's head " + std::to_string(plan->start_head) +
                         " is past the export's head " + std::to_string(plan->header.head));
+  }
+  for (ImportCheck* check : checks) {
+    ANNALS_RETURN_IF_ERROR(check->reservations(reservation_lines_in_order));
   }
   return Status::ok();
 }
@@ -1098,7 +1106,7 @@ Result<ImportReport> import_journal(Journal& journal, std::istream& in, ImportOp
   }
 
   Plan plan;
-  ANNALS_RETURN_IF_ERROR(validate(journal, *source, options.check, &plan));
+  ANNALS_RETURN_IF_ERROR(validate(journal, *source, options.checks, &plan));
 
   source->clear();
   source->seekg(start);

@@ -71,10 +71,22 @@ class ImportCheck {
  public:
   virtual ~ImportCheck() = default;
   virtual Status event(const events::Event& event) = 0;
+
+  // After the last line: the export's reservations, each with its line
+  // number, checked against the events seen. An error refuses the import
+  // as it stands (it names the lines itself).
+  struct ReservationLine {
+    uint64_t line = 0;
+    StoredReservation reservation;
+  };
+  virtual Status reservations(const std::vector<ReservationLine>& lines) {
+    (void)lines;
+    return Status::ok();
+  }
 };
 
 struct ImportOptions {
-  ImportCheck* check = nullptr;  // not owned; null: no further check
+  std::vector<ImportCheck*> checks;  // not owned; run in order
 };
 
 // Imports an export into a journal that is empty or holds exactly a prefix
@@ -87,7 +99,7 @@ struct ImportOptions {
 // journal's own events equal to the export's, data keys not clashing, every
 // org whose events hold a sealed secret having its data key (or tombstone)
 // in the export or the journal, the counts of the header, and whatever
-// `options.check` adds. A bad line is kInvalidArgument (kConflict for a
+// `options.checks` add. A bad line is kInvalidArgument (kConflict for a
 // clashing data key) whose message starts "line N"; nothing is written.
 //
 // Then the data keys are stored, the events written one command per atomic

@@ -12,6 +12,7 @@
 #include "core/clock.h"
 #include "core/status.h"
 #include "repositories/context.h"
+#include "repositories/reservation_rules.h"
 
 namespace annals::repositories {
 
@@ -69,7 +70,7 @@ inline constexpr size_t kMaxAccessErrorMessageBytes = 4096;
 
 // The conflict subjects of this repository.
 inline constexpr const char* kAppAccessRequestIdRule = "app_access_request.id";
-inline constexpr const char* kAppAccessRequestScopeRule = "app_access_request.scope";
+inline constexpr const char* kAppAccessRequestScopeRule = rules::kAppAccessRequestScope;
 // A state change asked of a request that is no longer a draft.
 inline constexpr const char* kAppAccessRequestStateRule = "app_access_request.state";
 // An approval of a draft whose expires_at has passed (clock().now() >= expires_at).

@@ -15,14 +15,15 @@
 #include "core/validate.h"
 #include "repositories/common.h"
 #include "repositories/mcp_auth_repository.h"
+#include "repositories/reservation_rules.h"
 #include "repositories/secrets.h"
 
 namespace annals::repositories::mcp_auth_detail {
 
 // Uniqueness rules, named in kConflict statuses.
-inline constexpr const char* kHeaderNameRule = "mcp_auth_header.name";
+inline constexpr const char* kHeaderNameRule = rules::kMcpAuthHeaderName;
 inline constexpr const char* kHeaderIdRule = "mcp_auth_header.id";
-inline constexpr const char* kConfigNameRule = "mcp_oauth_config.name";
+inline constexpr const char* kConfigNameRule = rules::kMcpOAuthConfigName;
 inline constexpr const char* kConfigIdRule = "mcp_oauth_config.id";
 inline constexpr const char* kConfigTokensRule = "mcp_oauth_config.tokens";
 inline constexpr const char* kTokenIdRule = "mcp_oauth_token.id";
@@ -40,7 +41,7 @@ inline std::string token_stream(std::string_view id) {
 // The reserved value of a per-server name: server ids cannot hold '/', so
 // the pair is unambiguous.
 inline std::string name_reservation(std::string_view server_id, std::string_view name) {
-  return std::string(server_id) + "/" + ascii_lower(name);
+  return rules::name_value(server_id, name);
 }
 
 // Secret purposes: the field and the row the sealed value belongs to.

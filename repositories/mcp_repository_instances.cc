@@ -3,11 +3,12 @@
 #include "repositories/common.h"
 #include "repositories/mcp_repository.h"
 #include "repositories/mcp_repository_internal.h"
+#include "repositories/reservation_rules.h"
 
 namespace annals::repositories::mcp_internal {
 namespace {
 
-constexpr const char* kSlugRule = "mcp.slug";
+constexpr const char* kSlugRule = rules::kMcpSlug;
 constexpr const char* kIdRule = "mcp.id";
 constexpr const char* kColumns =
     "m.id, m.created_by, m.mcp_server_id, m.name, m.slug, m.description, m.enabled,"
@@ -18,7 +19,7 @@ constexpr size_t kColumnCount = 14;
 // The slug rule's value: per user, ASCII case-insensitive. A slug holds no
 // '/', so the first '/' ends it.
 std::string slug_value(std::string_view slug, std::string_view user_id) {
-  return ascii_lower(slug) + "/" + std::string(user_id);
+  return rules::slug_value(slug, user_id);
 }
 
 Status validate_id(std::string_view id) { return validate_identifier("id", id, kMaxMcpIdBytes); }

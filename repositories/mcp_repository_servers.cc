@@ -3,19 +3,20 @@
 #include "repositories/common.h"
 #include "repositories/mcp_repository.h"
 #include "repositories/mcp_repository_internal.h"
+#include "repositories/reservation_rules.h"
 
 namespace annals::repositories {
 namespace mcp_internal {
 namespace {
 
-constexpr const char* kUrlRule = "mcp_server.url";
+constexpr const char* kUrlRule = rules::kMcpServerUrl;
 constexpr const char* kIdRule = "mcp_server.id";
 constexpr const char* kColumns =
     "id, url, name, description, enabled, created_by, updated_by, created_at, updated_at,"
     " version";
 
 // The url rule's value and lookup key: trimmed, ASCII lower case.
-std::string url_key(std::string_view url) { return ascii_lower(trim(url)); }
+std::string url_key(std::string_view url) { return rules::url_value(url); }
 
 Status validate_id(std::string_view id) { return validate_identifier("id", id, kMaxMcpIdBytes); }
 

@@ -4,13 +4,14 @@
 // stream and the stream version of the create, so a deleted alias's id can
 // be created again) and "api_alias.prefix" (non-empty prefixes, per org).
 #include "repositories/model_repository_internal.h"
+#include "repositories/reservation_rules.h"
 #include "repositories/secrets.h"
 
 namespace annals::repositories::model_internal {
 namespace {
 
-constexpr const char* kIdRule = "api_alias.id";
-constexpr const char* kPrefixRule = "api_alias.prefix";
+constexpr const char* kIdRule = rules::kApiAliasId;
+constexpr const char* kPrefixRule = rules::kApiAliasPrefix;
 constexpr const char* kColumns =
     "id, api_format, base_url, models, prefix, forward_all_with_prefix, models_cache,"
     " cache_fetched_at, encrypted_api_key, created_at, updated_at, version, created_version";
@@ -19,7 +20,7 @@ std::string stream_of(std::string_view id) { return "api_alias/" + std::string(i
 
 // The owner of the id reservation of the alias created at `created_version`.
 std::string id_owner(std::string_view id, uint64_t created_version) {
-  return stream_of(id) + "@" + std::to_string(created_version);
+  return rules::alias_id_owner(stream_of(id), created_version);
 }
 
 std::string key_purpose(std::string_view id) {
@@ -53,7 +54,7 @@ Status validate_fields(std::string_view api_format, std::string_view base_url,
 }
 
 bool reserved(const std::optional<std::string>& prefix) {
-  return prefix.has_value() && !prefix->empty();
+  return prefix.has_value() && rules::alias_prefix_reserved(true, *prefix);
 }
 
 ApiModelAlias from_row(const db::Row& row) {

@@ -12,11 +12,12 @@
 #include <set>
 
 #include "repositories/model_repository_internal.h"
+#include "repositories/reservation_rules.h"
 
 namespace annals::repositories::model_internal {
 namespace {
 
-constexpr const char* kIdentityRule = "model_metadata.identity";
+constexpr const char* kIdentityRule = rules::kModelMetadataIdentity;
 constexpr const char* kColumns =
     "id, source, repo, filename, snapshot, api_model_id, capabilities_vision, capabilities_audio,"
     " capabilities_thinking, capabilities_function_calling, capabilities_structured_output,"

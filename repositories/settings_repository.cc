@@ -1,11 +1,12 @@
 #include "repositories/settings_repository.h"
 
 #include "core/validate.h"
+#include "repositories/reservation_rules.h"
 
 namespace annals::repositories {
 namespace {
 
-constexpr const char* kKeyRule = "settings.key";
+constexpr const char* kKeyRule = rules::kSettingKey;
 constexpr const char* kColumns = "key, value, value_type, created_at, updated_at, version";
 
 std::string stream_of(std::string_view key) { return "setting/" + std::string(key); }

@@ -1,11 +1,12 @@
 #include "repositories/token_repository.h"
 
 #include "core/validate.h"
+#include "repositories/reservation_rules.h"
 
 namespace annals::repositories {
 namespace {
 
-constexpr const char* kPrefixRule = "token.prefix";
+constexpr const char* kPrefixRule = rules::kTokenPrefix;
 constexpr const char* kIdRule = "token.id";
 constexpr const char* kColumns =
     "org_id, id, user_id, name, token_prefix, token_hash, scopes, status, created_at, updated_at,"

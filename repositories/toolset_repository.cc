@@ -4,14 +4,15 @@
 
 #include "core/validate.h"
 #include "repositories/common.h"
+#include "repositories/reservation_rules.h"
 #include "repositories/secrets.h"
 
 namespace annals::repositories {
 namespace {
 
-constexpr const char* kSlugRule = "toolset.slug";
+constexpr const char* kSlugRule = rules::kToolsetSlug;
 constexpr const char* kIdRule = "toolset.id";
-constexpr const char* kConfigTypeRule = "app_toolset_config.type";
+constexpr const char* kConfigTypeRule = rules::kToolsetConfigType;
 constexpr const char* kColumns =
     "id, user_id, toolset_type, slug, description, enabled, sealed_api_key, created_at,"
     " updated_at, version";
@@ -28,7 +29,7 @@ std::string api_key_purpose(std::string_view id) { return "toolsets.api_key/" + 
 // The slug rule's value: per user, ASCII case-insensitive. A slug holds no
 // '/', so the first '/' ends it.
 std::string slug_value(std::string_view slug, std::string_view user_id) {
-  return ascii_lower(slug) + "/" + std::string(user_id);
+  return rules::slug_value(slug, user_id);
 }
 
 bool is_builtin(std::string_view type) {

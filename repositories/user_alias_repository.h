@@ -12,6 +12,7 @@
 #include "core/clock.h"
 #include "core/status.h"
 #include "repositories/context.h"
+#include "repositories/reservation_rules.h"
 
 namespace annals::repositories {
 
@@ -51,7 +52,7 @@ inline constexpr size_t kMaxUserAliasParamsBytes = 64 * 1024;
 
 // The conflict subjects of this repository.
 inline constexpr const char* kUserAliasIdRule = "user_alias.id";
-inline constexpr const char* kUserAliasAliasRule = "user_alias.alias";
+inline constexpr const char* kUserAliasAliasRule = rules::kUserAliasAlias;
 
 // Thread-safe. Every call is scoped to one org and validates org_id first
 // (kInvalidArgument naming "org_id"); bad input is kInvalidArgument naming the

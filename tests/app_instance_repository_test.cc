@@ -61,6 +61,7 @@ class AppInstanceRepositoryTest : public ::testing::TestWithParam<testing::Backe
   }
 
   void TearDown() override {
+    if (store_) annals::testing::expect_reservations_follow_the_events(store_->journal());
     repo_.reset();
     context_.reset();
     store_.reset();

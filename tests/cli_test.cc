@@ -171,6 +171,50 @@ TEST(Cli, VerifyNamesEachDerivedEntryThatDisagreesWithTheEvents) {
       << verify.out;
 }
 
+TEST(Cli, VerifyChecksEveryReservationAgainstTheEvents) {
+  TempDir dir;
+  std::string data = dir.sub("data");
+  ASSERT_EQ(annals("demo --data " + data + " --commands 200").exit_code, 0);
+  CliRun clean = annals("verify --data " + data);
+  ASSERT_EQ(clean.exit_code, 0) << clean.out;
+  EXPECT_NE(clean.out.find(" reservations agree with the events"), std::string::npos) << clean.out;
+  {
+    // Behind the journal's back: one reservation lost, one given to another
+    // stream, and one that no event claims.
+    RawJournal raw(data + "/journal");
+    ASSERT_TRUE(raw.opened());
+    std::unique_ptr<rocksdb::Iterator> it(
+        raw.db()->NewIterator(rocksdb::ReadOptions(), raw.handle(5)));
+    it->SeekToFirst();
+    ASSERT_TRUE(it->Valid());
+    std::string lost = it->key().ToString();
+    it->Next();
+    ASSERT_TRUE(it->Valid());
+    std::string moved = it->key().ToString();
+    it.reset();
+    rocksdb::WriteOptions w;
+    ASSERT_TRUE(raw.db()->Delete(w, raw.handle(5), lost).ok());
+    ASSERT_TRUE(raw.db()->Put(w, raw.handle(5), moved, "setting/somebody-else").ok());
+    ASSERT_TRUE(raw.db()
+                    ->Put(w, raw.handle(5),
+                          journal::format::reservation_key("toolset.slug", "acme", "ghost/u"),
+                          "toolset/ghost")
+                    .ok());
+  }
+  CliRun verify = annals("verify --data " + data);
+  EXPECT_EQ(verify.exit_code, 1) << verify.out;
+  EXPECT_NE(verify.out.find("reservations "), std::string::npos) << verify.out;
+  EXPECT_NE(verify.out.find(": missing; the events give it to stream '"), std::string::npos)
+      << verify.out;
+  EXPECT_NE(verify.out.find(": held by 'setting/somebody-else'; the events give it to stream '"),
+            std::string::npos)
+      << verify.out;
+  EXPECT_NE(verify.out.find("reservations toolset.slug acme 'ghost/u': held by 'toolset/ghost' "
+                            "but claimed by no event"),
+            std::string::npos)
+      << verify.out;
+}
+
 TEST(Cli, VerifyRunsSqliteIntegrityCheckOnTheReadDatabase) {
   TempDir dir;
   std::string data = dir.sub("data");
@@ -358,6 +402,48 @@ TEST(Cli, ImportRefusesWhatNoReadTableCanHold) {
   EXPECT_NE(r.out.find("projection 'tokens' cannot hold this event"), std::string::npos) << r.out;
   CliRun status = annals("status --data " + dir.sub("data"));
   EXPECT_NE(status.out.find("head 0"), std::string::npos) << status.out;
+}
+
+TEST(Cli, ImportRefusesAReservationWhoseOwnerWasRewritten) {
+  TempDir dir;
+  ASSERT_EQ(annals("demo --data " + dir.sub("source") + " --commands 120").exit_code, 0);
+  ASSERT_EQ(annals("export --data " + dir.sub("source") + " --output " + dir.sub("backup.jsonl"))
+                .exit_code,
+            0);
+  std::vector<std::string> lines;
+  {
+    std::istringstream in(slurp(dir.sub("backup.jsonl")));
+    for (std::string line; std::getline(in, line);) lines.push_back(line);
+  }
+  size_t at = 0;
+  while (at < lines.size() && lines[at].find("\"kind\":\"reservation\"") == std::string::npos) ++at;
+  ASSERT_LT(at, lines.size());
+  const std::string owner = "\"owner\":\"";
+  size_t from = lines[at].find(owner);
+  ASSERT_NE(from, std::string::npos) << lines[at];
+  from += owner.size();
+  lines[at].replace(from, lines[at].find('"', from) - from, "token/someone-else");
+  std::string edited;
+  for (const auto& l : lines) edited += l + "\n";
+  FILE* f = std::fopen(dir.sub("edited.jsonl").c_str(), "wb");
+  ASSERT_NE(f, nullptr);
+  std::fputs(edited.c_str(), f);
+  std::fclose(f);
+
+  CliRun r = annals("import --data " + dir.sub("data") + " --input " + dir.sub("edited.jsonl"));
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_NE(r.out.find("the export's reservations disagree with its events"), std::string::npos)
+      << r.out;
+  const std::string named = "line " + std::to_string(at + 1) + ": ";
+  EXPECT_NE(r.out.find(named), std::string::npos) << named << " not in " << r.out;
+  EXPECT_NE(r.out.find("held by 'token/someone-else'; the events give it to stream '"),
+            std::string::npos)
+      << r.out;
+  CliRun status = annals("status --data " + dir.sub("data"));
+  EXPECT_NE(status.out.find("head 0"), std::string::npos) << status.out;
+  // The unedited export goes in.
+  CliRun good = annals("import --data " + dir.sub("data") + " --input " + dir.sub("backup.jsonl"));
+  EXPECT_EQ(good.exit_code, 0) << good.out;
 }
 
 TEST(Cli, ImportOfBadInputNamesTheLineAndWritesNothing) {

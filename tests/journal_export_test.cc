@@ -18,6 +18,7 @@
 #include "journal/format.h"
 #include "projections/import_dry_run.h"
 #include "projections/sqlite_database.h"
+#include "repositories/reservation_rules.h"
 #include "repositories/store.h"
 #include "tests/test_support.h"
 
@@ -263,7 +264,8 @@ TEST_P(JournalExportTest, RoundTripKeepsEveryByteSecretAndRow) {
     auto dry_run = projections::ImportDryRun::open();
     ASSERT_OK(dry_run);
     journal::ImportOptions options;
-    options.check = dry_run->get();
+    repositories::ImportReservationCheck reservations;
+    options.checks = {dry_run->get(), &reservations};
     auto report = journal::import_journal(**target, in, options);
     ASSERT_OK(report);
     EXPECT_EQ((*dry_run)->applied(), export_report.head);
@@ -740,7 +742,7 @@ TEST_F(JournalImportErrorTest, AFurtherCheckSeesEveryEventAndItsRefusalIsNamed) 
   RecordingCheck check;
   check.refuse_at = 6;
   journal::ImportOptions options;
-  options.check = &check;
+  options.checks = {&check};
   Status s = import_fails(join(lines_), Code::kInternal, options);
   expect_names(s, "line 9 (position 6): refused for the test");
   EXPECT_EQ(check.seen, (std::vector<uint64_t>{1, 2, 3, 4, 5, 6}));
@@ -754,12 +756,29 @@ TEST_F(JournalImportErrorTest, AFurtherCheckSeesEveryEventAndItsRefusalIsNamed) 
   std::istringstream prefix(join(lines));
   ASSERT_OK(journal::import_journal(*target_, prefix));
   RecordingCheck all;
-  options.check = &all;
+  options.checks = {&all};
   std::istringstream in(join(lines_));
   auto report = journal::import_journal(*target_, in, options);
   ASSERT_OK(report);
   EXPECT_EQ(report->already_present, 4u);
   EXPECT_EQ(all.seen, (std::vector<uint64_t>{1, 2, 3, 4, 5, 6, 7, 8}));
+}
+
+TEST_F(JournalImportErrorTest, ReservationsTheEventsDoNotImplyAreRefused) {
+  // The fixture's journal was written without the repositories: its settings
+  // claim no key, and its token prefix belongs to no token.
+  repositories::ImportReservationCheck check;
+  journal::ImportOptions options;
+  options.checks = {&check};
+  Status s = import_fails(join(lines_), Code::kInvalidArgument, options);
+  expect_names(s, "the export's reservations disagree with its events");
+  expect_names(s,
+               "line 13: token.prefix * 'bodhiapp_x': held by 'token/x' but claimed by no event");
+  expect_names(s,
+               "not in the export: settings.key acme 'key-0': missing; the events give it to "
+               "stream 'setting/key-0' (position 1)");
+  // The one reservation the events do imply is not named.
+  EXPECT_EQ(s.message().find("'claimed'"), std::string::npos) << s.to_string();
 }
 
 // The projections' dry run: events no read table can hold are refused
@@ -817,7 +836,7 @@ class ImportDryRunTest : public JournalImportErrorTest {
     EXPECT_OK(opened);
     if (opened.is_ok()) dry_run_ = std::move(opened).value();
     journal::ImportOptions options;
-    options.check = dry_run_.get();
+    options.checks = {dry_run_.get()};
     return options;
   }
 

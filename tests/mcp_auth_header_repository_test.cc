@@ -65,7 +65,10 @@ class McpAuthHeaderRepositoryTest : public ::testing::TestWithParam<testing::Bac
     open(db_->url());
   }
 
-  void TearDown() override { close(); }
+  void TearDown() override {
+    if (store_) annals::testing::expect_reservations_follow_the_events(store_->journal());
+    close();
+  }
 
   void close() {
     repo_.reset();

@@ -91,7 +91,10 @@ class McpOAuthRepositoryTest : public ::testing::TestWithParam<testing::Backend>
     ANNALS_SETUP_BACKEND(db_, GetParam(), dir_);
     open(db_->url());
   }
-  void TearDown() override { close(); }
+  void TearDown() override {
+    if (store_) annals::testing::expect_reservations_follow_the_events(store_->journal());
+    close();
+  }
 
   void close() {
     repo_.reset();

@@ -105,7 +105,10 @@ class McpServerRepositoryTest : public ::testing::TestWithParam<testing::Backend
     open();
   }
 
-  void TearDown() override { close(); }
+  void TearDown() override {
+    if (store_) annals::testing::expect_reservations_follow_the_events(store_->journal());
+    close();
+  }
 
   void close() {
     repo_.reset();

@@ -86,7 +86,10 @@ class ModelAliasRepositoryTest : public ::testing::TestWithParam<testing::Backen
     open(std::string(32, 'k'));
   }
 
-  void TearDown() override { close(); }
+  void TearDown() override {
+    if (store_) annals::testing::expect_reservations_follow_the_events(store_->journal());
+    close();
+  }
 
   void close() {
     repo_.reset();

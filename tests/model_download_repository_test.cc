@@ -70,6 +70,7 @@ class ModelDownloadRepositoryTest : public ::testing::TestWithParam<testing::Bac
   }
 
   void TearDown() override {
+    if (store_) annals::testing::expect_reservations_follow_the_events(store_->journal());
     repo_.reset();
     context_.reset();
     store_.reset();

@@ -108,7 +108,10 @@ class ModelMetadataRepositoryTest : public ::testing::TestWithParam<testing::Bac
     open();
   }
 
-  void TearDown() override { close(); }
+  void TearDown() override {
+    if (store_) annals::testing::expect_reservations_follow_the_events(store_->journal());
+    close();
+  }
 
   void close() {
     repo_.reset();

@@ -46,7 +46,10 @@ class SettingsRepositoryTest : public ::testing::TestWithParam<testing::Backend>
     open();
   }
 
-  void TearDown() override { store_.reset(); }
+  void TearDown() override {
+    if (store_) annals::testing::expect_reservations_follow_the_events(store_->journal());
+    store_.reset();
+  }
 
   void open(projections::ProjectorMode mode = projections::ProjectorMode::kInline) {
     store_.reset();

@@ -3,6 +3,9 @@
 #include <cstdlib>
 #include <random>
 
+#include "journal/journal.h"
+#include "repositories/reservation_rules.h"
+
 namespace annals::testing {
 
 TempDir::TempDir() {
@@ -21,6 +24,26 @@ TempDir::~TempDir() {
   if (std::getenv("ANNALS_KEEP_TEST_DIRS") != nullptr) return;
   std::error_code ec;
   std::filesystem::remove_all(path_, ec);
+}
+
+void expect_reservations_follow_the_events(journal::Journal& journal) {
+  // The state first: its head bounds the events folded.
+  auto state = journal.snapshot_state();
+  ASSERT_TRUE(state.is_ok()) << state.status().to_string();
+  repositories::ReservationFold fold;
+  for (uint64_t from = 1; from <= state->head;) {
+    auto batch = journal.read(from, 1000);
+    ASSERT_TRUE(batch.is_ok()) << batch.status().to_string();
+    ASSERT_FALSE(batch->empty()) << "no event at position " << from;
+    for (const auto& event : *batch) {
+      if (event.position() > state->head) break;
+      fold.apply(event);
+    }
+    from = batch->back().position() + 1;
+  }
+  for (const auto& d : repositories::compare_reservations(fold, state->reservations, 20)) {
+    ADD_FAILURE() << "reservation " << d.key << ": " << d.what;
+  }
 }
 
 }  // namespace annals::testing

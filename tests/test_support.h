@@ -8,7 +8,17 @@
 
 #include "core/status.h"
 
+namespace annals::journal {
+class Journal;
+}
+
 namespace annals::testing {
+
+// Fails the test unless the journal's reservations are exactly those its
+// events imply by the repositories' rules (what annals verify checks). The
+// repository tests call it before closing their store, so every operation
+// they make is held to it.
+void expect_reservations_follow_the_events(journal::Journal& journal);
 
 // A fresh folder under the system temp dir, removed when the object dies
 // (kept when ANNALS_KEEP_TEST_DIRS is set, for post-mortems).

@@ -58,7 +58,8 @@ NewApiToken new_token(std::string id, std::string prefix, std::string user = "us
 
 // The row create() should give for `t` in `org`, written at `at`.
 ApiToken expected_row(const std::string& org, const NewApiToken& t, Timestamp at) {
-  return {org, t.id, t.user_id, t.name, t.token_prefix, t.token_hash, t.scopes, t.status, at, at, std::nullopt};
+  return {org,      t.id,     t.user_id, t.name, t.token_prefix, t.token_hash,
+          t.scopes, t.status, at,        at,     std::nullopt};
 }
 
 std::vector<std::string> ids_of(const std::vector<ApiToken>& rows) {
@@ -75,7 +76,10 @@ class TokenRepositoryTest : public ::testing::TestWithParam<testing::Backend> {
     open();
   }
 
-  void TearDown() override { store_.reset(); }
+  void TearDown() override {
+    if (store_) annals::testing::expect_reservations_follow_the_events(store_->journal());
+    store_.reset();
+  }
 
   void open() {
     store_.reset();

@@ -72,6 +72,7 @@ class UserAliasRepositoryTest : public ::testing::TestWithParam<testing::Backend
   }
 
   void TearDown() override {
+    if (store_) annals::testing::expect_reservations_follow_the_events(store_->journal());
     repo_.reset();
     context_.reset();
     store_.reset();
