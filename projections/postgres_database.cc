@@ -389,37 +389,52 @@ Result<std::unique_ptr<PgConnection>> PgDatabase::connect() {
 }
 
 Result<std::unique_ptr<Transaction>> PgDatabase::begin(Access access) {
-  std::unique_ptr<PgConnection> conn;
-  {
-    std::unique_lock lock(mu_);
-    cv_.wait(lock, [&] { return !idle_.empty() || open_ < options_.pool_size; });
-    if (!idle_.empty()) {
-      conn = std::move(idle_.back());
-      idle_.pop_back();
-    } else {
-      ++open_;
+  // An idle connection may have died since it was used (a terminated
+  // backend, a server restart): its BEGIN fails before anything ran, so it is
+  // dropped and the next one tried, ending with a new connection. Every
+  // pooled connection can be dead at once, so that many tries, plus one.
+  Status last;
+  for (int attempt = 0; attempt <= options_.pool_size; ++attempt) {
+    std::unique_ptr<PgConnection> conn;
+    bool pooled = false;
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [&] { return !idle_.empty() || open_ < options_.pool_size; });
+      if (!idle_.empty()) {
+        conn = std::move(idle_.back());
+        idle_.pop_back();
+        pooled = true;
+      } else {
+        ++open_;
+      }
+    }
+    if (!conn) {
+      auto made = connect();
+      if (!made.is_ok()) {
+        std::lock_guard lock(mu_);
+        --open_;
+        cv_.notify_one();
+        return made.status();
+      }
+      conn = std::move(made).value();
+    }
+    try {
+      return std::unique_ptr<Transaction>(
+          std::make_unique<PgTransaction>(this, std::move(conn), access));
+    } catch (const std::exception& e) {
+      {
+        std::lock_guard lock(mu_);
+        --open_;
+        cv_.notify_one();
+      }
+      last = status_from_pqxx(e, "BEGIN");
+      bool lost = dynamic_cast<const pqxx::broken_connection*>(&e) != nullptr;
+      // A new connection that fails at once, or a failure that is not a
+      // lost connection, goes to the caller.
+      if (!pooled || !lost) return last;
     }
   }
-  if (!conn) {
-    auto made = connect();
-    if (!made.is_ok()) {
-      std::lock_guard lock(mu_);
-      --open_;
-      cv_.notify_one();
-      return made.status();
-    }
-    conn = std::move(made).value();
-  }
-  try {
-    return std::unique_ptr<Transaction>(
-        std::make_unique<PgTransaction>(this, std::move(conn), access));
-  } catch (const std::exception& e) {
-    // The connection went away while idle: drop it, the caller may retry.
-    std::lock_guard lock(mu_);
-    --open_;
-    cv_.notify_one();
-    return status_from_pqxx(e, "BEGIN");
-  }
+  return last;
 }
 
 void PgDatabase::release(std::unique_ptr<PgConnection> conn) {

@@ -97,6 +97,27 @@ class TestDatabase {
   std::string name_;
 };
 
+// A PostgreSQL server of one test's own (scripts/pg-test-server), for faults
+// a shared server must not see, such as a restart. url() (a superuser URL)
+// is empty, and why() says why, when none could be started.
+class PrivatePgServer {
+ public:
+  PrivatePgServer();
+  ~PrivatePgServer();
+  PrivatePgServer(const PrivatePgServer&) = delete;
+  PrivatePgServer& operator=(const PrivatePgServer&) = delete;
+  const std::string& url() const { return url_; }
+  const std::string& why() const { return why_; }
+  // Stops the server (fast: every session is cut) and starts it again on the
+  // same port; false (why() says why) when it did not come back.
+  bool restart();
+
+ private:
+  std::string dir_;
+  std::string url_;
+  std::string why_;
+};
+
 // True when CI=true: a missing PostgreSQL is then a failure, never a skip.
 bool running_in_ci();
 

@@ -25,18 +25,56 @@ std::string shell_quote(const std::string& s) {
   return out + "'";
 }
 
+std::string script() { return std::string(ANNALS_SOURCE_DIR) + "/scripts/pg-test-server"; }
+
+// Runs the script; its last line of output, and whether it succeeded.
+bool run_script(const std::string& args, std::string* last_line, std::string* all) {
+  std::string cmd = script() + " " + args + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  std::string out;
+  char buf[512];
+  while (p && fgets(buf, sizeof buf, p)) out += buf;
+  int rc = p ? pclose(p) : -1;
+  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+  auto last_nl = out.rfind('\n');
+  *last_line = last_nl == std::string::npos ? out : out.substr(last_nl + 1);
+  *all = out;
+  return rc == 0;
+}
+
+// Starts a throwaway server in a new temp folder: its URL, or empty with
+// `why` set. `dir` is set either way (to be removed).
+std::string start_server(std::string* dir, std::string* why) {
+  char tmpl[] = "/tmp/annals-pg-XXXXXX";
+  char* made = mkdtemp(tmpl);
+  if (made == nullptr) {
+    *why = "cannot make a temp dir";
+    return {};
+  }
+  *dir = made;
+  (void)std::system(("chmod 755 " + shell_quote(*dir)).c_str());
+  std::string last, out;
+  if (!run_script("start " + shell_quote(*dir + "/pg"), &last, &out) ||
+      last.rfind("postgres://", 0) != 0) {
+    *why = "could not start a PostgreSQL test server (set ANNALS_TEST_PG_URL): " + out;
+    return {};
+  }
+  return last;
+}
+
+void stop_server(const std::string& dir) {
+  if (dir.empty()) return;
+  std::string cmd = script() + " stop " + shell_quote(dir + "/pg") + " >/dev/null 2>&1";
+  (void)std::system(cmd.c_str());
+  std::string rm = "rm -rf " + shell_quote(dir);
+  (void)std::system(rm.c_str());
+}
+
 // A server this process started; stopped at exit.
 struct OwnServer {
   std::string dir;
   std::string url;
-  ~OwnServer() {
-    if (dir.empty()) return;
-    std::string cmd = std::string(ANNALS_SOURCE_DIR) + "/scripts/pg-test-server stop " +
-                      shell_quote(dir + "/pg") + " >/dev/null 2>&1";
-    (void)std::system(cmd.c_str());
-    std::string rm = "rm -rf " + shell_quote(dir);
-    (void)std::system(rm.c_str());
-  }
+  ~OwnServer() { stop_server(dir); }
 };
 
 }  // namespace
@@ -61,34 +99,23 @@ std::string pg_server_url(std::string* why) {
     *why = failure;
     return {};
   }
-  char tmpl[] = "/tmp/annals-pg-XXXXXX";
-  char* dir = mkdtemp(tmpl);
-  if (dir == nullptr) {
-    failure = "cannot make a temp dir";
+  own.url = start_server(&own.dir, &failure);
+  if (own.url.empty()) {
     *why = failure;
     return {};
   }
-  std::string d = dir;
-  (void)std::system(("chmod 755 " + shell_quote(d)).c_str());
-  std::string cmd = std::string(ANNALS_SOURCE_DIR) + "/scripts/pg-test-server start " +
-                    shell_quote(d + "/pg") + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  char buf[512];
-  while (p && fgets(buf, sizeof buf, p)) out += buf;
-  int rc = p ? pclose(p) : -1;
-  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
-  auto last_nl = out.rfind('\n');
-  std::string last = last_nl == std::string::npos ? out : out.substr(last_nl + 1);
-  if (rc != 0 || last.rfind("postgres://", 0) != 0) {
-    failure = "could not start a PostgreSQL test server (set ANNALS_TEST_PG_URL): " + out;
-    own.dir = d;
-    *why = failure;
-    return {};
-  }
-  own.dir = d;
-  own.url = last;
   return own.url;
+}
+
+PrivatePgServer::PrivatePgServer() { url_ = start_server(&dir_, &why_); }
+
+PrivatePgServer::~PrivatePgServer() { stop_server(dir_); }
+
+bool PrivatePgServer::restart() {
+  std::string last, out;
+  if (run_script("restart " + shell_quote(dir_ + "/pg"), &last, &out)) return true;
+  why_ = "restart failed: " + out;
+  return false;
 }
 
 std::unique_ptr<TestDatabase> TestDatabase::create(Backend backend, const TempDir& dir,
