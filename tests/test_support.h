@@ -15,6 +15,7 @@ namespace annals::testing {
 class TempDir {
  public:
   TempDir();
+  explicit TempDir(const std::string& parent);  // under `parent` instead
   ~TempDir();
   TempDir(const TempDir&) = delete;
   TempDir& operator=(const TempDir&) = delete;
