@@ -13,7 +13,9 @@
 // past the journal's head (the projector never commits what the journal
 // has not synced) and SQLite's integrity check must pass; after it, every
 // acknowledged token is readable and the tables equal a rebuild from the
-// journal. The same folders take every cut in turn.
+// journal. The same folders take every cut in turn. A first, small test
+// checks the simulated disk itself: a cut keeps what SQLite synced and
+// nothing else.
 //
 // ANNALS_POWER_CUT_SEED=<n> replays the choices of an earlier run (thread
 // timings still vary).
@@ -391,6 +393,46 @@ TEST_P(SqlitePowerCutTest, EveryCutKeepsTheReadDatabaseBehindTheJournalAndWhole)
   EXPECT_GT(cuts_read_db_kept_rows_, 0);
   EXPECT_GT(cuts_replayed_, 0);
   EXPECT_GT(acked_.size(), static_cast<size_t>(kCuts));
+}
+
+// The simulated disk itself: what was synced survives a cut, the rest does
+// not, and closing after the cut writes nothing.
+TEST(PowerCutVfsTest, ACutKeepsWhatWasSyncedAndNothingElse) {
+  TempDir dir{scratch_parent()};
+  PowerCutVfs vfs("annals-power-cut-self-test");
+  const std::string path = dir.sub("t.sqlite");
+  auto exec = [](sqlite3* db, const char* sql) {
+    char* err = nullptr;
+    int rc = sqlite3_exec(db, sql, nullptr, nullptr, &err);
+    std::string message = err ? err : "";
+    sqlite3_free(err);
+    return rc == SQLITE_OK ? std::string() : message + " (" + std::to_string(rc) + ")";
+  };
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+                            vfs.name().c_str()),
+            SQLITE_OK);
+  ASSERT_EQ(exec(db,
+                 "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                 " CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (1);"),
+            "");
+  // A checkpoint syncs the WAL and the database file.
+  ASSERT_EQ(sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_FULL, nullptr, nullptr),
+            SQLITE_OK);
+  // Committed, but under synchronous=NORMAL in the WAL, unsynced.
+  ASSERT_EQ(exec(db, "INSERT INTO t VALUES (2);"), "");
+  vfs.cut();
+  EXPECT_EQ(vfs.cuts_that_lost_data(), 1);
+  EXPECT_NE(exec(db, "INSERT INTO t VALUES (3);"), "");  // the power is off
+  sqlite3_close_v2(db);  // its checkpoint and the WAL's deletion reach nothing
+  vfs.restore();
+
+  RawDb after(path, vfs.name());
+  ASSERT_NE(after.db, nullptr);
+  std::string error;
+  EXPECT_EQ(after.rows("SELECT group_concat(x) FROM t", &error), std::vector<std::string>{"1"});
+  EXPECT_EQ(error, "");
+  EXPECT_EQ(after.rows("PRAGMA integrity_check", &error), std::vector<std::string>{"ok"});
 }
 
 // The inline projector under kSync, and the background projector under
