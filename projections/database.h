@@ -105,6 +105,10 @@ struct DatabaseOptions {
   // "<pg_schema>, <pg_schema>_meta"). A rebuild builds into another pair and
   // then swaps names with the live one.
   std::string pg_schema = "annals";
+  // SQLite: the name of a registered VFS every connection (the writer and
+  // each reader) opens its files through; empty is SQLite's default. Tests
+  // use it to put the read database on a simulated disk (power cuts).
+  std::string sqlite_vfs;
 };
 
 // Thread-safe: begin() may be called from any thread.

@@ -129,10 +129,11 @@ class SqliteTransaction final : public Transaction {
 }  // namespace
 
 Result<std::unique_ptr<SqliteConnection>> SqliteConnection::open(const std::string& path,
-                                                                 bool read_only) {
+                                                                 bool read_only,
+                                                                 const std::string& vfs) {
   sqlite3* raw = nullptr;
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
-  int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+  int rc = sqlite3_open_v2(path.c_str(), &raw, flags, vfs.empty() ? nullptr : vfs.c_str());
   if (rc != SQLITE_OK) {
     std::string message = raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc);
     sqlite3_close(raw);
@@ -226,7 +227,8 @@ Result<std::unique_ptr<Database>> SqliteDatabase::open(const std::string& path,
       return Status::unavailable("cannot create " + p.parent_path().string() + ": " + ec.message());
   }
   std::unique_ptr<SqliteDatabase> db(new SqliteDatabase(path, options));
-  ANNALS_ASSIGN_OR_RETURN(db->writer_, SqliteConnection::open(path, /*read_only=*/false));
+  ANNALS_ASSIGN_OR_RETURN(db->writer_,
+                          SqliteConnection::open(path, /*read_only=*/false, options.sqlite_vfs));
   return std::unique_ptr<Database>(std::move(db));
 }
 
@@ -263,7 +265,7 @@ Result<std::unique_ptr<Transaction>> SqliteDatabase::begin(Access access) {
     }
   }
   if (!conn) {
-    auto opened = SqliteConnection::open(path_, /*read_only=*/true);
+    auto opened = SqliteConnection::open(path_, /*read_only=*/true, options_.sqlite_vfs);
     if (!opened.is_ok()) {
       std::lock_guard lock(mu_);
       --readers_open_;
@@ -343,7 +345,7 @@ Status SqliteDatabase::replace_file(const std::string& source) {
       s = fsync_path(dir.empty() ? "." : dir, true);
     }
   }
-  auto reopened = SqliteConnection::open(path_, /*read_only=*/false);
+  auto reopened = SqliteConnection::open(path_, /*read_only=*/false, options_.sqlite_vfs);
   if (reopened.is_ok()) {
     writer_ = std::move(reopened).value();
   } else {

@@ -15,7 +15,9 @@ namespace annals::db {
 // thread at a time (the Database hands it out under a lock).
 class SqliteConnection {
  public:
-  static Result<std::unique_ptr<SqliteConnection>> open(const std::string& path, bool read_only);
+  // `vfs`: a registered SQLite VFS name; empty is the default one.
+  static Result<std::unique_ptr<SqliteConnection>> open(const std::string& path, bool read_only,
+                                                        const std::string& vfs = "");
   ~SqliteConnection();
 
   Status exec_script(std::string_view sql);

@@ -17,6 +17,7 @@ Result<std::unique_ptr<Store>> Store::open(StoreOptions options) {
   journal::Options journal_options;
   journal_options.durability = options.durability;
   journal_options.clock = store->clock_;
+  journal_options.env = options.journal_env;
   ANNALS_ASSIGN_OR_RETURN(store->journal_, journal::Journal::open_rocksdb(
                                                options.data_dir + "/journal", journal_options));
 
@@ -25,7 +26,9 @@ Result<std::unique_ptr<Store>> Store::open(StoreOptions options) {
   if (db::is_postgres_url(url)) {
     ANNALS_RETURN_IF_ERROR(store->open_postgres(url, options));
   } else {
-    ANNALS_ASSIGN_OR_RETURN(store->database_, db::Database::open(url));
+    db::DatabaseOptions database_options;
+    database_options.sqlite_vfs = options.sqlite_vfs;
+    ANNALS_ASSIGN_OR_RETURN(store->database_, db::Database::open(url, database_options));
     ANNALS_ASSIGN_OR_RETURN(auto migrations,
                             projections::embedded_migrations(store->database_->dialect()));
     ANNALS_ASSIGN_OR_RETURN(auto report,

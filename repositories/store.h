@@ -55,6 +55,12 @@ struct StoreOptions {
   // (its checkpoints past the head) does not stop the tool that fixes it.
   // Repository writes then report kTimedOut: nothing projects them.
   bool start_projector = true;
+  // Fault injection for tests (power cuts): the RocksDB Env the journal's
+  // files go through (journal::Options::env; null is the operating
+  // system's) and the SQLite VFS the read database opens its files through
+  // (db::DatabaseOptions::sqlite_vfs; empty is SQLite's default).
+  rocksdb::Env* journal_env = nullptr;
+  std::string sqlite_vfs;
 };
 
 struct PostgresConnections {

@@ -8,9 +8,11 @@
 
 namespace annals::testing {
 
-TempDir::TempDir() {
+TempDir::TempDir() : TempDir(std::filesystem::temp_directory_path().string()) {}
+
+TempDir::TempDir(const std::string& parent) {
   std::random_device rd;
-  auto base = std::filesystem::temp_directory_path();
+  std::filesystem::path base(parent);
   for (;;) {
     auto candidate = base / ("annals-test-" + std::to_string(rd()) + std::to_string(rd()));
     if (std::filesystem::create_directory(candidate)) {

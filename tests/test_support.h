@@ -25,6 +25,7 @@ void expect_reservations_follow_the_events(journal::Journal& journal);
 class TempDir {
  public:
   TempDir();
+  explicit TempDir(const std::string& parent);  // under `parent` instead
   ~TempDir();
   TempDir(const TempDir&) = delete;
   TempDir& operator=(const TempDir&) = delete;
