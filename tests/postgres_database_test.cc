@@ -89,9 +89,15 @@ TEST_F(PostgresDatabaseTest, ValuesRoundTripWithTheirTypes) {
 // Deferred statements travel as literals in one round trip: every hostile
 // value must arrive byte for byte, in order, and an error must surface.
 TEST_F(PostgresDatabaseTest, DeferredStatementsKeepValuesOrderAndErrors) {
-  const std::vector<std::string> hostile = {
-      "it's", "back\\slash \\' quote", "$1 $2 and $$dollar$$ quotes", "'; DROP TABLE public.t; --",
-      "e'\\x41'", "tab\there\nnewline", "🎉 ünïcödé", "", std::string(5000, 'x')};
+  const std::vector<std::string> hostile = {"it's",
+                                            "back\\slash \\' quote",
+                                            "$1 $2 and $$dollar$$ quotes",
+                                            "'; DROP TABLE public.t; --",
+                                            "e'\\x41'",
+                                            "tab\there\nnewline",
+                                            "🎉 ünïcödé",
+                                            "",
+                                            std::string(5000, 'x')};
   {
     auto txn = database_->begin(Access::kWrite);
     ASSERT_OK(txn);
@@ -167,7 +173,7 @@ TEST_F(PostgresDatabaseTest, UncommittedWorkRollsBack) {
   EXPECT_EQ((*rows)[0].i64(0), 0);
 }
 
-TEST_F(PostgresDatabaseTest, ADroppedConnectionIsUnavailableAndTheNextTransactionReconnects) {
+TEST_F(PostgresDatabaseTest, AnIdleConnectionThatDiedIsReplacedAtBegin) {
   int64_t pid = 0;
   {
     auto txn = database_->begin(Access::kRead);
@@ -182,9 +188,27 @@ TEST_F(PostgresDatabaseTest, ADroppedConnectionIsUnavailableAndTheNextTransactio
     pqxx::nontransaction tx(killer);
     tx.exec_params("SELECT pg_terminate_backend($1)", pid);
   }
+  // Nothing had run on it yet: begin() drops it and connects anew.
+  auto txn = database_->begin(Access::kRead);
+  ASSERT_OK(txn);
+  auto rows = (*txn)->query("SELECT pg_backend_pid()");
+  ASSERT_OK(rows);
+  EXPECT_NE((*rows)[0].i64(0), pid);
+}
+
+TEST_F(PostgresDatabaseTest, AConnectionDroppedMidTransactionIsUnavailableAndTheNextReconnects) {
+  int64_t pid = 0;
   auto failed = [&]() -> Status {
     auto txn = database_->begin(Access::kRead);
     if (!txn.is_ok()) return txn.status();
+    auto rows = (*txn)->query("SELECT pg_backend_pid()");
+    if (!rows.is_ok()) return rows.status();
+    pid = (*rows)[0].i64(0);
+    {
+      pqxx::connection killer(db_->url());
+      pqxx::nontransaction tx(killer);
+      tx.exec_params("SELECT pg_terminate_backend($1)", pid);
+    }
     return (*txn)->query("SELECT 1").status();
   }();
   EXPECT_CODE(failed, Code::kUnavailable);
