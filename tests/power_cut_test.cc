@@ -4,7 +4,8 @@
 // every file is cut back to what was synced (what a disk holds after the
 // power returns). The journal then reopens on the real file system and must
 // hold everything it acknowledged (kSync) or everything acknowledged before
-// the last sync() (kBatch), with its derived families consistent, and go on
+// the last sync() (kBatch, and kNone, which never syncs by itself), with its
+// derived families consistent, and go on
 // appending. The same folder takes every cut in turn, so later cuts land on
 // a journal that already went through earlier ones.
 //
@@ -67,7 +68,7 @@ uint64_t seed_from_env() {
 class PowerCutTest : public ::testing::TestWithParam<Durability> {
  protected:
   // One cut: writers append until the power goes after about `appends`
-  // acknowledged commands. Returns what was acknowledged, and (kBatch) how
+  // acknowledged commands. Returns what was acknowledged, and (kBatch, kNone) how
   // many of those a sync() made durable before the cut.
   void run_until_cut(int cut, std::mt19937_64& rng) {
     auto fs = std::make_shared<PowerCutFs>(rocksdb::FileSystem::Default());
@@ -81,7 +82,9 @@ class PowerCutTest : public ::testing::TestWithParam<Durability> {
     std::unique_ptr<Journal> journal = std::move(opened).value();
 
     const int target = static_cast<int>(rng() % 40);
-    const int sync_at = GetParam() == Durability::kBatch ? static_cast<int>(rng() % 40) : -1;
+    // kBatch and kNone: an explicit sync() at a random point makes what was
+    // acknowledged before it durable.
+    const int sync_at = GetParam() != Durability::kSync ? static_cast<int>(rng() % 40) : -1;
     std::mutex mu;
     std::vector<Acked> acked;
     std::atomic<int> count{0};
@@ -106,7 +109,7 @@ class PowerCutTest : public ::testing::TestWithParam<Durability> {
         }
       });
     }
-    size_t durable_before = 0;  // kBatch: acked entries a sync() covered
+    size_t durable_before = 0;  // kBatch, kNone: acked entries a sync() covered
     // Half the cuts come after a number of acknowledged commands, half
     // right after a write reached a file and before its sync.
     const bool between_write_and_sync = rng() % 2 == 0;
@@ -219,10 +222,17 @@ TEST_P(PowerCutTest, EveryCutKeepsWhatWasDurableAndTheJournalGoesOn) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Durabilities, PowerCutTest,
-                         ::testing::Values(Durability::kSync, Durability::kBatch),
+                         ::testing::Values(Durability::kSync, Durability::kBatch,
+                                           Durability::kNone),
                          [](const auto& info) {
-                           return info.param == Durability::kSync ? std::string("Sync")
-                                                                  : std::string("Batch");
+                           switch (info.param) {
+                             case Durability::kSync:
+                               return std::string("Sync");
+                             case Durability::kBatch:
+                               return std::string("Batch");
+                             default:
+                               return std::string("None");
+                           }
                          });
 
 }  // namespace
