@@ -35,6 +35,11 @@ std::string text(capnp::Text::Reader t) { return std::string(t.begin(), t.size()
 
 constexpr std::string_view kMetadataStream = "model_metadata/";
 
+// A reservation as a difference names it: "rule scope 'value'".
+std::string readable(const journal::StoredReservation& r) {
+  return r.rule + " " + r.scope + " '" + r.value + "'";
+}
+
 }  // namespace
 
 void ReservationFold::hold(StreamState& s, const events::Event& e, const char* rule,
@@ -233,9 +238,6 @@ std::vector<ReservationFold::Claim> ReservationFold::claims() const {
 std::vector<journal::FamilyDifference> compare_reservations(
     const ReservationFold& fold, const std::vector<journal::StoredReservation>& stored,
     size_t limit) {
-  auto readable = [](const journal::StoredReservation& r) {
-    return r.rule + " " + r.scope + " '" + r.value + "'";
-  };
   std::map<std::string, const journal::StoredReservation*> held;
   for (const auto& r : stored) {
     held.emplace(journal::format::reservation_key(r.rule, r.scope, r.value), &r);
@@ -280,7 +282,7 @@ Status ImportReservationCheck::reservations(const std::vector<ReservationLine>& 
   stored.reserve(lines.size());
   for (const auto& l : lines) {
     const auto& r = l.reservation;
-    line_of.emplace(r.rule + " " + r.scope + " '" + r.value + "'", l.line);
+    line_of.emplace(readable(r), l.line);
     stored.push_back(r);
   }
   auto differences = compare_reservations(fold_, stored, kMaxListed + 1);

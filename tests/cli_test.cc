@@ -362,19 +362,32 @@ TEST(Cli, ExportThenImportGivesTheSameJournal) {
   EXPECT_NE(twice.out.find("annals import: 0 events"), std::string::npos) << twice.out;
 }
 
-TEST(Cli, ImportRefusesWhatNoReadTableCanHold) {
-  TempDir dir;
-  ASSERT_EQ(annals("demo --data " + dir.sub("source") + " --commands 120").exit_code, 0);
-  ASSERT_EQ(annals("export --data " + dir.sub("source") + " --output " + dir.sub("backup.jsonl"))
+// A demo's export in `dir`/backup.jsonl, as lines.
+std::vector<std::string> demo_export_lines(const TempDir& dir) {
+  std::vector<std::string> lines;
+  EXPECT_EQ(annals("demo --data " + dir.sub("source") + " --commands 120").exit_code, 0);
+  EXPECT_EQ(annals("export --data " + dir.sub("source") + " --output " + dir.sub("backup.jsonl"))
                 .exit_code,
             0);
+  std::istringstream in(slurp(dir.sub("backup.jsonl")));
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+void write_lines(const std::string& path, const std::vector<std::string>& lines) {
+  std::string text;
+  for (const auto& l : lines) text += l + "\n";
+  FILE* f = std::fopen(path.c_str(), "wb");
+  ASSERT_NE(f, nullptr);
+  std::fputs(text.c_str(), f);
+  std::fclose(f);
+}
+
+TEST(Cli, ImportRefusesWhatNoReadTableCanHold) {
+  TempDir dir;
   // The second token created takes the first one's prefix: the journal's
   // own checks pass it, the token table's unique prefix does not.
-  std::vector<std::string> lines;
-  {
-    std::istringstream in(slurp(dir.sub("backup.jsonl")));
-    for (std::string line; std::getline(in, line);) lines.push_back(line);
-  }
+  std::vector<std::string> lines = demo_export_lines(dir);
   const std::string key = "\"tokenPrefix\":\"";
   std::vector<size_t> creates;
   for (size_t i = 0; i < lines.size(); ++i) {
@@ -388,12 +401,7 @@ TEST(Cli, ImportRefusesWhatNoReadTableCanHold) {
   std::string& second = lines[creates[1]];
   size_t from = second.find(key) + key.size();
   second.replace(from, prefix_of(second).size(), prefix_of(lines[creates[0]]));
-  std::string edited;
-  for (const auto& l : lines) edited += l + "\n";
-  FILE* f = std::fopen(dir.sub("edited.jsonl").c_str(), "wb");
-  ASSERT_NE(f, nullptr);
-  std::fputs(edited.c_str(), f);
-  std::fclose(f);
+  ASSERT_NO_FATAL_FAILURE(write_lines(dir.sub("edited.jsonl"), lines));
 
   CliRun r = annals("import --data " + dir.sub("data") + " --input " + dir.sub("edited.jsonl"));
   EXPECT_EQ(r.exit_code, 1) << r.out;
@@ -406,15 +414,7 @@ TEST(Cli, ImportRefusesWhatNoReadTableCanHold) {
 
 TEST(Cli, ImportRefusesAReservationWhoseOwnerWasRewritten) {
   TempDir dir;
-  ASSERT_EQ(annals("demo --data " + dir.sub("source") + " --commands 120").exit_code, 0);
-  ASSERT_EQ(annals("export --data " + dir.sub("source") + " --output " + dir.sub("backup.jsonl"))
-                .exit_code,
-            0);
-  std::vector<std::string> lines;
-  {
-    std::istringstream in(slurp(dir.sub("backup.jsonl")));
-    for (std::string line; std::getline(in, line);) lines.push_back(line);
-  }
+  std::vector<std::string> lines = demo_export_lines(dir);
   size_t at = 0;
   while (at < lines.size() && lines[at].find("\"kind\":\"reservation\"") == std::string::npos) ++at;
   ASSERT_LT(at, lines.size());
@@ -423,12 +423,7 @@ TEST(Cli, ImportRefusesAReservationWhoseOwnerWasRewritten) {
   ASSERT_NE(from, std::string::npos) << lines[at];
   from += owner.size();
   lines[at].replace(from, lines[at].find('"', from) - from, "token/someone-else");
-  std::string edited;
-  for (const auto& l : lines) edited += l + "\n";
-  FILE* f = std::fopen(dir.sub("edited.jsonl").c_str(), "wb");
-  ASSERT_NE(f, nullptr);
-  std::fputs(edited.c_str(), f);
-  std::fclose(f);
+  ASSERT_NO_FATAL_FAILURE(write_lines(dir.sub("edited.jsonl"), lines));
 
   CliRun r = annals("import --data " + dir.sub("data") + " --input " + dir.sub("edited.jsonl"));
   EXPECT_EQ(r.exit_code, 1) << r.out;

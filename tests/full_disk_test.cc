@@ -68,6 +68,17 @@ journal::AppendRequest big_command(int i) {
   return r;
 }
 
+// Appends until a write fails; that failure, and the last acknowledged
+// position in `acked`.
+Status fill(journal::Journal& journal, uint64_t* acked) {
+  for (int i = 0; i < 20000; ++i) {
+    auto r = journal.append(big_command(i));
+    if (!r.is_ok()) return r.status();
+    *acked = r->last_position;
+  }
+  return Status::ok();
+}
+
 TEST(FullDisk, TheJournalSaysNoSpaceLosesNothingAndGoesOnAfterARestart) {
   TempDir dir;
   SmallDisk disk(dir.sub("disk"), 4);
@@ -78,15 +89,7 @@ TEST(FullDisk, TheJournalSaysNoSpaceLosesNothingAndGoesOnAfterARestart) {
     auto opened = journal::Journal::open_rocksdb(path, journal::Options{});
     ASSERT_OK(opened);
     journal::Journal& journal = **opened;
-    Status failure;
-    for (int i = 0; i < 20000; ++i) {
-      auto r = journal.append(big_command(i));
-      if (!r.is_ok()) {
-        failure = r.status();
-        break;
-      }
-      acked = r->last_position;
-    }
+    Status failure = fill(journal, &acked);
     ASSERT_FALSE(failure.is_ok()) << "a 4 MB disk never filled up";
     EXPECT_EQ(failure.code(), Code::kUnavailable) << failure.to_string();
     EXPECT_NE(failure.message().find("no space left"), std::string::npos) << failure.to_string();
@@ -132,15 +135,7 @@ TEST(FullDisk, TheSameProcessGoesOnOnceSpaceIsFree) {
   ASSERT_OK(opened);
   journal::Journal& journal = **opened;
   uint64_t acked = 0;
-  Status failure;
-  for (int i = 0; i < 20000; ++i) {
-    auto r = journal.append(big_command(i));
-    if (!r.is_ok()) {
-      failure = r.status();
-      break;
-    }
-    acked = r->last_position;
-  }
+  Status failure = fill(journal, &acked);
   ASSERT_FALSE(failure.is_ok()) << "a 4 MB disk never filled up";
   EXPECT_CODE(journal.append(big_command(-1)), Code::kUnavailable);
 
