@@ -131,6 +131,8 @@ struct AppendResult {
 
 // Commands with more events than this are refused.
 inline constexpr size_t kMaxCommandEvents = 10000;
+// Commands whose events take more than this encoded are refused.
+inline constexpr size_t kMaxCommandBytes = 64 << 20;
 
 // A uniqueness reservation as the journal stores it.
 struct StoredReservation {

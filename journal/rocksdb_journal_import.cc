@@ -173,6 +173,15 @@ Result<AppendResult> RocksJournal::import_command(std::vector<std::string> envel
         "events", "a command may hold at most " + std::to_string(kMaxCommandEvents) + " events");
   }
 
+  size_t command_bytes = 0;
+  for (const auto& envelope : envelopes) command_bytes += envelope.size();
+  if (command_bytes > kMaxCommandBytes) {
+    return Status::invalid_argument("events", "the command's events take " +
+                                                  std::to_string(command_bytes) +
+                                                  " bytes; at most " +
+                                                  std::to_string(kMaxCommandBytes) + " allowed");
+  }
+
   // 1. Everything that holds whatever the journal's state: each envelope
   //    decodes in full and the command is whole.
   std::vector<events::Event> decoded;

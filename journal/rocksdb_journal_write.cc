@@ -313,6 +313,7 @@ Result<AppendResult> RocksJournal::stage(AppendRequest& request, uint64_t* next_
   uint64_t position = *next_position;
   std::vector<std::pair<uint64_t, std::string>> records;
   records.reserve(request.events.size());
+  size_t command_bytes = 0;
   for (auto& e : request.events) {
     auto env = e.envelope();
     std::string stream_id(env.getStreamId().begin(), env.getStreamId().size());
@@ -329,6 +330,12 @@ Result<AppendResult> RocksJournal::stage(AppendRequest& request, uint64_t* next_
       return Status::invalid_argument(
           "events", "an event is " + std::to_string(payload.size()) + " bytes encoded; at most " +
                         std::to_string(events::kMaxEventBytes) + " allowed");
+    }
+    command_bytes += payload.size();
+    if (command_bytes > kMaxCommandBytes) {
+      return Status::invalid_argument("events", "the command's events take more than " +
+                                                    std::to_string(kMaxCommandBytes) +
+                                                    " bytes encoded");
     }
     records.emplace_back(position, format::encode_record(position, payload));
     ++position;

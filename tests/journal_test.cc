@@ -501,6 +501,20 @@ TEST_F(JournalTest, BadCommandsAreRefusedAndAppendNothing) {
   auto too_big = journal_->append(std::move(huge));
   EXPECT_CODE(too_big, Code::kInvalidArgument);
 
+  // Each event within its limit, the command over its own.
+  std::vector<std::pair<std::string, std::string>> large;
+  for (size_t i = 0; i * (events::kMaxEventBytes / 2) <= kMaxCommandBytes; ++i) {
+    large.push_back({"k" + std::to_string(i), std::string(events::kMaxEventBytes / 2, 'x')});
+  }
+  auto too_big_together = journal_->append(command("acme", large));
+  EXPECT_CODE(too_big_together, Code::kInvalidArgument);
+  EXPECT_NE(too_big_together.status().message().find("bytes"), std::string::npos);
+  std::vector<std::string> envelopes(kMaxCommandBytes / events::kMaxEventBytes + 1,
+                                     std::string(events::kMaxEventBytes, 'x'));
+  auto imported_too_big = journal_->import_command(std::move(envelopes));
+  EXPECT_CODE(imported_too_big, Code::kInvalidArgument);
+  EXPECT_NE(imported_too_big.status().message().find("bytes"), std::string::npos);
+
   EXPECT_EQ(journal_->head(), 0u);
   EXPECT_TRUE(read_all().empty());
 }
