@@ -1,21 +1,78 @@
-// The annals subcommands. Each returns the process exit code.
+// The annals subcommands. The command line (cli/command_line.h) parses
+// into one of these argument sets and calls its run_* function, which
+// returns the process exit code.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
 
 namespace annals::cli {
 
-int run_demo(const std::vector<std::string>& args);
-int run_status(const std::vector<std::string>& args);
-int run_verify(const std::vector<std::string>& args);
-int run_setup(const std::vector<std::string>& args);
-int run_export(const std::vector<std::string>& args);
-int run_import(const std::vector<std::string>& args);
-int run_rebuild(const std::vector<std::string>& args);
-int run_replay(const std::vector<std::string>& args);
-int run_org(const std::vector<std::string>& args);
+// Every folder and URL below is already resolved: an option not given holds
+// its default ($ANNALS_DATA, $ANNALS_DATABASE_URL, ...).
+struct DemoArgs {
+  std::string data;
+  std::string database;  // empty: the SQLite file DATA/read.sqlite
+  int64_t commands = 3000;
+  int64_t orgs = 4;
+  int64_t users = 5;
+  int64_t seed = 42;
+  std::string durability = "sync";
+};
+
+struct InspectArgs {  // status and verify
+  std::string data;
+  std::string database;
+};
+
+struct SetupArgs {
+  std::string database;
+};
+
+struct ExportArgs {
+  std::string data;
+  std::string output = "-";
+};
+
+struct ImportArgs {
+  std::string data;
+  std::string input;
+  int64_t max_bytes = 0;  // standard input: the most it reads
+};
+
+struct RebuildArgs {
+  std::string data;
+  std::string database;
+  bool dry_run = false;
+  bool check = false;
+  bool discard = false;
+  int64_t batch = 2000;
+};
+
+struct ReplayArgs {
+  std::string data;
+  std::string database;
+  std::string projection;
+  int64_t from = 1;
+};
+
+struct OrgForgetArgs {
+  std::string data;
+  std::string org;
+  bool yes = false;
+};
+
+int run_demo(const DemoArgs& args);
+int run_status(const InspectArgs& args);
+int run_verify(const InspectArgs& args);
+int run_setup(const SetupArgs& args);
+int run_export(const ExportArgs& args);
+int run_import(const ImportArgs& args);
+int run_rebuild(const RebuildArgs& args);
+int run_replay(const ReplayArgs& args);
+int run_org_forget(const OrgForgetArgs& args);
 
 // Where the data folder is when --data is not given.
 std::string default_data_dir();

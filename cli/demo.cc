@@ -14,9 +14,9 @@
 
 #include <filesystem>
 
-#include "cli/args.h"
-#include "repositories/common.h"
 #include "cli/commands.h"
+#include "cli/data_folder.h"
+#include "repositories/common.h"
 #include "repositories/store.h"
 
 namespace annals::cli {
@@ -27,21 +27,6 @@ using repositories::NewApiToken;
 using repositories::Store;
 using repositories::TokenStatus;
 using Clock = std::chrono::steady_clock;
-
-constexpr const char* kHelp =
-    "Usage: annals demo [--data DIR] [--database URL] [--commands N] [--orgs N] [--users N]\n"
-    "                   [--durability sync|batch|none] [--seed N]\n"
-    "\n"
-    "Runs a realistic workload on the embedded default (a RocksDB journal and a\n"
-    "SQLite read database in DIR): N commands (default 3000) from one thread per\n"
-    "org - settings written and deleted, API tokens created, renamed, deactivated,\n"
-    "creates retried - then prints the events appended, the journal head, the\n"
-    "projection checkpoint, throughput and latency, and a few query results.\n"
-    "Running it again on the same folder adds to what is there.\n"
-    "\n"
-    "With --database postgres://... the read tables live in PostgreSQL under\n"
-    "row-level security. A superuser URL is used only to run setup; all reads and\n"
-    "writes then go through the annals_query and annals_projector roles.\n";
 
 const char* kOrgNames[] = {"acme",  "globex", "initech", "umbrella",
                            "hooli", "stark",  "wayne",   "tyrell"};
@@ -95,8 +80,9 @@ Status set_up_org(Store& store, const OrgWork& work, Tally& tally) {
     alias.filename = "mistral-7b-instruct-v0.2.Q4_K_M.gguf";
     alias.snapshot = "main";
     alias.request_params = "{\"temperature\": 0." + std::to_string(i + 5) + "}";
-    ANNALS_RETURN_IF_ERROR(count(
-        store.user_aliases().create(org, "alias-" + run + "-" + std::to_string(i), alias).status()));
+    ANNALS_RETURN_IF_ERROR(count(store.user_aliases()
+                                     .create(org, "alias-" + run + "-" + std::to_string(i), alias)
+                                     .status()));
   }
 
   repositories::DownloadRequestInput download;
@@ -133,11 +119,10 @@ Status set_up_org(Store& store, const OrgWork& work, Tally& tally) {
 
   auto joined = store.access().insert_pending(org, "ada-" + run, "user-ada-" + run);
   ANNALS_RETURN_IF_ERROR(count(joined.status()));
-  ANNALS_RETURN_IF_ERROR(count(store.access()
-                                   .update_status(org, joined->id,
-                                                  repositories::UserAccessStatus::kApproved,
-                                                  "user-1")
-                                   .status()));
+  ANNALS_RETURN_IF_ERROR(
+      count(store.access()
+                .update_status(org, joined->id, repositories::UserAccessStatus::kApproved, "user-1")
+                .status()));
 
   for (int i = 0; i < 2; ++i) {
     repositories::NewAppAccessRequest request;
@@ -297,11 +282,13 @@ void show_queries(Store& store, const std::vector<std::string>& orgs) {
   auto metadata = store.models().list_model_metadata(org);
   auto configs = store.toolsets().list_app_configs(org);
   auto pending = store.access().list_all(org, 1, 1);
-  if (instances.is_ok() && aliases.is_ok() && metadata.is_ok() && configs.is_ok() && pending.is_ok()) {
-    std::printf("  %s: %zu MCP instances of user-1, %zu user aliases, %zu model metadata rows,\n"
-                "    %zu toolset configs, %lld user access requests\n",
-                org.c_str(), instances->size(), aliases->size(), metadata->size(), configs->size(),
-                static_cast<long long>(pending->total));
+  if (instances.is_ok() && aliases.is_ok() && metadata.is_ok() && configs.is_ok() &&
+      pending.is_ok()) {
+    std::printf(
+        "  %s: %zu MCP instances of user-1, %zu user aliases, %zu model metadata rows,\n"
+        "    %zu toolset configs, %lld user access requests\n",
+        org.c_str(), instances->size(), aliases->size(), metadata->size(), configs->size(),
+        static_cast<long long>(pending->total));
   }
   auto instance = store.app_instance().get(org);
   if (instance.is_ok()) {
@@ -356,7 +343,10 @@ Result<std::string> demo_master_key(const std::string& data_dir) {
       int v = 0;
       for (size_t k = i; k < i + 2; ++k) {
         char c = hex[k];
-        int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+        int d = c >= '0' && c <= '9'   ? c - '0'
+                : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                       : -1;
         if (d < 0) return std::nullopt;
         v = v * 16 + d;
       }
@@ -366,10 +356,11 @@ Result<std::string> demo_master_key(const std::string& data_dir) {
   };
   if (const char* env = std::getenv("ANNALS_MASTER_KEY"); env != nullptr && *env) {
     auto key = from_hex(env);
-    if (!key) return Status::invalid_argument("ANNALS_MASTER_KEY", "ANNALS_MASTER_KEY must be 64 hex digits");
+    if (!key)
+      return Status::invalid_argument("ANNALS_MASTER_KEY",
+                                      "ANNALS_MASTER_KEY must be 64 hex digits");
     return *key;
   }
-  std::filesystem::create_directories(data_dir);
   std::string path = data_dir + "/demo-master.key";
   if (std::FILE* f = std::fopen(path.c_str(), "r")) {
     char buf[80] = {};
@@ -381,45 +372,36 @@ Result<std::string> demo_master_key(const std::string& data_dir) {
   }
   std::string hex = repositories::new_uuid() + repositories::new_uuid();
   hex.erase(std::remove(hex.begin(), hex.end(), '-'), hex.end());
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
-  if (fd < 0) return Status::unavailable("cannot create " + path);
-  bool written = ::write(fd, hex.data(), hex.size()) == static_cast<ssize_t>(hex.size());
-  ::close(fd);
-  if (!written) return Status::unavailable("cannot write " + path);
+  ANNALS_RETURN_IF_ERROR(write_new_private_file(path, hex));
   return *from_hex(hex);
 }
 
 }  // namespace
 
-int run_demo(const std::vector<std::string>& argv) {
-  auto args = Args::parse(
-      argv, {{"--data", "--database", "--commands", "--orgs", "--users", "--durability", "--seed"},
-             {"--help"}});
-  if (!args.is_ok()) return usage_error("demo", args.status().message());
-  if (args->flag("--help")) {
-    std::fputs(kHelp, stdout);
-    return 0;
-  }
-  auto commands = args->get_int("--commands", 3000, 1, 10'000'000);
-  auto orgs = args->get_int("--orgs", 4, 1, 8);
-  auto users = args->get_int("--users", 5, 1, 1000);
-  auto seed = args->get_int("--seed", 42, 0, 1'000'000'000);
-  auto durability = journal::parse_durability(args->get_or("--durability", "sync"));
-  for (const Status* s : {&commands.status(), &orgs.status(), &users.status(), &seed.status(),
-                          &durability.status()}) {
-    if (!s->is_ok()) return usage_error("demo", s->message());
-  }
+int run_demo(const DemoArgs& args) {
+  auto durability = journal::parse_durability(args.durability);
+  if (!durability.is_ok()) return usage_error("demo", durability.status().message());
 
   repositories::StoreOptions options;
-  options.data_dir = args->get_or("--data", default_data_dir());
+  options.data_dir = args.data;
   options.durability = *durability;
-  options.database_url = args->get_or("--database", default_database_url());
+  options.database_url = args.database;
   options.runtime_password = runtime_password();
+  // Nothing is written into a folder that belongs to something else, and a
+  // demo that cannot start leaves nothing behind.
+  if (Status usable = check_data_folder(options.data_dir); !usable.is_ok()) {
+    return failure("demo", usable.message());
+  }
+  FolderGuard folder(options.data_dir);
+  if (Status created = folder.create(); !created.is_ok()) {
+    return failure("demo", created.message());
+  }
   auto master_key = demo_master_key(options.data_dir);
   if (!master_key.is_ok()) return failure("demo", master_key.status().to_string());
   options.master_key = *master_key;
   auto opened = Store::open(options);
   if (!opened.is_ok()) return failure("demo", opened.status().to_string());
+  folder.keep();
   Store& store = **opened;
 
   uint64_t head_before = store.journal().head();
@@ -435,16 +417,17 @@ int run_demo(const std::vector<std::string>& argv) {
 
   std::vector<OrgWork> work;
   std::vector<std::string> org_names;
-  for (int64_t i = 0; i < *orgs; ++i) {
-    int share = static_cast<int>(*commands / *orgs + (i < *commands % *orgs ? 1 : 0));
-    work.push_back({kOrgNames[i], static_cast<int>(*users), share, static_cast<uint32_t>(*seed + i),
-                    "r" + std::to_string(head_before)});
+  for (int64_t i = 0; i < args.orgs; ++i) {
+    int share =
+        static_cast<int>(args.commands / args.orgs + (i < args.commands % args.orgs ? 1 : 0));
+    work.push_back({kOrgNames[i], static_cast<int>(args.users), share,
+                    static_cast<uint32_t>(args.seed + i), "r" + std::to_string(head_before)});
     org_names.push_back(kOrgNames[i]);
   }
   std::printf(
       "  workload       %lld commands from %lld threads, one per org (%s...), %lld users each\n",
-      static_cast<long long>(*commands), static_cast<long long>(*orgs), org_names[0].c_str(),
-      static_cast<long long>(*users));
+      static_cast<long long>(args.commands), static_cast<long long>(args.orgs),
+      org_names[0].c_str(), static_cast<long long>(args.users));
 
   Tally tally;
   std::vector<std::vector<double>> latencies(work.size());
@@ -476,12 +459,12 @@ int run_demo(const std::vector<std::string>& argv) {
               static_cast<long long>(tally.retries));
   std::printf("  duplicates refused    %lld (token.prefix conflicts)\n",
               static_cast<long long>(tally.conflicts));
-  std::printf("  org set-up writes     %lld across models, access, app access requests, app\n"
-              "                        instance, toolsets, MCP, user aliases (%lld secrets sealed,\n"
-              "                        %lld state-rule violations refused)\n",
-              static_cast<long long>(tally.catalogue_writes),
-              static_cast<long long>(tally.secrets_sealed),
-              static_cast<long long>(tally.state_rules_refused));
+  std::printf(
+      "  org set-up writes     %lld across models, access, app access requests, app\n"
+      "                        instance, toolsets, MCP, user aliases (%lld secrets sealed,\n"
+      "                        %lld state-rule violations refused)\n",
+      static_cast<long long>(tally.catalogue_writes), static_cast<long long>(tally.secrets_sealed),
+      static_cast<long long>(tally.state_rules_refused));
   std::printf("  events appended       %llu\n",
               static_cast<unsigned long long>(head - head_before));
   std::printf("  journal head          %llu\n", static_cast<unsigned long long>(head));
@@ -490,7 +473,7 @@ int run_demo(const std::vector<std::string>& argv) {
     std::printf(" %s %llu", name.c_str(), static_cast<unsigned long long>(position));
   }
   std::printf("\n  elapsed               %.2f s: %.0f commands/s, %.0f events/s\n", seconds,
-              static_cast<double>(*commands) / seconds,
+              static_cast<double>(args.commands) / seconds,
               static_cast<double>(head - head_before) / seconds);
   std::printf("  latency per command   p50 %.0f us, p99 %.0f us (append, fsync, projection)\n",
               percentile(all, 0.50), percentile(all, 0.99));

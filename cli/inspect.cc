@@ -5,7 +5,6 @@
 #include <map>
 #include <string>
 
-#include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/progress.h"
 #include "events/event.h"
@@ -18,25 +17,6 @@
 namespace annals::cli {
 namespace {
 
-constexpr const char* kStatusHelp =
-    "Usage: annals status [--data DIR] [--database URL]\n"
-    "\n"
-    "Shows the journal head, the read database, and each projection's checkpoint\n"
-    "and lag: events journalled but not yet applied, and how many seconds the\n"
-    "oldest of them has waited. Reads only; safe beside a running annals.\n";
-
-constexpr const char* kVerifyHelp =
-    "Usage: annals verify [--data DIR] [--database URL]\n"
-    "\n"
-    "Walks the whole journal and checks that positions run 1..head without a gap,\n"
-    "that every record's checksum holds, and that every event decodes in full.\n"
-    "Recomputes the org index, stream versions, idempotency entries and uniqueness\n"
-    "reservations (by the repositories' rules) from the events and compares them;\n"
-    "checks that every org whose events hold sealed secrets has its data key (or\n"
-    "was forgotten); runs SQLite's integrity check on the read database; and checks\n"
-    "that no projection is stopped or past the head.\n"
-    "Exits 0 when all is well; otherwise prints the first bad position and exits 1.\n";
-
 struct Folder {
   std::string dir;
   std::string journal_dir;
@@ -44,14 +24,21 @@ struct Folder {
   bool database_exists = true;
 };
 
-Result<Folder> locate(const Args& args) {
+Result<Folder> locate(const InspectArgs& args) {
   Folder f;
-  f.dir = args.get_or("--data", default_data_dir());
+  f.dir = args.data;
   f.journal_dir = f.dir + "/journal";
-  f.database_url = args.get_or("--database", default_database_url());
+  f.database_url = args.database;
   if (f.database_url.empty()) {
     f.database_url = "sqlite:" + f.dir + "/read.sqlite";
     f.database_exists = std::filesystem::exists(f.dir + "/read.sqlite");
+  } else if (!db::is_postgres_url(f.database_url)) {
+    // A read database named explicitly must be there: looking never creates one.
+    std::string path =
+        f.database_url.rfind("sqlite:", 0) == 0 ? f.database_url.substr(7) : f.database_url;
+    if (path.empty() || !std::filesystem::is_regular_file(path)) {
+      return Status::not_found("no read database at " + f.database_url);
+    }
   }
   if (!std::filesystem::exists(f.journal_dir + "/CURRENT")) {
     return Status::not_found("no Annals data in " + f.dir + " (run 'annals demo --data " + f.dir +
@@ -126,14 +113,8 @@ Result<std::unique_ptr<journal::Journal>> open_read_only(const Folder& f) {
 
 }  // namespace
 
-int run_status(const std::vector<std::string>& argv) {
-  auto args = Args::parse(argv, {{"--data", "--database"}, {"--help"}});
-  if (!args.is_ok()) return usage_error("status", args.status().message());
-  if (args->flag("--help")) {
-    std::fputs(kStatusHelp, stdout);
-    return 0;
-  }
-  auto folder = locate(*args);
+int run_status(const InspectArgs& args) {
+  auto folder = locate(args);
   if (!folder.is_ok()) return failure("status", folder.status().message());
   // Checkpoints first, then the head: beside a running app, a checkpoint
   // read this way is never past the head it is compared with.
@@ -192,14 +173,8 @@ int run_status(const std::vector<std::string>& argv) {
   return 0;
 }
 
-int run_verify(const std::vector<std::string>& argv) {
-  auto args = Args::parse(argv, {{"--data", "--database"}, {"--help"}});
-  if (!args.is_ok()) return usage_error("verify", args.status().message());
-  if (args->flag("--help")) {
-    std::fputs(kVerifyHelp, stdout);
-    return 0;
-  }
-  auto folder = locate(*args);
+int run_verify(const InspectArgs& args) {
+  auto folder = locate(args);
   if (!folder.is_ok()) return failure("verify", folder.status().message());
   // Checkpoints before the head, as status reads them.
   auto checkpoints = read_checkpoints(*folder);
@@ -308,7 +283,8 @@ int run_verify(const std::vector<std::string>& argv) {
   std::printf(
       "ok: %llu events, positions 1..%llu contiguous, every checksum holds, every event "
       "decodes; the org index, stream versions, idempotency entries and %zu reservations "
-      "agree with the events; %zu orgs with sealed secrets each have a data key or were forgotten; %zu "
+      "agree with the events; %zu orgs with sealed secrets each have a data key or were forgotten; "
+      "%zu "
       "projection checkpoints within the head\n",
       static_cast<unsigned long long>(checked), static_cast<unsigned long long>(head),
       state->reservations.size(), sealed_orgs.size(), checkpoints->size());
@@ -342,7 +318,19 @@ int usage_error(const std::string& command, const std::string& message) {
 }
 
 int failure(const std::string& command, const std::string& message) {
-  std::fprintf(stderr, "annals %s: %s\n", command.c_str(), message.c_str());
+  // libpq continues a message on a tab-indented line and ends it with a
+  // newline: make that one line (lists Annals prints stay as they are).
+  std::string line;
+  for (size_t i = 0; i < message.size(); ++i) {
+    if (message[i] == '\n' && i + 1 < message.size() && message[i + 1] == '\t') {
+      line += ' ';
+      ++i;
+    } else {
+      line += message[i];
+    }
+  }
+  while (!line.empty() && (line.back() == '\n' || line.back() == ' ')) line.pop_back();
+  std::fprintf(stderr, "annals %s: %s\n", command.c_str(), line.c_str());
   return 1;
 }
 

@@ -5,27 +5,12 @@
 #include <filesystem>
 #include <iostream>
 
-#include "cli/args.h"
 #include "cli/commands.h"
 #include "core/validate.h"
 #include "journal/journal.h"
 
 namespace annals::cli {
 namespace {
-
-constexpr const char* kHelp =
-    "Usage: annals org forget ORG [--data DIR] [--yes]\n"
-    "\n"
-    "Forgets ORG by crypto-shredding it: destroys its data key, so every secret\n"
-    "it ever stored (API keys, client secrets, header values, OAuth tokens) can\n"
-    "never be read again. Its events stay in the journal and its other data still\n"
-    "reads; calls that return one of its secrets fail with \"secret erased\", and\n"
-    "no new secret can be stored for it. IRREVERSIBLE.\n"
-    "\n"
-    "The key is removed from the journal's files on disk (backups and copies of\n"
-    "the data folder keep theirs). Needs no master key. Asks for ORG to be typed\n"
-    "again on a terminal; elsewhere --yes is required. Forgetting twice is harmless.\n"
-    "The data folder must not be in use by a running annals.\n";
 
 // Asks on the terminal; true when the user typed the org id back.
 bool confirmed_on_terminal(const std::string& org) {
@@ -39,37 +24,19 @@ bool confirmed_on_terminal(const std::string& org) {
   return typed == org;
 }
 
-int forget(const std::vector<std::string>& argv) {
-  // ORG is the one argument that is not an option or an option's value.
-  std::vector<std::string> named;
-  std::vector<std::string> positional;
-  for (size_t i = 0; i < argv.size(); ++i) {
-    if (argv[i].rfind("--", 0) == 0) {
-      named.push_back(argv[i]);
-      if (argv[i] == "--data" && i + 1 < argv.size()) named.push_back(argv[++i]);
-    } else {
-      positional.push_back(argv[i]);
-    }
-  }
-  auto args = Args::parse(named, {{"--data"}, {"--yes", "--help"}});
-  if (!args.is_ok()) return usage_error("org forget", args.status().message());
-  if (args->flag("--help")) {
-    std::fputs(kHelp, stdout);
-    return 0;
-  }
-  if (positional.size() != 1) {
-    return usage_error("org forget", "name exactly one ORG to forget");
-  }
-  const std::string& org = positional.front();
+}  // namespace
+
+int run_org_forget(const OrgForgetArgs& args) {
+  const std::string& org = args.org;
   if (Status valid = validate_org_id(org); !valid.is_ok()) {
     return usage_error("org forget", valid.message());
   }
-  std::string dir = args->get_or("--data", default_data_dir());
+  const std::string& dir = args.data;
   std::string journal_dir = dir + "/journal";
   if (!std::filesystem::exists(journal_dir + "/CURRENT")) {
     return failure("org forget", "no Annals data in " + dir);
   }
-  if (!args->flag("--yes")) {
+  if (!args.yes) {
     if (!::isatty(STDIN_FILENO)) {
       return usage_error("org forget",
                          "forgetting an org is irreversible: pass --yes to confirm (stdin is not "
@@ -111,18 +78,6 @@ int forget(const std::vector<std::string>& argv) {
         org.c_str(), when.c_str());
   }
   return 0;
-}
-
-}  // namespace
-
-int run_org(const std::vector<std::string>& argv) {
-  if (argv.empty()) return usage_error("org", "name a subcommand: forget");
-  if (argv.front() == "--help" || argv.front() == "-h") {
-    std::fputs(kHelp, stdout);
-    return 0;
-  }
-  if (argv.front() == "forget") return forget({argv.begin() + 1, argv.end()});
-  return usage_error("org", "unknown subcommand '" + argv.front() + "'");
 }
 
 }  // namespace annals::cli

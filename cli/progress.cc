@@ -101,9 +101,8 @@ void ProgressReporter::print(bool final) {
     int filled = static_cast<int>(fraction * kWidth);
     std::string bar(filled, '#');
     bar += std::string(kWidth - filled, '.');
-    std::fprintf(out_, "\r\x1b[K%-16s [%s] %3.0f%%  %llu/%llu  %s events/s  ETA %s",
-                 phase_.c_str(), bar.c_str(), fraction * 100,
-                 static_cast<unsigned long long>(position_),
+    std::fprintf(out_, "\r\x1b[K%-16s [%s] %3.0f%%  %llu/%llu  %s events/s  ETA %s", phase_.c_str(),
+                 bar.c_str(), fraction * 100, static_cast<unsigned long long>(position_),
                  static_cast<unsigned long long>(target_), human_count(rate).c_str(), eta.c_str());
     open_line_ = true;
   } else if (final) {
@@ -111,8 +110,8 @@ void ProgressReporter::print(bool final) {
                  static_cast<unsigned long long>(position_),
                  static_cast<unsigned long long>(target_), human_count(rate).c_str(), elapsed);
   } else {
-    std::fprintf(out_, "%s: position %llu of %llu (%.0f%%), %s events/s, ETA %s\n",
-                 phase_.c_str(), static_cast<unsigned long long>(position_),
+    std::fprintf(out_, "%s: position %llu of %llu (%.0f%%), %s events/s, ETA %s\n", phase_.c_str(),
+                 static_cast<unsigned long long>(position_),
                  static_cast<unsigned long long>(target_), fraction * 100,
                  human_count(rate).c_str(), eta.c_str());
   }

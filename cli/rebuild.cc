@@ -2,7 +2,6 @@
 #include <cstdio>
 #include <filesystem>
 
-#include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/progress.h"
 #include "projections/postgres_setup.h"
@@ -12,44 +11,16 @@
 namespace annals::cli {
 namespace {
 
-constexpr const char* kRebuildHelp =
-    "Usage: annals rebuild [--data DIR] [--database URL] [--dry-run | --check | --discard]\n"
-    "                      [--batch N]\n"
-    "\n"
-    "Builds a fresh read schema from every migration, replays the whole journal\n"
-    "into it, then swaps it in atomically; the old schema serves reads until the\n"
-    "swap. SQLite: DIR/read.sqlite.rebuild, renamed over read.sqlite. PostgreSQL\n"
-    "(a superuser URL): schemas annals_rebuild and annals_rebuild_meta, renamed into\n"
-    "place in one transaction. Events appended meanwhile are applied before the swap.\n"
-    "An interrupted rebuild (Ctrl-C, a crash) leaves the live schema untouched; run\n"
-    "it again to resume where it stopped, or --discard it.\n"
-    "\n"
-    "  --dry-run  say what would be done; change nothing\n"
-    "  --check    prove determinism: build a second schema up to the live one's\n"
-    "             checkpoint and compare every table row by row (exit 1 on any\n"
-    "             difference, listed by table and key); the live schema is not touched\n"
-    "  --discard  drop a partial rebuild\n"
-    "  --batch N  events per transaction (default 2000)\n";
-
-constexpr const char* kReplayHelp =
-    "Usage: annals replay --projection NAME [--from POSITION] [--data DIR] [--database URL]\n"
-    "\n"
-    "Re-runs one projection: empties its tables and applies the journal to it again,\n"
-    "in one transaction (readers see the old rows until the new ones replace them).\n"
-    "--from skips the events before POSITION: only right when they cannot affect\n"
-    "this projection (for example, it did not exist yet). Default: 1, all of them.\n"
-    "Projections: settings, tokens, model, toolsets, mcp, mcp_auth,\n"
-    "user_access_requests, app_access_requests, app_instances, user_aliases.\n";
-
 // The rebuild replaces the read database, so it opens the store without
 // starting the projector: a read database past the journal head (which the
 // projector refuses) is exactly what it may have to replace.
-Result<std::unique_ptr<repositories::Store>> open_store(const Args& args,
+Result<std::unique_ptr<repositories::Store>> open_store(const std::string& data,
+                                                        const std::string& database,
                                                         bool start_projector = true) {
   repositories::StoreOptions options;
   options.start_projector = start_projector;
-  options.data_dir = args.get_or("--data", default_data_dir());
-  options.database_url = args.get_or("--database", default_database_url());
+  options.data_dir = data;
+  options.database_url = database;
   options.runtime_password = runtime_password();
   if (!std::filesystem::exists(options.data_dir + "/journal/CURRENT")) {
     return Status::not_found("no Annals data in " + options.data_dir);
@@ -97,30 +68,17 @@ int print_check(const projections::CheckReport& report) {
 
 }  // namespace
 
-int run_rebuild(const std::vector<std::string>& argv) {
-  auto args = Args::parse(
-      argv, {{"--data", "--database", "--batch"}, {"--help", "--dry-run", "--check", "--discard"}});
-  if (!args.is_ok()) return usage_error("rebuild", args.status().message());
-  if (args->flag("--help")) {
-    std::fputs(kRebuildHelp, stdout);
-    return 0;
-  }
-  int modes = args->flag("--dry-run") + args->flag("--check") + args->flag("--discard");
-  if (modes > 1)
-    return usage_error("rebuild", "--dry-run, --check and --discard exclude each other");
-  auto batch = args->get_int("--batch", 2000, 1, 100000);
-  if (!batch.is_ok()) return usage_error("rebuild", batch.status().message());
-
+int run_rebuild(const RebuildArgs& args) {
   ProgressReporter progress;
   projections::RebuildOptions options;
-  options.batch_size = static_cast<size_t>(*batch);
+  options.batch_size = static_cast<size_t>(args.batch);
   options.progress = [&](const projections::Progress& p) {
     return progress.update(p.phase, p.position, p.target);
   };
 
-  if (args->flag("--dry-run")) {
-    std::string dir = args->get_or("--data", default_data_dir());
-    std::string url = args->get_or("--database", default_database_url());
+  if (args.dry_run) {
+    const std::string& dir = args.data;
+    const std::string& url = args.database;
     journal::Options jo;
     jo.read_only = true;
     jo.create_if_missing = false;
@@ -141,16 +99,16 @@ int run_rebuild(const std::vector<std::string>& argv) {
     return 0;
   }
 
-  auto store = open_store(*args, /*start_projector=*/false);
+  auto store = open_store(args.data, args.database, /*start_projector=*/false);
   if (!store.is_ok()) return failure("rebuild", store.status().to_string());
   auto rebuilder = (*store)->rebuilder(options);
-  if (args->flag("--discard")) {
+  if (args.discard) {
     Status s = rebuilder.discard();
     if (!s.is_ok()) return failure("rebuild", s.to_string());
     std::printf("ok: no partial rebuild is left\n");
     return 0;
   }
-  if (args->flag("--check")) {
+  if (args.check) {
     auto report = rebuilder.check();
     progress.finish();
     if (!report.is_ok()) return failure("rebuild", report.status().to_string());
@@ -170,30 +128,20 @@ int run_rebuild(const std::vector<std::string>& argv) {
   return 0;
 }
 
-int run_replay(const std::vector<std::string>& argv) {
-  auto args = Args::parse(argv, {{"--data", "--database", "--projection", "--from"}, {"--help"}});
-  if (!args.is_ok()) return usage_error("replay", args.status().message());
-  if (args->flag("--help")) {
-    std::fputs(kReplayHelp, stdout);
-    return 0;
-  }
-  auto name = args->get("--projection");
-  if (!name || name->empty()) return usage_error("replay", "--projection NAME is required");
-  auto from = args->get_int("--from", 1, 1, INT64_MAX);
-  if (!from.is_ok()) return usage_error("replay", from.status().message());
-
+int run_replay(const ReplayArgs& args) {
   ProgressReporter progress;
   projections::RebuildOptions options;
   options.progress = [&](const projections::Progress& p) {
     return progress.update(p.phase, p.position, p.target);
   };
-  auto store = open_store(*args);
+  auto store = open_store(args.data, args.database);
   if (!store.is_ok()) return failure("replay", store.status().to_string());
-  auto reached = (*store)->rebuilder(options).replay(*name, static_cast<uint64_t>(*from));
+  auto reached =
+      (*store)->rebuilder(options).replay(args.projection, static_cast<uint64_t>(args.from));
   progress.finish();
   if (!reached.is_ok()) return failure("replay", reached.status().to_string());
-  std::printf("ok: projection '%s' replayed from position %lld to %llu\n", name->c_str(),
-              static_cast<long long>(*from), static_cast<unsigned long long>(*reached));
+  std::printf("ok: projection '%s' replayed from position %lld to %llu\n", args.projection.c_str(),
+              static_cast<long long>(args.from), static_cast<unsigned long long>(*reached));
   return 0;
 }
 

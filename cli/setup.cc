@@ -1,37 +1,14 @@
 // annals setup: prepares a PostgreSQL read database.
 #include <cstdio>
 
-#include "cli/args.h"
 #include "cli/commands.h"
 #include "projections/postgres_setup.h"
 #include "projections/postgres_url.h"
 
 namespace annals::cli {
-namespace {
 
-constexpr const char* kHelp =
-    "Usage: annals setup --database URL\n"
-    "\n"
-    "Prepares a PostgreSQL database for Annals, given a superuser URL. Idempotent.\n"
-    "  - roles: annals_owner (owns the tables, runs migrations, no login),\n"
-    "    annals_query and annals_projector (login; not superusers, no BYPASSRLS,\n"
-    "    own nothing: row-level security always applies to them);\n"
-    "  - schemas annals (org data, every table under forced row-level security)\n"
-    "    and annals_meta (checkpoints, migration record);\n"
-    "  - every migration not yet applied.\n"
-    "Set ANNALS_RUNTIME_PASSWORD to give the runtime roles a password.\n"
-    "Then serve with ANNALS_DATABASE_URL=postgres://annals_query[:PASSWORD]@HOST/DB.\n";
-
-}  // namespace
-
-int run_setup(const std::vector<std::string>& argv) {
-  auto args = Args::parse(argv, {{"--database"}, {"--help"}});
-  if (!args.is_ok()) return usage_error("setup", args.status().message());
-  if (args->flag("--help")) {
-    std::fputs(kHelp, stdout);
-    return 0;
-  }
-  std::string url = args->get_or("--database", default_database_url());
+int run_setup(const SetupArgs& args) {
+  const std::string& url = args.database;
   if (url.empty()) return usage_error("setup", "--database URL is required");
   if (!db::is_postgres_url(url)) {
     return usage_error("setup", "setup is for PostgreSQL (postgres://...); SQLite needs none");

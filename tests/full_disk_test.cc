@@ -4,7 +4,6 @@
 // the test; where mounting is impossible (not root, no CAP_SYS_ADMIN) it is
 // skipped, and with CI=true that is a failure.
 #include <gtest/gtest.h>
-#include <sys/mount.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -13,46 +12,14 @@
 
 #include "journal/journal.h"
 #include "tests/cli_support.h"
+#include "tests/small_disk.h"
 #include "tests/test_support.h"
 
 namespace annals {
 namespace {
 
+using testing::SmallDisk;
 using testing::TempDir;
-
-// A tmpfs of `megabytes` at `path`, unmounted when it goes out of scope.
-class SmallDisk {
- public:
-  SmallDisk(const std::string& path, int megabytes) : path_(path) {
-    std::filesystem::create_directories(path_);
-    std::string size = "size=" + std::to_string(megabytes) + "m";
-    mounted_ = ::mount("tmpfs", path_.c_str(), "tmpfs", 0, size.c_str()) == 0;
-  }
-  ~SmallDisk() {
-    if (mounted_) ::umount2(path_.c_str(), MNT_DETACH);
-  }
-  bool mounted() const { return mounted_; }
-  // Frees space the way an operator would: the same files, a bigger disk.
-  bool grow(int megabytes) {
-    std::string size = "size=" + std::to_string(megabytes) + "m";
-    return ::mount("tmpfs", path_.c_str(), "tmpfs", MS_REMOUNT, size.c_str()) == 0;
-  }
-
- private:
-  std::string path_;
-  bool mounted_ = false;
-};
-
-#define ANNALS_REQUIRE_MOUNT(disk)                                                 \
-  do {                                                                             \
-    if (!(disk).mounted()) {                                                       \
-      const char* ci = std::getenv("CI");                                          \
-      if (ci != nullptr && std::string(ci) == "true") {                            \
-        FAIL() << "cannot mount a tmpfs (needs root); CI=true requires this test"; \
-      }                                                                            \
-      GTEST_SKIP() << "cannot mount a tmpfs here (needs root)";                    \
-    }                                                                              \
-  } while (0)
 
 journal::AppendRequest big_command(int i) {
   journal::AppendRequest r;
