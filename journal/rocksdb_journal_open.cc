@@ -10,6 +10,7 @@
 
 #include "journal/format.h"
 #include "journal/rocksdb_journal.h"
+#include "journal/wal_scan.h"
 
 namespace annals::journal {
 namespace {
@@ -45,6 +46,28 @@ class JournalInfoLog final : public rocksdb::Logger {
   std::FILE* file_;
   std::mutex mu_;
 };
+
+// What a corruption that refuses the open means: RocksDB names neither the
+// file nor the place for a damaged write-ahead log, so the logs are scanned.
+std::string describe_corruption(const std::string& dir, const std::string& what) {
+  std::string message = "journal " + dir + " is corrupt: " + what;
+  std::vector<std::filesystem::path> logs;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    if (entry.path().extension() == ".log") logs.push_back(entry.path());
+  }
+  std::sort(logs.begin(), logs.end());
+  for (const auto& log : logs) {
+    if (auto damage = find_wal_damage(log.string())) {
+      message += "; the write-ahead log " + log.filename().string() +
+                 " has a damaged record at byte offset " + std::to_string(damage->offset) + " (" +
+                 damage->what + ")";
+      break;
+    }
+  }
+  return message +
+         ". Restore the journal folder from a backup, or import an export into a new folder";
+}
 
 }  // namespace
 
@@ -174,8 +197,7 @@ Status RocksJournal::open_db() {
   }
   if (!s.ok()) {
     std::string what = s.ToString();
-    if (s.IsCorruption())
-      return Status::corruption("journal " + dir_ + " is corrupt: " + what, dir_);
+    if (s.IsCorruption()) return Status::corruption(describe_corruption(dir_, what), dir_);
     if (s.IsIOError() && what.find("lock") != std::string::npos) {
       return Status::unavailable("journal " + dir_ + " is in use by another process (" + what +
                                  ")");
