@@ -1,6 +1,7 @@
 #include "repositories/secrets.h"
 
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
@@ -66,46 +67,99 @@ std::string value_aad(std::string_view org_id, std::string_view purpose) {
 
 }  // namespace
 
-std::string aes_gcm_seal(std::string_view key, std::string_view aad, std::string_view plaintext) {
+namespace {
+
+// One AES-256-GCM context, freed however the call ends.
+struct CipherContext {
+  CipherContext() : ctx(EVP_CIPHER_CTX_new()) {}
+  ~CipherContext() { EVP_CIPHER_CTX_free(ctx); }
+  CipherContext(const CipherContext&) = delete;
+  CipherContext& operator=(const CipherContext&) = delete;
+  EVP_CIPHER_CTX* ctx;
+};
+
+const unsigned char* bytes(std::string_view s) {
+  return reinterpret_cast<const unsigned char*>(s.data());
+}
+
+Status cipher_failed(const char* step) {
+  unsigned long error = ERR_get_error();
+  char text[256] = "no OpenSSL error recorded";
+  if (error != 0) ERR_error_string_n(error, text, sizeof text);
+  ERR_clear_error();
+  return Status::internal(std::string("AES-256-GCM failed at ") + step + ": " + text);
+}
+
+}  // namespace
+
+Result<std::string> aes_gcm_seal(std::string_view key, std::string_view aad,
+                                 std::string_view plaintext) {
+  if (key.size() != 32) {
+    return Status::invalid_argument(
+        "key", "an AES-256 key is 32 bytes, not " + std::to_string(key.size()));
+  }
+  if (plaintext.size() > kMaxSecretBytes || aad.size() > kMaxSecretBytes) {
+    return Status::invalid_argument("secret", "too large to seal");
+  }
   std::string nonce = random_bytes(kNonceBytes);
   std::string out = nonce;
   out.resize(kNonceBytes + plaintext.size() + kTagBytes);
-  EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
+  CipherContext c;
+  if (c.ctx == nullptr) return cipher_failed("EVP_CIPHER_CTX_new");
   int len = 0;
-  auto u = [](std::string_view s) { return reinterpret_cast<const unsigned char*>(s.data()); };
-  EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), nullptr, nullptr, nullptr);
-  EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, static_cast<int>(kNonceBytes), nullptr);
-  EVP_EncryptInit_ex(ctx, nullptr, nullptr, u(key), u(nonce));
-  EVP_EncryptUpdate(ctx, nullptr, &len, u(aad), static_cast<int>(aad.size()));
   auto* ct = reinterpret_cast<unsigned char*>(out.data() + kNonceBytes);
-  EVP_EncryptUpdate(ctx, ct, &len, u(plaintext), static_cast<int>(plaintext.size()));
-  EVP_EncryptFinal_ex(ctx, ct + len, &len);
-  EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, static_cast<int>(kTagBytes),
-                      out.data() + kNonceBytes + plaintext.size());
-  EVP_CIPHER_CTX_free(ctx);
+  if (EVP_EncryptInit_ex(c.ctx, EVP_aes_256_gcm(), nullptr, nullptr, nullptr) != 1)
+    return cipher_failed("init");
+  if (EVP_CIPHER_CTX_ctrl(c.ctx, EVP_CTRL_GCM_SET_IVLEN, static_cast<int>(kNonceBytes), nullptr) !=
+      1)
+    return cipher_failed("set nonce length");
+  if (EVP_EncryptInit_ex(c.ctx, nullptr, nullptr, bytes(key), bytes(nonce)) != 1)
+    return cipher_failed("set key");
+  if (EVP_EncryptUpdate(c.ctx, nullptr, &len, bytes(aad), static_cast<int>(aad.size())) != 1)
+    return cipher_failed("authenticate");
+  if (EVP_EncryptUpdate(c.ctx, ct, &len, bytes(plaintext), static_cast<int>(plaintext.size())) !=
+          1 ||
+      static_cast<size_t>(len) != plaintext.size())
+    return cipher_failed("encrypt");
+  int tail = 0;
+  if (EVP_EncryptFinal_ex(c.ctx, ct + len, &tail) != 1 || tail != 0) return cipher_failed("finish");
+  if (EVP_CIPHER_CTX_ctrl(c.ctx, EVP_CTRL_GCM_GET_TAG, static_cast<int>(kTagBytes),
+                          out.data() + kNonceBytes + plaintext.size()) != 1)
+    return cipher_failed("tag");
   return out;
 }
 
 std::optional<std::string> aes_gcm_open(std::string_view key, std::string_view aad,
                                         std::string_view sealed) {
   if (sealed.size() < kNonceBytes + kTagBytes || key.size() != 32) return std::nullopt;
-  auto u = [](std::string_view s) { return reinterpret_cast<const unsigned char*>(s.data()); };
+  if (sealed.size() > kMaxSecretBytes + kNonceBytes + kTagBytes || aad.size() > kMaxSecretBytes) {
+    return std::nullopt;
+  }
   std::string_view nonce = sealed.substr(0, kNonceBytes);
   std::string_view ct = sealed.substr(kNonceBytes, sealed.size() - kNonceBytes - kTagBytes);
   std::string tag(sealed.substr(sealed.size() - kTagBytes));
   std::string out(ct.size(), '\0');
-  EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
+  CipherContext c;
   int len = 0;
-  EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), nullptr, nullptr, nullptr);
-  EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, static_cast<int>(kNonceBytes), nullptr);
-  EVP_DecryptInit_ex(ctx, nullptr, nullptr, u(key), u(nonce));
-  EVP_DecryptUpdate(ctx, nullptr, &len, u(aad), static_cast<int>(aad.size()));
-  EVP_DecryptUpdate(ctx, reinterpret_cast<unsigned char*>(out.data()), &len, u(ct),
-                    static_cast<int>(ct.size()));
-  EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, static_cast<int>(kTagBytes), tag.data());
-  int ok = EVP_DecryptFinal_ex(ctx, reinterpret_cast<unsigned char*>(out.data()) + len, &len);
-  EVP_CIPHER_CTX_free(ctx);
-  if (ok != 1) return std::nullopt;
+  int tail = 0;
+  bool ok =
+      c.ctx != nullptr &&
+      EVP_DecryptInit_ex(c.ctx, EVP_aes_256_gcm(), nullptr, nullptr, nullptr) == 1 &&
+      EVP_CIPHER_CTX_ctrl(c.ctx, EVP_CTRL_GCM_SET_IVLEN, static_cast<int>(kNonceBytes), nullptr) ==
+          1 &&
+      EVP_DecryptInit_ex(c.ctx, nullptr, nullptr, bytes(key), bytes(nonce)) == 1 &&
+      EVP_DecryptUpdate(c.ctx, nullptr, &len, bytes(aad), static_cast<int>(aad.size())) == 1 &&
+      EVP_DecryptUpdate(c.ctx, reinterpret_cast<unsigned char*>(out.data()), &len, bytes(ct),
+                        static_cast<int>(ct.size())) == 1 &&
+      static_cast<size_t>(len) == ct.size() &&
+      EVP_CIPHER_CTX_ctrl(c.ctx, EVP_CTRL_GCM_SET_TAG, static_cast<int>(kTagBytes), tag.data()) ==
+          1 &&
+      EVP_DecryptFinal_ex(c.ctx, reinterpret_cast<unsigned char*>(out.data()) + len, &tail) == 1;
+  ERR_clear_error();
+  if (!ok) {
+    OPENSSL_cleanse(out.data(), out.size());
+    return std::nullopt;
+  }
   return out;
 }
 
@@ -124,9 +178,23 @@ Result<std::unique_ptr<Secrets>> Secrets::create(journal::Journal& keys, std::st
   return std::unique_ptr<Secrets>(new Secrets(keys, std::move(master_key), clock));
 }
 
-Result<std::string> Secrets::data_key(std::string_view org_id, bool create) {
+Secrets::~Secrets() {
   std::lock_guard lock(mu_);
-  if (auto it = cache_.find(org_id); it != cache_.end()) return it->second;
+  for (auto& [org, key] : cache_) OPENSSL_cleanse(key.data(), key.size());
+  OPENSSL_cleanse(master_key_.data(), master_key_.size());
+}
+
+// The lock guards only the cache: the journal reads and writes, the scan of
+// refuse_if_sealed() and the compaction a forget runs happen outside it, so
+// one org's slow step never stalls another's secrets. A key read while a
+// forget of any org was under way is used for its call but not cached.
+Result<std::string> Secrets::data_key(std::string_view org_id, bool create) {
+  uint64_t generation = 0;
+  {
+    std::lock_guard lock(mu_);
+    if (auto it = cache_.find(org_id); it != cache_.end()) return it->second;
+    generation = generation_;
+  }
   ANNALS_ASSIGN_OR_RETURN(auto stored, keys_.data_key(org_id));
   std::string wrapped;
   if (stored.has_value()) {
@@ -137,9 +205,10 @@ Result<std::string> Secrets::data_key(std::string_view org_id, bool create) {
     if (!create) return Status::not_found("org '" + std::string(org_id) + "' has no data key");
     ANNALS_RETURN_IF_ERROR(refuse_if_sealed(org_id));
     std::string fresh = random_bytes(32);
-    auto put =
-        keys_.put_data_key_if_absent(org_id, aes_gcm_seal(master_key_, wrap_aad(org_id), fresh));
+    auto wrapped_fresh = aes_gcm_seal(master_key_, wrap_aad(org_id), fresh);
     OPENSSL_cleanse(fresh.data(), fresh.size());
+    if (!wrapped_fresh.is_ok()) return wrapped_fresh.status();
+    auto put = keys_.put_data_key_if_absent(org_id, *wrapped_fresh);
     if (!put.is_ok()) {
       // Forgotten through another Secrets over the same journal meanwhile.
       ANNALS_ASSIGN_OR_RETURN(forgotten_at, keys_.data_key_forgotten_at(org_id));
@@ -150,11 +219,13 @@ Result<std::string> Secrets::data_key(std::string_view org_id, bool create) {
   }
   auto key = aes_gcm_open(master_key_, wrap_aad(org_id), wrapped);
   if (!key.has_value() || key->size() != 32) {
+    if (key.has_value()) OPENSSL_cleanse(key->data(), key->size());
     return Status::permission_denied("the master key does not open org '" + std::string(org_id) +
                                      "'s data key: it is not the master key its secrets were "
                                      "written with");
   }
-  cache_.emplace(std::string(org_id), *key);
+  std::lock_guard lock(mu_);
+  if (generation_ == generation) cache_.emplace(std::string(org_id), *key);
   return *key;
 }
 
@@ -181,13 +252,20 @@ Status Secrets::refuse_if_sealed(std::string_view org_id) {
 Status Secrets::forget(std::string_view org_id) {
   ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
   Clock& clock = clock_ != nullptr ? *clock_ : system_clock_;
-  // Held throughout, so no call reloads the key between the two steps.
-  std::lock_guard lock(mu_);
-  if (auto it = cache_.find(org_id); it != cache_.end()) {
-    OPENSSL_cleanse(it->second.data(), it->second.size());
-    cache_.erase(it);
-  }
-  return keys_.forget_data_key(org_id, to_micros(clock.now()));
+  // The cached key goes before the journal forgets and again after, and the
+  // generation moves both times: a key read meanwhile is never cached.
+  auto drop_cached = [&] {
+    std::lock_guard lock(mu_);
+    if (auto it = cache_.find(org_id); it != cache_.end()) {
+      OPENSSL_cleanse(it->second.data(), it->second.size());
+      cache_.erase(it);
+    }
+    ++generation_;
+  };
+  drop_cached();
+  Status forgotten = keys_.forget_data_key(org_id, to_micros(clock.now()));
+  drop_cached();
+  return forgotten;
 }
 
 Result<std::string> Secrets::seal(std::string_view org_id, std::string_view purpose,
@@ -199,8 +277,10 @@ Result<std::string> Secrets::seal(std::string_view org_id, std::string_view purp
                                                   std::to_string(kMaxSecretBytes) + " allowed");
   }
   ANNALS_ASSIGN_OR_RETURN(std::string key, data_key(org_id, /*create=*/true));
-  return std::string(kSealedPrefix) +
-         base64(aes_gcm_seal(key, value_aad(org_id, purpose), plaintext));
+  auto sealed = aes_gcm_seal(key, value_aad(org_id, purpose), plaintext);
+  OPENSSL_cleanse(key.data(), key.size());
+  if (!sealed.is_ok()) return sealed.status();
+  return std::string(kSealedPrefix) + base64(*sealed);
 }
 
 Result<std::string> Secrets::open(std::string_view org_id, std::string_view purpose,
@@ -212,6 +292,7 @@ Result<std::string> Secrets::open(std::string_view org_id, std::string_view purp
   if (!raw.has_value()) return Status::corruption("a stored secret is not valid base64");
   ANNALS_ASSIGN_OR_RETURN(std::string key, data_key(org_id, /*create=*/false));
   auto plain = aes_gcm_open(key, value_aad(org_id, purpose), *raw);
+  OPENSSL_cleanse(key.data(), key.size());
   if (!plain.has_value()) {
     return Status::corruption("a stored secret does not open for org '" + std::string(org_id) +
                               "' and " + std::string(purpose) +

@@ -49,6 +49,8 @@ class Secrets {
   // forget(); null means the system clock.
   static Result<std::unique_ptr<Secrets>> create(journal::Journal& keys, std::string master_key,
                                                  Clock* clock = nullptr);
+  // Wipes the master key and every cached data key from memory.
+  ~Secrets();
 
   // Encrypts `plaintext` (at most kMaxSecretBytes) for the org, bound to
   // `purpose`. Creates the org's data key on first use.
@@ -76,18 +78,22 @@ class Secrets {
   Status refuse_if_sealed(std::string_view org_id);
 
   journal::Journal& keys_;
-  const std::string master_key_;
+  std::string master_key_;  // wiped by the destructor
   SystemClock system_clock_;
   Clock* const clock_;  // null: system_clock_
   std::mutex mu_;
   std::map<std::string, std::string, std::less<>> cache_;  // org -> data key; guarded by mu_
+  uint64_t generation_ = 0;  // moves at each forget's start and end; guarded by mu_
 };
 
 // Whether a status is the failure of open() or seal() for a forgotten org.
 bool is_forgotten_org(const Status& status);
 
 // AES-256-GCM with a random nonce: nonce || ciphertext || tag.
-std::string aes_gcm_seal(std::string_view key, std::string_view aad, std::string_view plaintext);
+// kInvalidArgument for a key that is not 32 bytes or an oversized input;
+// kInternal (never a wrong result) when OpenSSL fails.
+Result<std::string> aes_gcm_seal(std::string_view key, std::string_view aad,
+                                 std::string_view plaintext);
 // nullopt when the key, the AAD or the bytes do not match.
 std::optional<std::string> aes_gcm_open(std::string_view key, std::string_view aad,
                                         std::string_view sealed);

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <future>
 #include <set>
 #include <thread>
 
@@ -182,14 +183,139 @@ TEST_F(SecretsTest, AnOrgWithEventsButNoSecretsGetsItsFirstKey) {
   EXPECT_EQ(*opened, "sk-1");
 }
 
+// A journal whose forget_data_key waits until released: a forget caught in
+// its slow part (the compaction that purges the key from the files).
+class SlowForgetJournal : public journal::Journal {
+ public:
+  explicit SlowForgetJournal(journal::Journal& inner) : inner_(inner) {}
+  void release() { released_.set_value(); }
+
+  Status forget_data_key(std::string_view org_id, int64_t at) override {
+    entered_promise_.set_value();
+    released_future_.wait();
+    return inner_.forget_data_key(org_id, at);
+  }
+  Result<journal::AppendResult> append(journal::AppendRequest r) override {
+    return inner_.append(std::move(r));
+  }
+  uint64_t head() const override { return inner_.head(); }
+  Result<std::vector<events::Event>> read(uint64_t from, size_t max) override {
+    return inner_.read(from, max);
+  }
+  Result<std::vector<events::Event>> read_org(std::string_view org, uint64_t from,
+                                              size_t max) override {
+    return inner_.read_org(org, from, max);
+  }
+  Result<uint64_t> stream_version(std::string_view org, std::string_view stream) override {
+    return inner_.stream_version(org, stream);
+  }
+  uint64_t wait_for_head(uint64_t after, std::chrono::milliseconds t) override {
+    return inner_.wait_for_head(after, t);
+  }
+  Status sync() override { return inner_.sync(); }
+  uint64_t durable_head() const override { return inner_.durable_head(); }
+  Status sync_to(uint64_t position) override { return inner_.sync_to(position); }
+  uint64_t wait_for_durable_head(uint64_t after, std::chrono::milliseconds t) override {
+    return inner_.wait_for_durable_head(after, t);
+  }
+  Result<std::vector<journal::FamilyDifference>> verify_families(size_t limit) override {
+    return inner_.verify_families(limit);
+  }
+  Result<journal::JournalState> snapshot_state() override { return inner_.snapshot_state(); }
+  Result<std::vector<std::string>> read_records(uint64_t from, size_t max) override {
+    return inner_.read_records(from, max);
+  }
+  Result<journal::AppendResult> import_command(std::vector<std::string> envelopes) override {
+    return inner_.import_command(std::move(envelopes));
+  }
+  Status import_data_key(std::string_view org, std::string value) override {
+    return inner_.import_data_key(org, std::move(value));
+  }
+  Status import_reservations(uint64_t at_head,
+                             std::vector<journal::StoredReservation> reservations) override {
+    return inner_.import_reservations(at_head, std::move(reservations));
+  }
+  Result<std::optional<std::string>> data_key(std::string_view org) override {
+    return inner_.data_key(org);
+  }
+  Result<std::string> put_data_key_if_absent(std::string_view org, std::string value) override {
+    return inner_.put_data_key_if_absent(org, std::move(value));
+  }
+  Result<std::optional<int64_t>> data_key_forgotten_at(std::string_view org) override {
+    return inner_.data_key_forgotten_at(org);
+  }
+
+ private:
+  journal::Journal& inner_;
+  std::promise<void> entered_promise_;
+  std::future<void> entered_future_ = entered_promise_.get_future();
+  std::promise<void> released_;
+  std::shared_future<void> released_future_ = released_.get_future().share();
+
+ public:
+  std::future<void>& entered_future() { return entered_future_; }
+};
+
+// A forget caught in its slow part holds up no other org's secrets, and a
+// key read while it runs is not cached past it.
+TEST_F(SecretsTest, AForgetInProgressHoldsUpNoOtherOrgAndLeavesNoKeyBehind) {
+  SlowForgetJournal slow(*journal_);
+  auto made = Secrets::create(slow, std::string(32, 'm'));
+  ASSERT_OK(made);
+  Secrets& secrets = **made;
+  auto acme = secrets.seal("acme", "p", "acme secret");
+  auto globex = secrets.seal("globex", "p", "globex secret");
+  ASSERT_OK(acme);
+  ASSERT_OK(globex);
+
+  std::thread forgetting([&] { EXPECT_OK(secrets.forget("globex")); });
+  slow.entered_future().wait();
+  // Another org's secrets, and a new org's first one, while the forget waits.
+  auto during = std::async(std::launch::async, [&] {
+    auto opened = secrets.open("acme", "p", *acme);
+    auto sealed = secrets.seal("initech", "p", "new");
+    return opened.is_ok() && *opened == "acme secret" && sealed.is_ok();
+  });
+  bool done = during.wait_for(std::chrono::seconds(20)) == std::future_status::ready;
+  // The forgotten org's key, read from the journal before it is gone.
+  auto racing =
+      std::async(std::launch::async, [&] { return secrets.open("globex", "p", *globex); });
+  racing.wait_for(std::chrono::seconds(2));
+  slow.release();
+  forgetting.join();
+  racing.wait();
+  ASSERT_TRUE(done) << "another org's secrets waited for the forget";
+  EXPECT_TRUE(during.get());
+  auto after = secrets.open("globex", "p", *globex);
+  EXPECT_CODE(after, Code::kNotFound);
+  EXPECT_TRUE(is_forgotten_org(after.status())) << after.status().to_string();
+}
+
 TEST(AesGcm, TamperedTagOrAadFails) {
   std::string key(32, 'k');
-  std::string sealed = aes_gcm_seal(key, "aad", "plain");
+  auto sealed_or = aes_gcm_seal(key, "aad", "plain");
+  ASSERT_OK(sealed_or);
+  std::string sealed = *sealed_or;
   EXPECT_EQ(aes_gcm_open(key, "aad", sealed), std::optional<std::string>("plain"));
   EXPECT_FALSE(aes_gcm_open(key, "other", sealed).has_value());
   EXPECT_FALSE(aes_gcm_open(std::string(32, 'x'), "aad", sealed).has_value());
   std::string cut = sealed.substr(0, sealed.size() - 1);
   EXPECT_FALSE(aes_gcm_open(key, "aad", cut).has_value());
+}
+
+// A key of the wrong size is refused, never read past its end (OpenSSL reads
+// 32 bytes of whatever it is given).
+TEST(AesGcm, AKeyThatIsNot32BytesIsRefused) {
+  for (size_t size : {0, 1, 16, 31, 33, 64}) {
+    std::string key(size, 'k');
+    SCOPED_TRACE(size);
+    EXPECT_CODE(aes_gcm_seal(key, "aad", "plain"), Code::kInvalidArgument);
+    auto good = aes_gcm_seal(std::string(32, 'k'), "aad", "plain");
+    ASSERT_OK(good);
+    EXPECT_FALSE(aes_gcm_open(key, "aad", *good).has_value()) << size;
+  }
+  EXPECT_CODE(aes_gcm_seal(std::string(32, 'k'), "aad", std::string(kMaxSecretBytes + 1, 'p')),
+              Code::kInvalidArgument);
 }
 
 }  // namespace
