@@ -333,9 +333,26 @@ std::string plain(const std::string& message) {
   return message;
 }
 
+// What a user typed, shown back safely: control characters (a newline, an
+// escape sequence for the terminal) as \xNN.
+std::string printable(const std::string& text) {
+  static const char* kHex = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : text) {
+    if (c < 0x20 || c == 0x7f) {
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
+
 std::string usage_message(const std::string& command, const std::string& message) {
-  if (command.empty()) return "annals: " + message + " (see annals --help)\n";
-  return "annals " + command + ": " + message + " (see annals " + command + " --help)\n";
+  if (command.empty()) return "annals: " + printable(message) + " (see annals --help)\n";
+  return "annals " + command + ": " + printable(message) + " (see annals " + command + " --help)\n";
 }
 
 CommandLine parse(const std::vector<std::string>& args) {

@@ -83,6 +83,8 @@ TEST(CliHostile, EveryBadCommandLineIsRefusedNamingTheMistake) {
       {"org forget --yes --yes acme", "given more than once"},
       {"frobnicate", "unknown command 'frobnicate'"},
       {"'demo\\x01'", "unknown command"},
+      // Control characters are shown escaped, never sent to the terminal.
+      {"\"$(printf 'de\\033[31mmo\\nx')\"", "unknown command 'de\\x1b[31mmo\\x0ax'"},
       {"--data " + data, ""},
       {"demo --data " + big + " --data " + data, "given more than once"},
   };
