@@ -96,6 +96,16 @@ constexpr const char* kOrgForgetFooter =
     "again on a terminal; elsewhere --yes is required. Forgetting twice is harmless.\n"
     "The data folder must not be in use by a running annals.";
 
+constexpr const char* kKeysRotateFooter =
+    "Re-wraps every org's data key under a new master key, in one atomic, synced\n"
+    "write, and purges the old wrapped keys from the journal's files; a crash\n"
+    "leaves either every key under the old master key or every key under the new.\n"
+    "The current key comes from ANNALS_MASTER_KEY and the new one from\n"
+    "ANNALS_NEW_MASTER_KEY (64 hex digits each). If the current key does not open\n"
+    "every org's key, nothing is changed. Afterwards only the new key opens the\n"
+    "orgs' secrets: start the app with it. The data folder must not be in use by a\n"
+    "running annals. Backups and exports taken before keep keys wrapped by the old one.";
+
 // 1 GiB: an export read from a pipe is held in memory to be read twice.
 constexpr int64_t kDefaultMaxStdinBytes = int64_t{1} << 30;
 
@@ -304,6 +314,15 @@ void define(CLI::App& root, Commands& commands) {
     app->add_option("ORG", args.org, "the org to forget")->required()->check(option_value());
     data_option(app, args.data);
     flag(app, "--yes", args.yes, "confirm without asking (required when stdin is not a terminal)");
+  }
+  {
+    CLI::App* keys = root.add_subcommand("keys", "the master key that wraps every org's data key");
+    keys->require_subcommand(1);
+    CLI::App* app =
+        command(*keys, "rotate", "re-wrap every org's data key under a new master key, atomically",
+                kKeysRotateFooter);
+    KeysRotateArgs& args = commands.add(app, &run_keys_rotate);
+    data_option(app, args.data);
   }
 }
 

@@ -64,6 +64,10 @@ struct OrgForgetArgs {
   bool yes = false;
 };
 
+struct KeysRotateArgs {
+  std::string data;
+};
+
 int run_demo(const DemoArgs& args);
 int run_status(const InspectArgs& args);
 int run_verify(const InspectArgs& args);
@@ -73,6 +77,7 @@ int run_import(const ImportArgs& args);
 int run_rebuild(const RebuildArgs& args);
 int run_replay(const ReplayArgs& args);
 int run_org_forget(const OrgForgetArgs& args);
+int run_keys_rotate(const KeysRotateArgs& args);
 
 // Where the data folder is when --data is not given.
 std::string default_data_dir();

@@ -246,6 +246,15 @@ class Journal {
   // When the org was forgotten, or nullopt when it was not. data_key() of a
   // forgotten org is nullopt.
   virtual Result<std::optional<int64_t>> data_key_forgotten_at(std::string_view org_id) = 0;
+
+  // Master-key rotation: replaces every stored data key (tombstones stay as
+  // they are) with rewrap(org, wrapped), in one synced atomic write, then
+  // purges the old values from the journal's files as forget_data_key does.
+  // A rewrap that fails writes nothing: its error is returned. No data key
+  // is stored or forgotten meanwhile. Returns how many keys were rewrapped.
+  using Rewrap =
+      std::function<Result<std::string>(std::string_view org_id, std::string_view wrapped)>;
+  virtual Result<size_t> rewrap_data_keys(const Rewrap& rewrap) = 0;
 };
 
 }  // namespace annals::journal

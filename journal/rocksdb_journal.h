@@ -43,6 +43,7 @@ class RocksJournal final : public Journal {
   Result<std::optional<std::string>> data_key(std::string_view org_id) override;
   Result<std::string> put_data_key_if_absent(std::string_view org_id, std::string wrapped) override;
   Status forget_data_key(std::string_view org_id, int64_t forgotten_at_micros) override;
+  Result<size_t> rewrap_data_keys(const Rewrap& rewrap) override;
   Result<std::optional<int64_t>> data_key_forgotten_at(std::string_view org_id) override;
 
  private:
@@ -109,7 +110,9 @@ class RocksJournal final : public Journal {
   rocksdb::ColumnFamilyHandle* idempotency_cf_ = nullptr;
   rocksdb::ColumnFamilyHandle* reservations_cf_ = nullptr;
   rocksdb::ColumnFamilyHandle* keys_cf_ = nullptr;
-  std::mutex keys_mu_;  // serialises put_data_key_if_absent and forget_data_key
+  // Flushes and compacts until no live file holds a data key's old value.
+  Status purge_old_keys();
+  std::mutex keys_mu_;  // serialises storing, forgetting and rewrapping data keys
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
 
   std::mutex mu_;

@@ -176,10 +176,9 @@ Result<AppendResult> RocksJournal::import_command(std::vector<std::string> envel
   size_t command_bytes = 0;
   for (const auto& envelope : envelopes) command_bytes += envelope.size();
   if (command_bytes > kMaxCommandBytes) {
-    return Status::invalid_argument("events", "the command's events take " +
-                                                  std::to_string(command_bytes) +
-                                                  " bytes; at most " +
-                                                  std::to_string(kMaxCommandBytes) + " allowed");
+    return Status::invalid_argument(
+        "events", "the command's events take " + std::to_string(command_bytes) +
+                      " bytes; at most " + std::to_string(kMaxCommandBytes) + " allowed");
   }
 
   // 1. Everything that holds whatever the journal's state: each envelope

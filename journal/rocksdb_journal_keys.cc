@@ -1,6 +1,7 @@
 // The "keys" column family: per-org data keys, and the tombstones that
 // replace them when an org is forgotten (see journal/format.h).
 #include <rocksdb/db.h>
+#include <rocksdb/write_batch.h>
 
 #include <charconv>
 
@@ -92,20 +93,57 @@ Status RocksJournal::forget_data_key(std::string_view org_id, int64_t forgotten_
   }
   // Done even when the org was forgotten already: a crash after the
   // tombstone but before the compaction is finished by forgetting again.
-  //
+  return purge_old_keys();
+}
+
+Result<size_t> RocksJournal::rewrap_data_keys(const Rewrap& rewrap) {
+  if (options_.read_only)
+    return Status::invalid_argument("journal", "the journal is open read-only");
+  size_t count = 0;
+  {
+    std::lock_guard lock(keys_mu_);
+    rocksdb::WriteBatch batch;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), keys_cf_));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      std::string org = it->key().ToString();
+      std::string_view value(it->value().data(), it->value().size());
+      ANNALS_ASSIGN_OR_RETURN(auto forgotten, forgotten_at(org, value));
+      if (forgotten.has_value()) continue;
+      ANNALS_ASSIGN_OR_RETURN(std::string rewrapped, rewrap(org, value));
+      if (std::string_view(rewrapped).starts_with(format::kForgottenKeyPrefix)) {
+        return Status::invalid_argument("wrapped",
+                                        "a wrapped data key may not look like a tombstone");
+      }
+      rocksdb::Status put = batch.Put(keys_cf_, org, rewrapped);
+      if (!put.ok()) return Status::internal("cannot stage a data key: " + put.ToString());
+      ++count;
+    }
+    if (!it->status().ok()) {
+      return Status::unavailable("cannot read the data keys: " + it->status().ToString());
+    }
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    rocksdb::Status s = db_->Write(wo, &batch);
+    if (!s.ok()) return Status::unavailable("cannot store the rewrapped keys: " + s.ToString());
+  }
+  ANNALS_RETURN_IF_ERROR(purge_old_keys());
+  return count;
+}
+
+Status RocksJournal::purge_old_keys() {
   // The write-ahead log that holds the key's Put is shared by every family
   // and is deleted only once all of them are flushed past it.
   rocksdb::FlushOptions flush;
   flush.wait = true;
   flush.allow_write_stall = true;
   rocksdb::Status s = db_->Flush(flush, handles_);
-  if (!s.ok()) return Status::unavailable("cannot flush after forgetting: " + s.ToString());
+  if (!s.ok()) return Status::unavailable("cannot flush the data keys: " + s.ToString());
   // Table files that hold the wrapped key are rewritten without it; the
   // bottommost level is compacted too, since that is where old keys rest.
   rocksdb::CompactRangeOptions compact;
   compact.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
   s = db_->CompactRange(compact, keys_cf_, nullptr, nullptr);
-  if (!s.ok()) return Status::unavailable("cannot compact after forgetting: " + s.ToString());
+  if (!s.ok()) return Status::unavailable("cannot compact the data keys: " + s.ToString());
   // Re-enabling file deletions scans the folder and deletes every obsolete
   // file (old tables and logs) before returning, rather than in the
   // background some time later.

@@ -178,6 +178,28 @@ Result<std::unique_ptr<Secrets>> Secrets::create(journal::Journal& keys, std::st
   return std::unique_ptr<Secrets>(new Secrets(keys, std::move(master_key), clock));
 }
 
+Result<size_t> Secrets::rotate_master_key(journal::Journal& keys, std::string_view current,
+                                          std::string_view next) {
+  if (current.size() != kMasterKeyBytes || next.size() != kMasterKeyBytes) {
+    return Status::invalid_argument("master_key", "a master key is exactly 32 bytes");
+  }
+  if (current == next) {
+    return Status::invalid_argument("master_key", "the new master key is the current one");
+  }
+  return keys.rewrap_data_keys([&](std::string_view org_id,
+                                   std::string_view wrapped) -> Result<std::string> {
+    auto key = aes_gcm_open(current, wrap_aad(org_id), wrapped);
+    if (!key.has_value() || key->size() != 32) {
+      if (key.has_value()) OPENSSL_cleanse(key->data(), key->size());
+      return Status::permission_denied("the current master key does not open org '" +
+                                       std::string(org_id) + "'s data key: nothing was rotated");
+    }
+    auto rewrapped = aes_gcm_seal(next, wrap_aad(org_id), *key);
+    OPENSSL_cleanse(key->data(), key->size());
+    return rewrapped;
+  });
+}
+
 Secrets::~Secrets() {
   std::lock_guard lock(mu_);
   for (auto& [org, key] : cache_) OPENSSL_cleanse(key.data(), key.size());

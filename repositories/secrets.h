@@ -52,6 +52,17 @@ class Secrets {
   // Wipes the master key and every cached data key from memory.
   ~Secrets();
 
+  // Master-key rotation: re-wraps every org's data key under `next` in one
+  // atomic, synced write (Journal::rewrap_data_keys) and purges the old
+  // wrapped values from the journal's files; afterwards only `next` opens
+  // the orgs' secrets. kPermissionDenied, nothing written, when `current`
+  // does not open some org's key; kInvalidArgument for a key that is not 32
+  // bytes, or `next` equal to `current`. Run it with no Secrets open over
+  // the journal (they hold keys unwrapped by the old master key). Returns
+  // how many org keys were re-wrapped.
+  static Result<size_t> rotate_master_key(journal::Journal& keys, std::string_view current,
+                                          std::string_view next);
+
   // Encrypts `plaintext` (at most kMaxSecretBytes) for the org, bound to
   // `purpose`. Creates the org's data key on first use.
   Result<std::string> seal(std::string_view org_id, std::string_view purpose,

@@ -107,6 +107,7 @@ TEST(CliHostile, HelpForEveryCommandComesFromItsDefinition) {
       {"rebuild", {"--data", "--database", "--dry-run", "--check", "--discard", "--batch"}},
       {"replay", {"--data", "--database", "--projection", "--from"}},
       {"org forget", {"ORG", "--data", "--yes", "IRREVERSIBLE"}},
+      {"keys rotate", {"--data", "ANNALS_NEW_MASTER_KEY", "atomic"}},
   };
   for (const auto& [command, words] : commands) {
     for (const std::string& help : {command + " --help", command + " -h"}) {

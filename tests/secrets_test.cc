@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <future>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -244,6 +245,9 @@ class SlowForgetJournal : public journal::Journal {
   Result<std::optional<int64_t>> data_key_forgotten_at(std::string_view org) override {
     return inner_.data_key_forgotten_at(org);
   }
+  Result<size_t> rewrap_data_keys(const Rewrap& rewrap) override {
+    return inner_.rewrap_data_keys(rewrap);
+  }
 
  private:
   journal::Journal& inner_;
@@ -289,6 +293,65 @@ TEST_F(SecretsTest, AForgetInProgressHoldsUpNoOtherOrgAndLeavesNoKeyBehind) {
   auto after = secrets.open("globex", "p", *globex);
   EXPECT_CODE(after, Code::kNotFound);
   EXPECT_TRUE(is_forgotten_org(after.status())) << after.status().to_string();
+}
+
+TEST_F(SecretsTest, RotatingTheMasterKeyRewrapsEveryOrgAtOnceAndRefusesTheOldKey) {
+  const std::string old_key(32, 'm');
+  const std::string new_key(32, 'n');
+  std::map<std::string, std::string> sealed;
+  for (const char* org : {"acme", "globex", "initech"}) {
+    auto s = secrets_->seal(org, "p", std::string("secret of ") + org);
+    ASSERT_OK(s);
+    sealed[org] = *s;
+  }
+  ASSERT_OK(secrets_->forget("initech"));
+  secrets_.reset();
+
+  // The wrong current key: refused, and nothing changes.
+  EXPECT_CODE(Secrets::rotate_master_key(*journal_, std::string(32, 'x'), new_key),
+              Code::kPermissionDenied);
+  EXPECT_CODE(Secrets::rotate_master_key(*journal_, old_key, old_key), Code::kInvalidArgument);
+  EXPECT_CODE(Secrets::rotate_master_key(*journal_, old_key, "short"), Code::kInvalidArgument);
+  reopen(old_key);
+  auto still = secrets_->open("acme", "p", sealed["acme"]);
+  ASSERT_OK(still);
+  secrets_.reset();
+
+  auto rotated = Secrets::rotate_master_key(*journal_, old_key, new_key);
+  ASSERT_OK(rotated);
+  EXPECT_EQ(*rotated, 2u);  // the forgotten org keeps its tombstone
+  reopen(new_key);
+  for (const char* org : {"acme", "globex"}) {
+    auto opened = secrets_->open(org, "p", sealed[org]);
+    ASSERT_OK(opened);
+    EXPECT_EQ(*opened, std::string("secret of ") + org);
+  }
+  EXPECT_TRUE(is_forgotten_org(secrets_->open("initech", "p", sealed["initech"]).status()));
+  reopen(old_key);
+  EXPECT_CODE(secrets_->open("acme", "p", sealed["acme"]), Code::kPermissionDenied);
+  // And back: a second rotation from the new key.
+  secrets_.reset();
+  ASSERT_OK(Secrets::rotate_master_key(*journal_, new_key, old_key));
+  reopen(old_key);
+  EXPECT_OK(secrets_->open("globex", "p", sealed["globex"]));
+}
+
+// One org's key that the current master key does not open stops the whole
+// rotation: no org is left under the new key while another is under the old.
+TEST_F(SecretsTest, ARotationThatFailsPartWayWritesNothing) {
+  for (const char* org : {"a1", "a2", "a3", "a4"}) ASSERT_OK(secrets_->seal(org, "p", "s"));
+  secrets_.reset();
+  std::map<std::string, std::string> before;
+  for (const char* org : {"a1", "a2", "a3", "a4"}) before[org] = **journal_->data_key(org);
+  int calls = 0;
+  auto failed = journal_->rewrap_data_keys(
+      [&](std::string_view, std::string_view wrapped) -> Result<std::string> {
+        if (++calls == 3) return Status::permission_denied("the third key does not open");
+        return std::string(wrapped) + "x";
+      });
+  EXPECT_CODE(failed, Code::kPermissionDenied);
+  for (const char* org : {"a1", "a2", "a3", "a4"})
+    EXPECT_EQ(**journal_->data_key(org), before[org]);
 }
 
 TEST(AesGcm, TamperedTagOrAadFails) {
