@@ -62,9 +62,13 @@ constexpr const char* kSetupFooter =
     "Then serve with ANNALS_DATABASE_URL=postgres://annals_query[:PASSWORD]@HOST/DB.";
 
 constexpr const char* kExportFooter =
-    "Writes the journal as JSON lines (default: to stdout): a header, each org's\n"
-    "stored data key entry, every event in position order with its payload as\n"
-    "JSON, and the current uniqueness reservations. Secrets stay sealed. Reads\n"
+    "Writes the journal as JSON lines (default: to stdout): a header, the orgs'\n"
+    "wrapped data keys when --with-keys is given (and forgotten orgs' tombstones),\n"
+    "every event in position order with its payload as JSON, and the current\n"
+    "uniqueness reservations. Secrets stay sealed. A backup needs --with-keys: a\n"
+    "restore without the keys cannot open any secret, and import refuses it. An\n"
+    "export with keys still holds the key of an org forgotten after it was taken.\n"
+    "Reads\n"
     "only, from one snapshot; safe beside a running annals. A FILE is written\n"
     "with mode 0600 as FILE.partial, synced, and renamed over FILE when complete;\n"
     "FILE must be a regular file or not exist yet.";
@@ -262,6 +266,8 @@ void define(CLI::App& root, Commands& commands) {
     ExportArgs& args = commands.add(app, &run_export);
     data_option(app, args.data);
     value_option(app, "--output", args.output, "FILE|-", "where to write (default -: stdout)");
+    flag(app, "--with-keys", args.with_keys,
+         "also write each org's wrapped data key (what a backup needs to open its secrets)");
   }
   {
     CLI::App* app = command(root, "import",

@@ -34,6 +34,7 @@ struct SetupArgs {
 struct ExportArgs {
   std::string data;
   std::string output = "-";
+  bool with_keys = false;
 };
 
 struct ImportArgs {

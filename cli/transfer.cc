@@ -95,7 +95,8 @@ Status check_output(const std::string& output) {
 
 // Exports into FILE.partial (mode 0600), syncs it, renames it over FILE and
 // syncs the folder. Any failure removes FILE.partial and leaves FILE as it was.
-Result<journal::ExportReport> export_to_file(journal::Journal& journal, const std::string& output) {
+Result<journal::ExportReport> export_to_file(journal::Journal& journal, const std::string& output,
+                                             journal::ExportOptions options) {
   ANNALS_RETURN_IF_ERROR(check_output(output));
   const std::string partial = output + ".partial";
   {
@@ -113,7 +114,7 @@ Result<journal::ExportReport> export_to_file(journal::Journal& journal, const st
   if (error == 0) {
     FdWriter writer(fd);
     std::ostream out(&writer);
-    report = journal::export_journal(journal, out);
+    report = journal::export_journal(journal, out, options);
     out.flush();
     error = writer.error();
   }
@@ -168,14 +169,16 @@ int run_export(const ExportArgs& args) {
   auto journal = journal::Journal::open_rocksdb(dir, options);
   if (!journal.is_ok()) return failure("export", journal.status().to_string());
 
+  journal::ExportOptions export_options;
+  export_options.with_keys = args.with_keys;
   Result<journal::ExportReport> report = Status::internal("not exported");
   if (args.output == "-") {
     std::ios::sync_with_stdio(false);
-    report = journal::export_journal(**journal, std::cout);
+    report = journal::export_journal(**journal, std::cout, export_options);
     std::cout.flush();
     if (report.is_ok() && !std::cout) report = Status::unavailable("cannot write to stdout");
   } else {
-    report = export_to_file(**journal, args.output);
+    report = export_to_file(**journal, args.output, export_options);
   }
   if (!report.is_ok()) return failure("export", report.status().to_string());
   std::fprintf(stderr,

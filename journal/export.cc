@@ -930,8 +930,8 @@ Status validate(Journal& journal, std::istream& in, const std::vector<ImportChec
     return Status::invalid_argument(
         "org_key", "org '" + org + "' has sealed secrets in its events (the first at " + first +
                        ") but the export carries no data key for it, and the journal holds "
-                       "none: those secrets could never be read. Export again from a journal "
-                       "that still holds the key");
+                       "none: those secrets could never be read. Export again with the keys "
+                       "(annals export --with-keys) from a journal that holds them");
   }
   if (plan->start_head > plan->header.head) {
     return Status::invalid_argument(
@@ -1004,8 +1004,13 @@ Status write_plan(Journal& journal, std::istream& in, const Plan& plan, ImportRe
 
 }  // namespace
 
-Result<ExportReport> export_journal(Journal& journal, std::ostream& out) {
+Result<ExportReport> export_journal(Journal& journal, std::ostream& out, ExportOptions options) {
   ANNALS_ASSIGN_OR_RETURN(JournalState state, journal.snapshot_state());
+  // Tombstones always go (they say an org was forgotten); wrapped keys only
+  // when asked for.
+  std::erase_if(state.data_keys, [&](const auto& entry) {
+    return !options.with_keys && !entry.second.starts_with(format::kForgottenKeyPrefix);
+  });
   ExportReport report;
   report.head = state.head;
   if (journal.head() < state.head) journal.wait_for_head(state.head - 1, std::chrono::seconds(5));

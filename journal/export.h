@@ -3,7 +3,7 @@
 // journal (another folder, another backend).
 //
 //   std::ofstream out("backup.jsonl");
-//   auto exported = journal::export_journal(*journal, out);
+//   auto exported = journal::export_journal(*journal, out, {.with_keys = true});
 //   std::ifstream in("backup.jsonl");
 //   auto imported = journal::import_journal(*fresh_journal, in);
 //
@@ -11,6 +11,7 @@
 //   {"kind":"annals-export","format":1,"journal_format":"annals-journal/1",
 //    "head":N,"org_keys":K,"reservations":R}                      first line
 //   {"kind":"org_key","org_id":..,"value_base64":..}              K lines
+//       (data keys with ExportOptions::with_keys; forgotten orgs' tombstones always)
 //       ("value" instead of "value_base64" when the stored bytes are text)
 //   {"kind":"event","position":..,"org_id":..,"stream_id":..,"stream_version":..,
 //    "actor":..,"recorded_at_micros":..,"idempotency_key":..,"command_index":..,
@@ -45,11 +46,23 @@ struct ExportReport {
   uint64_t reservations = 0;
 };
 
-// Writes the journal's events 1..head, data keys and reservations, all as
-// of one snapshot (appends made meanwhile are not included). A record that
-// fails its checks is kCorruption naming its position; a failed write to
-// `out` is kUnavailable.
-Result<ExportReport> export_journal(Journal& journal, std::ostream& out);
+struct ExportOptions {
+  // The orgs' wrapped data keys. A backup needs them: without them no
+  // sealed secret can be opened after a restore, and import refuses an org
+  // whose events hold one. Anything else should leave them out: an export
+  // with keys keeps every org's key (wrapped by the master key) for as long
+  // as the file is kept, including the key of an org forgotten afterwards.
+  // Forgotten orgs' tombstones are written either way.
+  bool with_keys = false;
+};
+
+// Writes the journal's events 1..head, tombstones of forgotten orgs (and
+// their data keys when options.with_keys) and reservations, all as of one
+// snapshot (appends made meanwhile are not included). A record that fails
+// its checks is kCorruption naming its position; a failed write to `out` is
+// kUnavailable.
+Result<ExportReport> export_journal(Journal& journal, std::ostream& out,
+                                    ExportOptions options = {});
 
 struct ImportReport {
   uint64_t head = 0;             // the journal's head afterwards

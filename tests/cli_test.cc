@@ -336,7 +336,8 @@ TEST(Cli, ExportThenImportGivesTheSameJournal) {
   const std::string target = dir.sub("target");
   ASSERT_EQ(annals("demo --data " + source + " --commands 300").exit_code, 0);
 
-  CliRun exported = annals("export --data " + source + " --output " + dir.sub("backup.jsonl"));
+  CliRun exported =
+      annals("export --with-keys --data " + source + " --output " + dir.sub("backup.jsonl"));
   ASSERT_EQ(exported.exit_code, 0) << exported.out;
   EXPECT_NE(exported.out.find("annals export: "), std::string::npos) << exported.out;
   EXPECT_NE(exported.out.find(" reservations -> "), std::string::npos) << exported.out;
@@ -352,7 +353,8 @@ TEST(Cli, ExportThenImportGivesTheSameJournal) {
   EXPECT_NE(imported.out.find("(0 already present)"), std::string::npos) << imported.out;
   CliRun verify = annals("verify --data " + target);
   ASSERT_EQ(verify.exit_code, 0) << verify.out;
-  CliRun again = annals("export --data " + target + " --output " + dir.sub("again.jsonl"));
+  CliRun again =
+      annals("export --with-keys --data " + target + " --output " + dir.sub("again.jsonl"));
   ASSERT_EQ(again.exit_code, 0) << again.out;
   EXPECT_EQ(slurp(dir.sub("again.jsonl")), backup);
 
@@ -366,7 +368,8 @@ TEST(Cli, ExportThenImportGivesTheSameJournal) {
 std::vector<std::string> demo_export_lines(const TempDir& dir) {
   std::vector<std::string> lines;
   EXPECT_EQ(annals("demo --data " + dir.sub("source") + " --commands 120").exit_code, 0);
-  EXPECT_EQ(annals("export --data " + dir.sub("source") + " --output " + dir.sub("backup.jsonl"))
+  EXPECT_EQ(annals("export --with-keys --data " + dir.sub("source") + " --output " +
+                   dir.sub("backup.jsonl"))
                 .exit_code,
             0);
   std::istringstream in(slurp(dir.sub("backup.jsonl")));

@@ -241,7 +241,7 @@ TEST_P(JournalExportTest, RoundTripKeepsEveryByteSecretAndRow) {
     ASSERT_NE(store, nullptr);
     write_history(*store);
     std::ostringstream out;
-    auto report = journal::export_journal(store->journal(), out);
+    auto report = journal::export_journal(store->journal(), out, {.with_keys = true});
     ASSERT_OK(report);
     export_report = *report;
     exported = out.str();
@@ -342,6 +342,41 @@ TEST_P(JournalExportTest, RoundTripKeepsEveryByteSecretAndRow) {
   }
 }
 
+// Without --with-keys an export holds no wrapped data key (only forgotten
+// orgs' tombstones), and a restore from it is refused rather than left with
+// secrets no key can open.
+TEST_P(JournalExportTest, WithoutKeysAnExportHoldsNoDataKeyAndCannotRestoreSecrets) {
+  std::string keyless;
+  size_t data_keys = 0;
+  {
+    auto store = open_store(source_dir_, *source_db_);
+    ASSERT_NE(store, nullptr);
+    write_history(*store);
+    ASSERT_OK(store->forget_org("initech"));
+    auto state = store->journal().snapshot_state();
+    ASSERT_OK(state);
+    for (const auto& [org, value] : state->data_keys) {
+      if (!value.starts_with(journal::format::kForgottenKeyPrefix)) ++data_keys;
+    }
+    std::ostringstream out;
+    auto report = journal::export_journal(store->journal(), out);
+    ASSERT_OK(report);
+    EXPECT_EQ(report->org_keys, 1u);  // initech's tombstone
+    keyless = out.str();
+  }
+  ASSERT_GT(data_keys, 0u);
+  EXPECT_EQ(keyless.find("value_base64"), std::string::npos);
+  EXPECT_NE(keyless.find("\"org_id\":\"initech\""), std::string::npos);
+  auto target = Journal::open_rocksdb(target_dir_.sub("journal"), {});
+  ASSERT_OK(target);
+  std::istringstream in(keyless);
+  auto refused = journal::import_journal(**target, in);
+  EXPECT_CODE(refused, Code::kInvalidArgument);
+  EXPECT_NE(refused.status().message().find("--with-keys"), std::string::npos)
+      << refused.status().to_string();
+  EXPECT_EQ((*target)->head(), 0u);
+}
+
 TEST_P(JournalExportTest, ExportOfTheImportIsTheSameText) {
   std::string first;
   {
@@ -349,7 +384,7 @@ TEST_P(JournalExportTest, ExportOfTheImportIsTheSameText) {
     ASSERT_NE(store, nullptr);
     write_history(*store);
     std::ostringstream out;
-    ASSERT_OK(journal::export_journal(store->journal(), out));
+    ASSERT_OK(journal::export_journal(store->journal(), out, {.with_keys = true}));
     first = out.str();
   }
   auto target = Journal::open_rocksdb(target_dir_.sub("journal"), {});
@@ -357,7 +392,7 @@ TEST_P(JournalExportTest, ExportOfTheImportIsTheSameText) {
   std::istringstream in(first);
   ASSERT_OK(journal::import_journal(**target, in));
   std::ostringstream again;
-  ASSERT_OK(journal::export_journal(**target, again));
+  ASSERT_OK(journal::export_journal(**target, again, {.with_keys = true}));
   EXPECT_EQ(first, again.str());
 }
 
@@ -393,7 +428,7 @@ class JournalImportErrorTest : public ::testing::Test {
     claim.idempotency_key = "claim-1";
     ASSERT_OK(source_->append(std::move(claim)));
     std::ostringstream out;
-    ASSERT_OK(journal::export_journal(*source_, out));
+    ASSERT_OK(journal::export_journal(*source_, out, {.with_keys = true}));
     std::istringstream lines(out.str());
     for (std::string line; std::getline(lines, line);) lines_.push_back(line);
     // header, 2 keys, 8 events, 2 reservations
