@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include "core/validate.h"
+#include "journal/export_codec.h"
 #include "journal/format.h"
 
 namespace annals::journal {
@@ -1003,6 +1004,27 @@ Status write_plan(Journal& journal, std::istream& in, const Plan& plan, ImportRe
 }
 
 }  // namespace
+
+Result<std::string> event_export_line(uint64_t position, std::string_view stored) {
+  auto decoded = events::Event::decode(stored);
+  if (!decoded.is_ok()) return decoded.status();
+  ANNALS_ASSIGN_OR_RETURN(OrderedJson line, event_line(position, stored));
+  try {
+    return line.dump(-1, ' ', false, nlohmann::detail::error_handler_t::strict);
+  } catch (const std::exception& e) {
+    return Status::corruption(std::string("a line cannot be written as JSON: ") + e.what());
+  }
+}
+
+Result<std::string> event_from_export_line(std::string_view line) {
+  ANNALS_ASSIGN_OR_RETURN(Json j, parse_line(line));
+  ANNALS_ASSIGN_OR_RETURN(std::string kind, kind_of(j));
+  if (kind != kEventKind) {
+    return Status::invalid_argument("kind", "not an event line (kind \"" + kind + "\")");
+  }
+  ANNALS_ASSIGN_OR_RETURN(EventLine e, parse_event(j));
+  return std::move(e.encoded);
+}
 
 Result<ExportReport> export_journal(Journal& journal, std::ostream& out) {
   ANNALS_ASSIGN_OR_RETURN(JournalState state, journal.snapshot_state());
