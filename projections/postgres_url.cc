@@ -149,8 +149,14 @@ std::optional<std::string> authority(const Parsed& p) {
 // The URL libpq reads as `p` (with its secrets as "***" when `redact`).
 std::string to_url(const Parsed& p, bool redact) {
   std::string out = p.scheme.empty() ? "postgresql://" : p.scheme;
+  // An empty user, password or database name would read back as none at
+  // all in the URL's own places: those go in the query (?password=).
   const std::string* user = p.find("user");
   const std::string* password = p.find("password");
+  const std::string* dbname = p.find("dbname");
+  if (user != nullptr && user->empty()) user = nullptr;
+  if (password != nullptr && password->empty() && !redact) password = nullptr;
+  if (dbname != nullptr && dbname->empty()) dbname = nullptr;
   if (user != nullptr || password != nullptr) {
     if (user != nullptr) out += percent_encode(*user);
     if (password != nullptr) {
@@ -160,10 +166,12 @@ std::string to_url(const Parsed& p, bool redact) {
   }
   std::optional<std::string> hosts = authority(p);
   if (hosts.has_value()) out += *hosts;
-  if (const std::string* dbname = p.find("dbname")) out += "/" + percent_encode(*dbname);
+  if (dbname != nullptr) out += "/" + percent_encode(*dbname);
   char separator = '?';
   for (const auto& k : p.keywords) {
-    if (k.name == "user" || k.name == "password" || k.name == "dbname") continue;
+    if (k.name == "user" && user != nullptr) continue;
+    if (k.name == "password" && password != nullptr) continue;
+    if (k.name == "dbname" && dbname != nullptr) continue;
     if (hosts.has_value() && (k.name == "host" || k.name == "port")) continue;
     out += separator;
     separator = '&';

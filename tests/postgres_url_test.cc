@@ -159,6 +159,19 @@ TEST(PostgresUrl, RebuiltUrlsReadBackAsTheSameConnection) {
     EXPECT_EQ(*after, *before) << odd << " -> " << url_with_database(odd, "d");
   }
 
+  // Empty values the URL's own places cannot hold (libpq reads "u:@h" as
+  // no password) go in the query.
+  for (const std::string& empty :
+       {std::string("postgres://ss@h1:5432/d?password=&sslmode=disable"),
+        std::string("postgres://h/d?user=&password=x"), std::string("postgres://u@h?dbname=")}) {
+    auto before = libpq_keywords(empty);
+    ASSERT_TRUE(before.has_value()) << empty;
+    (*before)["user"] = "annals_query";
+    auto after = libpq_keywords(url_with_user(empty, "annals_query"));
+    ASSERT_TRUE(after.has_value()) << url_with_user(empty, "annals_query");
+    EXPECT_EQ(*after, *before) << empty << " -> " << url_with_user(empty, "annals_query");
+  }
+
   // The redacted form reads back the same but for the password.
   auto redacted = libpq_keywords(redact_url(url));
   ASSERT_TRUE(redacted.has_value());
