@@ -120,6 +120,8 @@ std::optional<std::string> authority(const Parsed& p) {
   if (host == nullptr) return port == nullptr ? std::optional<std::string>("") : std::nullopt;
   if (host->empty()) return std::nullopt;
   auto hosts = split_list(*host);
+  // libpq reads a host list in the URL as having a port list too (",,").
+  if (port == nullptr && hosts.size() > 1) return std::nullopt;
   std::vector<std::string_view> ports;
   if (port != nullptr) {
     ports = split_list(*port);
