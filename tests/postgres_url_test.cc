@@ -151,7 +151,8 @@ TEST(PostgresUrl, RebuiltUrlsReadBackAsTheSameConnection) {
   for (const std::string& odd :
        {std::string("postgres://u@%2Fvar%2Frun%2Fpg/d?port=5433"),
         std::string("postgres://u@/d?host=h1,h2&port=5432"), std::string("postgres://u@h1,h2:7/d"),
-        std::string("postgres://u@h/d?host=%2Ftmp&hostaddr=127.0.0.1")}) {
+        std::string("postgres://u@h/d?host=%2Ftmp&hostaddr=127.0.0.1"),
+        std::string("postgres://u@h/d?host=h1,h2&sslmode=")}) {
     auto before = libpq_keywords(odd);
     ASSERT_TRUE(before.has_value()) << odd;
     auto after = libpq_keywords(url_with_database(odd, (*before)["dbname"]));
