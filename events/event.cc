@@ -131,7 +131,12 @@ Result<Event> Event::decode(std::string_view bytes) {
       return Status::corruption("event has trailing bytes after its message");
     }
     event.root_ = event.reader_->getRoot<Envelope>();
-    event.root_.totalSize();  // walks every pointer: bounds, limits
+    // Walks every pointer: bounds, limits. An event holds no capabilities;
+    // one in a slot the schema does not know would make every copy of the
+    // event throw.
+    if (event.root_.totalSize().capCount != 0) {
+      return Status::corruption("event holds a capability pointer");
+    }
     Status org = validate_org_id(Event::view(event.root_.getOrgId()));
     if (!org.is_ok()) return Status::corruption("event has a bad org_id: " + org.message());
     if (event.root_.getStreamId().size() == 0) return Status::corruption("event has no stream id");

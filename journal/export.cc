@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include "core/validate.h"
+#include "journal/export_codec.h"
 #include "journal/format.h"
 
 namespace annals::journal {
@@ -520,20 +521,33 @@ Result<EventLine> parse_event(const Json& j) {
     return Status::invalid_argument(
         "payload", "the rebuilt event does not decode: " + decoded.status().message());
   }
+  // Every read of the decoded event counts against one traversal limit,
+  // which decode has spent once already. A text of megabytes can exhaust
+  // it: the reads here throw then (caught: no reader could read the event
+  // whole), and deep_validate, last, fails. sealed_secret_field comes
+  // before deep_validate so that it never runs short unseen.
+  try {
+    e.sealed = events::sealed_secret_field(*decoded);
+    auto env = decoded->envelope();
+    e.position = decoded->position();
+    e.org_id = std::string(decoded->org_id());
+    e.stream_id = std::string(decoded->stream_id());
+    e.idempotency_key = std::string(events::Event::view(env.getIdempotencyKey()));
+    e.stream_version = decoded->stream_version();
+    e.recorded_at = decoded->recorded_at_micros();
+    e.command_index = env.getCommandIndex();
+    e.command_events = env.getCommandEvents();
+    ANNALS_RETURN_IF_ERROR(
+        validate_text("actor", decoded->actor(), {events::kMaxEventBytes, true}));
+  } catch (const kj::Exception& ex) {
+    return Status::invalid_argument(
+        "payload", "the event (" + std::to_string(e.encoded.size()) +
+                       " bytes encoded) is too large to be read: " + ex.getDescription().cStr());
+  }
   Status deep = events::deep_validate(*decoded);
   if (!deep.is_ok()) {
     return Status::invalid_argument("payload", "the rebuilt event is malformed: " + deep.message());
   }
-  e.sealed = events::sealed_secret_field(*decoded);
-  auto env = decoded->envelope();
-  e.position = decoded->position();
-  e.org_id = std::string(decoded->org_id());
-  e.stream_id = std::string(decoded->stream_id());
-  e.idempotency_key = std::string(events::Event::view(env.getIdempotencyKey()));
-  e.stream_version = decoded->stream_version();
-  e.recorded_at = decoded->recorded_at_micros();
-  e.command_index = env.getCommandIndex();
-  e.command_events = env.getCommandEvents();
   if (e.position == 0) return Status::invalid_argument("position", "position 0 does not exist");
   if (e.stream_version == 0) {
     return Status::invalid_argument("stream_version", "stream version 0 does not exist");
@@ -545,7 +559,6 @@ Result<EventLine> parse_event(const Json& j) {
                              std::to_string(e.command_events) + " events is impossible");
   }
   ANNALS_RETURN_IF_ERROR(validate_text("stream_id", e.stream_id, {kMaxStreamIdBytes}));
-  ANNALS_RETURN_IF_ERROR(validate_text("actor", decoded->actor(), {events::kMaxEventBytes, true}));
   ANNALS_RETURN_IF_ERROR(
       validate_text("idempotency_key", e.idempotency_key, {kMaxIdempotencyKeyBytes, true}));
   return e;
@@ -1003,6 +1016,27 @@ Status write_plan(Journal& journal, std::istream& in, const Plan& plan, ImportRe
 }
 
 }  // namespace
+
+Result<std::string> event_export_line(uint64_t position, std::string_view stored) {
+  auto decoded = events::Event::decode(stored);
+  if (!decoded.is_ok()) return decoded.status();
+  ANNALS_ASSIGN_OR_RETURN(OrderedJson line, event_line(position, stored));
+  try {
+    return line.dump(-1, ' ', false, nlohmann::detail::error_handler_t::strict);
+  } catch (const std::exception& e) {
+    return Status::corruption(std::string("a line cannot be written as JSON: ") + e.what());
+  }
+}
+
+Result<std::string> event_from_export_line(std::string_view line) {
+  ANNALS_ASSIGN_OR_RETURN(Json j, parse_line(line));
+  ANNALS_ASSIGN_OR_RETURN(std::string kind, kind_of(j));
+  if (kind != kEventKind) {
+    return Status::invalid_argument("kind", "not an event line (kind \"" + kind + "\")");
+  }
+  ANNALS_ASSIGN_OR_RETURN(EventLine e, parse_event(j));
+  return std::move(e.encoded);
+}
 
 Result<ExportReport> export_journal(Journal& journal, std::ostream& out, ExportOptions options) {
   ANNALS_ASSIGN_OR_RETURN(JournalState state, journal.snapshot_state());

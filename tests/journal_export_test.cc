@@ -732,6 +732,18 @@ TEST_F(JournalImportErrorTest, HostileStringsAreRefused) {
   expect_names(import_fails(lines_[0] + "\n" + huge + "\n"), "line 2 is longer than");
 }
 
+TEST_F(JournalImportErrorTest, AnEventTooLargeToReadIsRefused) {
+  // Within the line and event limits, but too big to be read whole under
+  // the decode limits: refused with its line, never thrown.
+  auto lines = lines_;
+  size_t at = lines[3].find("\"actor\":\"tester\"");
+  ASSERT_NE(at, std::string::npos);
+  lines[3].replace(at, 16, "\"actor\":\"" + std::string(3 << 20, 'a') + "\"");
+  Status s = import_fails(join(lines));
+  expect_names(s, "line 4");
+  expect_names(s, "too large to be read");
+}
+
 TEST_F(JournalImportErrorTest, WrongTypesAndUnknownNamesAreRefused) {
   auto with = [&](size_t index, const std::string& from, const std::string& to) {
     auto lines = lines_;

@@ -1,5 +1,5 @@
 // The PostgreSQL backend's own behaviour: error mapping, pooled connections
-// that break, URL handling.
+// that break (URL handling is in postgres_url_test.cc).
 #include <gtest/gtest.h>
 
 #include <map>
@@ -8,34 +8,10 @@
 
 #include "projections/database.h"
 #include "projections/postgres_setup.h"
-#include "projections/postgres_url.h"
 #include "tests/test_support.h"
 
 namespace annals::db {
 namespace {
-
-TEST(PostgresUrl, RedactsThePassword) {
-  EXPECT_EQ(redact_url("postgres://alice:s3cret@db.local:5432/app"),
-            "postgres://alice:***@db.local:5432/app");
-  EXPECT_EQ(redact_url("postgres://alice@db.local/app"), "postgres://alice@db.local/app");
-  EXPECT_EQ(redact_url("postgresql://db.local/app"), "postgresql://db.local/app");
-}
-
-TEST(PostgresUrl, SwapsTheUser) {
-  EXPECT_EQ(url_with_user("postgres://root:pw@h:1/d?sslmode=disable", "annals_query"),
-            "postgres://annals_query:pw@h:1/d?sslmode=disable");
-  EXPECT_EQ(url_with_user("postgres://root:pw@h:1/d", "annals_query", std::string("n:ew@")),
-            "postgres://annals_query:n%3Aew%40@h:1/d");
-  EXPECT_EQ(url_with_user("postgres://root:pw@h:1/d", "annals_query", std::string()),
-            "postgres://annals_query@h:1/d");
-  EXPECT_EQ(url_with_user("postgres://h/d", "annals_query"), "postgres://annals_query@h/d");
-  EXPECT_EQ(url_user("postgres://annals_query:pw@h/d"), "annals_query");
-  EXPECT_EQ(url_with_database("postgres://u:pw@h:1/postgres?sslmode=disable", "other"),
-            "postgres://u:pw@h:1/other?sslmode=disable");
-  EXPECT_EQ(url_with_database("postgres://u@h:1", "other"), "postgres://u@h:1/other");
-  EXPECT_TRUE(is_postgres_url("postgresql://h/d"));
-  EXPECT_FALSE(is_postgres_url("sqlite:/x"));
-}
 
 TEST(PostgresDatabase, AnUnreachableServerIsUnavailable) {
   // Port 1 on loopback: nothing listens there.
