@@ -2,6 +2,7 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 #include <memory>
 #include <set>
@@ -211,7 +212,7 @@ struct Commands {
   template <typename Args>
   Args& add(CLI::App* app, int (*run)(const Args&)) {
     auto args = std::make_shared<Args>();
-    runs.emplace_back(app, [args, run] { return run(*args); });
+    runs.emplace_back(app, [args, run] { return run != nullptr ? run(*args) : 70; });
     return *args;
   }
 };
@@ -223,12 +224,12 @@ CLI::App* command(CLI::App& parent, const std::string& name, const std::string& 
   return app;
 }
 
-void define(CLI::App& root, Commands& commands) {
+void define(CLI::App& root, Commands& commands, const Runners& run) {
   {
     CLI::App* app =
         command(root, "demo", "run a realistic workload on a data folder and show what happened",
                 kDemoFooter);
-    DemoArgs& args = commands.add(app, &run_demo);
+    DemoArgs& args = commands.add(app, run.demo);
     data_option(app, args.data);
     database_option(app, args.database);
     number_option(app, "--commands", args.commands, 1, 10'000'000,
@@ -240,14 +241,14 @@ void define(CLI::App& root, Commands& commands) {
                  "when an append is synced (default sync)")
         ->check(CLI::IsMember({"sync", "batch", "none"}));
   }
-  for (auto [name, description, footer, run] :
+  for (auto [name, description, footer, runner] :
        {std::tuple{"status", "show the journal head and each projection's checkpoint and lag",
-                   kStatusFooter, &run_status},
+                   kStatusFooter, run.status},
         std::tuple{"verify",
                    "walk the whole journal: contiguous positions, checksums, every event decodes",
-                   kVerifyFooter, &run_verify}}) {
+                   kVerifyFooter, run.verify}}) {
     CLI::App* app = command(root, name, description, footer);
-    InspectArgs& args = commands.add(app, run);
+    InspectArgs& args = commands.add(app, runner);
     data_option(app, args.data);
     database_option(app, args.database);
   }
@@ -256,14 +257,14 @@ void define(CLI::App& root, Commands& commands) {
         root, "setup",
         "prepare a PostgreSQL read database: roles, schemas, row-level security, migrations",
         kSetupFooter);
-    SetupArgs& args = commands.add(app, &run_setup);
+    SetupArgs& args = commands.add(app, run.setup);
     database_option(app, args.database);
   }
   {
     CLI::App* app =
         command(root, "export", "write the journal as JSON lines: events, data keys, reservations",
                 kExportFooter);
-    ExportArgs& args = commands.add(app, &run_export);
+    ExportArgs& args = commands.add(app, run.export_);
     data_option(app, args.data);
     value_option(app, "--output", args.output, "FILE|-", "where to write (default -: stdout)");
     flag(app, "--with-keys", args.with_keys,
@@ -273,7 +274,7 @@ void define(CLI::App& root, Commands& commands) {
     CLI::App* app = command(root, "import",
                             "read an export into an empty journal (or one holding a prefix of it)",
                             import_footer());
-    ImportArgs& args = commands.add(app, &run_import);
+    ImportArgs& args = commands.add(app, run.import);
     data_option(app, args.data);
     value_option(app, "--input", args.input, "FILE|-", "the export to read (-: stdin)")->required();
     args.max_bytes = kDefaultMaxStdinBytes;
@@ -283,7 +284,7 @@ void define(CLI::App& root, Commands& commands) {
   {
     CLI::App* app = command(
         root, "rebuild", "rebuild the read schema from the journal and swap it in", kRebuildFooter);
-    RebuildArgs& args = commands.add(app, &run_rebuild);
+    RebuildArgs& args = commands.add(app, run.rebuild);
     data_option(app, args.data);
     database_option(app, args.database);
     auto* dry_run = flag(app, "--dry-run", args.dry_run, "say what would be done; change nothing");
@@ -303,7 +304,7 @@ void define(CLI::App& root, Commands& commands) {
                     "\nProjections: settings, tokens, model, "
                     "toolsets, mcp, mcp_auth,\nuser_access_requests, app_access_requests, "
                     "app_instances, user_aliases.");
-    ReplayArgs& args = commands.add(app, &run_replay);
+    ReplayArgs& args = commands.add(app, run.replay);
     data_option(app, args.data);
     database_option(app, args.database);
     value_option(app, "--projection", args.projection, "NAME", "the projection to replay")
@@ -316,7 +317,7 @@ void define(CLI::App& root, Commands& commands) {
     CLI::App* app =
         command(*org, "forget", "crypto-shred an org: destroy its data key (irreversible)",
                 kOrgForgetFooter);
-    OrgForgetArgs& args = commands.add(app, &run_org_forget);
+    OrgForgetArgs& args = commands.add(app, run.org_forget);
     app->add_option("ORG", args.org, "the org to forget")->required()->check(option_value());
     data_option(app, args.data);
     flag(app, "--yes", args.yes, "confirm without asking (required when stdin is not a terminal)");
@@ -327,7 +328,7 @@ void define(CLI::App& root, Commands& commands) {
     CLI::App* app =
         command(*keys, "rotate", "re-wrap every org's data key under a new master key, atomically",
                 kKeysRotateFooter);
-    KeysRotateArgs& args = commands.add(app, &run_keys_rotate);
+    KeysRotateArgs& args = commands.add(app, run.keys_rotate);
     data_option(app, args.data);
   }
 }
@@ -380,11 +381,11 @@ std::string usage_message(const std::string& command, const std::string& message
   return "annals " + command + ": " + printable(message) + " (see annals " + command + " --help)\n";
 }
 
-CommandLine parse(const std::vector<std::string>& args) {
+CommandLine parse(const std::vector<std::string>& args, const Runners& runners) {
   CLI::App root(kDescription, "annals");
   root.set_version_flag("--version", kVersion);
   Commands commands;
-  define(root, commands);
+  define(root, commands, runners);
 
   if (args.empty()) return {{}, 2, "", root.help()};
   if (args.front() == "help") return {{}, 0, root.help(), ""};
@@ -424,29 +425,22 @@ CommandLine parse(const std::vector<std::string>& args) {
 
 }  // namespace
 
-CommandLine parse_command_line(const std::vector<std::string>& args) {
+CommandLine parse_command_line(const std::vector<std::string>& args, const Runners& runners) {
   try {
-    return parse(args);
+    return parse(args, runners);
   } catch (const std::exception& e) {
     return {{}, 2, "", usage_message("", std::string("cannot read the command line: ") + e.what())};
   }
 }
 
-int run_command_line(const std::vector<std::string>& args) {
-  CommandLine line = parse_command_line(args);
-  if (!line.run) {
-    std::fputs(line.out.c_str(), stdout);
-    std::fputs(line.err.c_str(), stderr);
-    return line.exit_code;
-  }
-  try {
-    return line.run();
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "annals: internal error: %s\n", e.what());
-  } catch (...) {
-    std::fprintf(stderr, "annals: internal error: an unknown exception\n");
-  }
-  return 70;
+std::string default_database_url() {
+  const char* env = std::getenv("ANNALS_DATABASE_URL");
+  return env ? env : "";
+}
+
+std::string default_data_dir() {
+  const char* env = std::getenv("ANNALS_DATA");
+  return env && *env ? env : "./annals-data";
 }
 
 }  // namespace annals::cli

@@ -14,6 +14,8 @@
 
 namespace annals::cli {
 
+struct Runners;
+
 struct CommandLine {
   std::function<int()> run;  // the command to run; empty when the line alone answers
   int exit_code = 0;         // when run is empty: 0 (help, version) or 2 (bad usage)
@@ -21,12 +23,13 @@ struct CommandLine {
   std::string err;           // when run is empty: for stderr
 };
 
-// `args` are the arguments after the program name. Never throws.
-CommandLine parse_command_line(const std::vector<std::string>& args);
+// `args` are the arguments after the program name; a command to run calls
+// its function from `runners` (commands.h). Never throws, never runs.
+CommandLine parse_command_line(const std::vector<std::string>& args, const Runners& runners);
 
-// Parses, prints what the line alone answers, or runs the command; returns
-// the exit code. Never throws: an exception escaping a command is reported
-// as an internal error (exit 70).
+// Parses with runners() (commands.h), prints what the line alone answers,
+// or runs the command; returns the exit code. Never throws: an exception
+// escaping a command is reported as an internal error (exit 70).
 int run_command_line(const std::vector<std::string>& args);
 
 }  // namespace annals::cli

@@ -69,6 +69,23 @@ struct KeysRotateArgs {
   std::string data;
 };
 
+// What each command runs: the command line (cli/command_line.h) only parses,
+// and calls these through the table it is given.
+struct Runners {
+  int (*demo)(const DemoArgs&) = nullptr;
+  int (*status)(const InspectArgs&) = nullptr;
+  int (*verify)(const InspectArgs&) = nullptr;
+  int (*setup)(const SetupArgs&) = nullptr;
+  int (*export_)(const ExportArgs&) = nullptr;
+  int (*import)(const ImportArgs&) = nullptr;
+  int (*rebuild)(const RebuildArgs&) = nullptr;
+  int (*replay)(const ReplayArgs&) = nullptr;
+  int (*org_forget)(const OrgForgetArgs&) = nullptr;
+  int (*keys_rotate)(const KeysRotateArgs&) = nullptr;
+};
+// The run_* functions below.
+const Runners& runners();
+
 int run_demo(const DemoArgs& args);
 int run_status(const InspectArgs& args);
 int run_verify(const InspectArgs& args);

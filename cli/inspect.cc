@@ -291,20 +291,10 @@ int run_verify(const InspectArgs& args) {
   return 0;
 }
 
-std::string default_database_url() {
-  const char* env = std::getenv("ANNALS_DATABASE_URL");
-  return env ? env : "";
-}
-
 std::optional<std::string> runtime_password() {
   const char* env = std::getenv("ANNALS_RUNTIME_PASSWORD");
   if (env == nullptr) return std::nullopt;
   return std::string(env);
-}
-
-std::string default_data_dir() {
-  const char* env = std::getenv("ANNALS_DATA");
-  return env && *env ? env : "./annals-data";
 }
 
 int usage_error(const std::string& command, const std::string& message) {
