@@ -15,8 +15,10 @@
 #include <filesystem>
 
 #include "cli/args.h"
-#include "repositories/common.h"
 #include "cli/commands.h"
+#include "projections/postgres_setup.h"
+#include "projections/postgres_url.h"
+#include "repositories/common.h"
 #include "repositories/store.h"
 
 namespace annals::cli {
@@ -40,8 +42,11 @@ constexpr const char* kHelp =
     "Running it again on the same folder adds to what is there.\n"
     "\n"
     "With --database postgres://... the read tables live in PostgreSQL under\n"
-    "row-level security. A superuser URL is used only to run setup; all reads and\n"
-    "writes then go through the annals_query and annals_projector roles.\n";
+    "row-level security. Given a superuser URL, the demo first runs `annals setup`\n"
+    "through it: it creates or corrects the roles and schemas, applies migrations\n"
+    "and, with ANNALS_RUNTIME_PASSWORD set, sets the runtime roles' password\n"
+    "(which a running app may be using). All reads and writes then go through\n"
+    "the annals_query and annals_projector roles.\n";
 
 const char* kOrgNames[] = {"acme",  "globex", "initech", "umbrella",
                            "hooli", "stark",  "wayne",   "tyrell"};
@@ -415,6 +420,13 @@ int run_demo(const std::vector<std::string>& argv) {
   options.durability = *durability;
   options.database_url = args->get_or("--database", default_database_url());
   options.runtime_password = runtime_password();
+  // The demo, unlike the app and the read-only tools, sets up a database it
+  // is given a superuser URL of (and says so below).
+  if (db::is_postgres_url(options.database_url)) {
+    auto superuser = db::is_superuser(options.database_url);
+    if (!superuser.is_ok()) return failure("demo", superuser.status().to_string());
+    options.setup_database = *superuser;
+  }
   auto master_key = demo_master_key(options.data_dir);
   if (!master_key.is_ok()) return failure("demo", master_key.status().to_string());
   options.master_key = *master_key;
@@ -431,6 +443,11 @@ int run_demo(const std::vector<std::string>& argv) {
   std::printf("  read database  %s (projected inline)\n", store.database().describe().c_str());
   if (store.database().dialect() == db::Dialect::kPostgres) {
     std::printf("  projector      %s\n", store.projector_database().describe().c_str());
+  }
+  if (options.setup_database) {
+    std::printf("  setup          ran through %s (roles, schemas, migrations%s)\n",
+                db::redact_url(options.database_url).c_str(),
+                options.runtime_password ? ", runtime password" : "");
   }
 
   std::vector<OrgWork> work;

@@ -23,7 +23,9 @@ constexpr const char* kStatusHelp =
     "\n"
     "Shows the journal head, the read database, and each projection's checkpoint\n"
     "and lag: events journalled but not yet applied, and how many seconds the\n"
-    "oldest of them has waited. Reads only; safe beside a running annals.\n";
+    "oldest of them has waited. Reads only; safe beside a running annals.\n"
+    "On PostgreSQL it changes nothing (every transaction READ ONLY; a superuser URL\n"
+    "reads as annals_query) and never sets up: run `annals setup` for that.\n";
 
 constexpr const char* kVerifyHelp =
     "Usage: annals verify [--data DIR] [--database URL]\n"
@@ -35,7 +37,9 @@ constexpr const char* kVerifyHelp =
     "checks that every org whose events hold sealed secrets has its data key (or\n"
     "was forgotten); runs SQLite's integrity check on the read database; and checks\n"
     "that no projection is stopped or past the head.\n"
-    "Exits 0 when all is well; otherwise prints the first bad position and exits 1.\n";
+    "Exits 0 when all is well; otherwise prints the first bad position and exits 1.\n"
+    "On PostgreSQL it changes nothing (every transaction READ ONLY; a superuser URL\n"
+    "reads as annals_query) and never sets up: run `annals setup` for that.\n";
 
 struct Folder {
   std::string dir;
@@ -74,9 +78,8 @@ Result<std::vector<Checkpoint>> read_checkpoints(const Folder& f) {
   std::unique_ptr<db::Database> database;
   if (db::is_postgres_url(f.database_url)) {
     SystemClock clock;
-    ANNALS_ASSIGN_OR_RETURN(auto connections, repositories::connect_postgres(
-                                                  f.database_url, "", runtime_password(), clock));
-    database = std::move(connections.query);
+    // Read-only, whatever the URL: status and verify never run setup.
+    ANNALS_ASSIGN_OR_RETURN(database, repositories::open_postgres_read_only(f.database_url, clock));
   } else {
     ANNALS_ASSIGN_OR_RETURN(database, db::Database::open(f.database_url));
   }

@@ -57,6 +57,15 @@ Result<std::unique_ptr<repositories::Store>> open_store(const Args& args,
   return repositories::Store::open(options);
 }
 
+// PostgreSQL: the URL when it is a superuser's, which the rebuild and replay
+// need and are given per call (the store keeps none); otherwise empty.
+std::string admin_url(const Args& args) {
+  std::string url = args.get_or("--database", default_database_url());
+  if (!db::is_postgres_url(url)) return {};
+  auto superuser = db::is_superuser(url);
+  return superuser.is_ok() && *superuser ? url : std::string();
+}
+
 // For --dry-run: what the rebuild would use, opened without changing anything.
 Result<std::unique_ptr<db::Database>> open_live_read_only(const std::string& data_dir,
                                                           const std::string& url) {
@@ -143,6 +152,7 @@ int run_rebuild(const std::vector<std::string>& argv) {
 
   auto store = open_store(*args, /*start_projector=*/false);
   if (!store.is_ok()) return failure("rebuild", store.status().to_string());
+  options.admin_url = admin_url(*args);
   auto rebuilder = (*store)->rebuilder(options);
   if (args->flag("--discard")) {
     Status s = rebuilder.discard();
@@ -189,6 +199,7 @@ int run_replay(const std::vector<std::string>& argv) {
   };
   auto store = open_store(*args);
   if (!store.is_ok()) return failure("replay", store.status().to_string());
+  options.admin_url = admin_url(*args);
   auto reached = (*store)->rebuilder(options).replay(*name, static_cast<uint64_t>(*from));
   progress.finish();
   if (!reached.is_ok()) return failure("replay", reached.status().to_string());

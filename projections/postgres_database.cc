@@ -298,9 +298,28 @@ const std::string& PgConnection::prepared(std::string_view sql) {
   return names_.emplace(std::string(sql), std::move(name)).first->second;
 }
 
+std::string not_set_up_message(std::string_view sqlstate, std::string_view message) {
+  bool missing_role = message.find("role \"annals_") != std::string_view::npos &&
+                      message.find("does not exist") != std::string_view::npos;
+  if (sqlstate != "42P01" && sqlstate != "3F000" && !missing_role) return {};
+  // What PostgreSQL said, without libpq's prefixes ("connection to server
+  // ... failed: FATAL:  ", "ERROR:  ").
+  for (std::string_view prefix : {"FATAL:  ", "ERROR:  "}) {
+    if (auto at = message.rfind(prefix); at != std::string_view::npos) {
+      message.remove_prefix(at + prefix.size());
+    }
+  }
+  return "the database is not set up for Annals (" + std::string(message) +
+         "): run `annals setup --database <superuser URL>` first";
+}
+
 Status status_from_pqxx(const std::exception& e, std::string_view context) {
   std::string message = first_line(e.what());
   std::string where = " (in: " + std::string(context.substr(0, 200)) + ")";
+  if (auto* sql = dynamic_cast<const pqxx::sql_error*>(&e)) {
+    std::string not_set_up = not_set_up_message(sql->sqlstate(), message);
+    if (!not_set_up.empty()) return Status::internal(not_set_up);
+  }
   if (dynamic_cast<const pqxx::unique_violation*>(&e))
     return Status::conflict("unique", message + where);
   if (dynamic_cast<const pqxx::in_doubt_error*>(&e)) {
@@ -379,10 +398,14 @@ Result<std::unique_ptr<PgConnection>> PgDatabase::connect() {
     if (!options_.session_role.empty()) {
       setup.exec("SET ROLE " + setup.quote_name(options_.session_role));
     }
+    if (options_.read_only) setup.exec("SET default_transaction_read_only = on");
     setup.commit();
     return std::make_unique<PgConnection>(std::move(conn));
   } catch (const pqxx::broken_connection& e) {
-    return Status::unavailable("cannot connect to " + redacted_ + ": " + first_line(e.what()));
+    std::string message = first_line(e.what());
+    std::string not_set_up = not_set_up_message("", message);
+    if (!not_set_up.empty()) return Status::internal(redacted_ + ": " + not_set_up);
+    return Status::unavailable("cannot connect to " + redacted_ + ": " + message);
   } catch (const std::exception& e) {
     return status_from_pqxx(e, "connect to " + redacted_);
   }
