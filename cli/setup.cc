@@ -19,7 +19,11 @@ constexpr const char* kHelp =
     "  - schemas annals (org data, every table under forced row-level security)\n"
     "    and annals_meta (checkpoints, migration record);\n"
     "  - every migration not yet applied.\n"
-    "Set ANNALS_RUNTIME_PASSWORD to give the runtime roles a password.\n"
+    "Roles that already exist are brought to these attributes.\n"
+    "Set ANNALS_RUNTIME_PASSWORD to give the runtime roles a password (sent as a\n"
+    "SCRAM-SHA-256 verifier computed here; the password itself is never sent).\n"
+    "Only setup (and annals demo, given a superuser URL) changes roles and\n"
+    "schemas: the app, status and verify never do.\n"
     "Then serve with ANNALS_DATABASE_URL=postgres://annals_query[:PASSWORD]@HOST/DB.\n";
 
 }  // namespace
@@ -42,6 +46,9 @@ int run_setup(const std::vector<std::string>& argv) {
   std::printf("ok: %s ready; roles %s; %d migrations applied, schema version %d\n",
               db::redact_url(url).c_str(), report->created_roles ? "created" : "already present",
               report->migrations_applied, report->schema_version);
+  for (const auto& role : report->corrected_roles) {
+    std::printf("corrected: role %s had other attributes; it now has Annals' own\n", role.c_str());
+  }
   std::printf("serve as: %s\n", db::redact_url(db::url_with_user(url, db::kQueryRole,
                                                                  runtime_password().value_or("")))
                                     .c_str());
