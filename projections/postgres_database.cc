@@ -2,6 +2,8 @@
 
 #include <cctype>
 #include <cstdio>
+#include <utility>
+#include <vector>
 
 #include "projections/postgres_url.h"
 
@@ -11,6 +13,40 @@ namespace {
 std::string first_line(const std::string& s) {
   auto nl = s.find('\n');
   return nl == std::string::npos ? s : s.substr(0, nl);
+}
+
+// What a statement does and to which table, and nothing of its values:
+// "INSERT INTO api_tokens", "UPDATE settings", "SELECT set_config". Errors
+// name deferred statements this way (their text holds the values as
+// literals).
+std::string statement_shape(std::string_view sql) {
+  std::vector<std::string> words;
+  size_t i = 0;
+  while (words.size() < 4 && i < sql.size()) {
+    while (i < sql.size() && std::isspace(static_cast<unsigned char>(sql[i]))) ++i;
+    size_t start = i;
+    while (i < sql.size() && (std::isalnum(static_cast<unsigned char>(sql[i])) || sql[i] == '_' ||
+                              sql[i] == '.' || sql[i] == '"')) {
+      ++i;
+    }
+    if (i == start) break;  // punctuation, a literal, a parameter: no more names
+    words.emplace_back(sql.substr(start, i - start));
+  }
+  if (words.empty()) return "a statement";
+  std::string verb = words[0];
+  for (char& c : verb) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  std::string out = verb;
+  for (size_t w = 1; w < words.size(); ++w) {
+    std::string upper = words[w];
+    for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    if (upper == "INTO" || upper == "FROM" || upper == "ONLY") {
+      out += " " + upper;
+      continue;
+    }
+    out += " " + words[w];
+    break;
+  }
+  return out;
 }
 
 // Column values by type OID: booleans and integers become typed values,
@@ -72,6 +108,11 @@ class PgTransaction final : public Transaction {
     pending_ += statement;
     pending_ += ";\n";
     ++pending_count_;
+    std::string shape = statement_shape(sql);
+    if (pending_shapes_.empty() || pending_shapes_.back().first != shape) {
+      pending_shapes_.emplace_back(std::move(shape), 0);
+    }
+    ++pending_shapes_.back().second;
     if (pending_.size() >= kMaxPendingBytes) return flush();
     return Status::ok();
   }
@@ -139,6 +180,7 @@ class PgTransaction final : public Transaction {
   Status rollback_to_savepoint(std::string_view name) override {
     pending_.clear();  // deferred statements of the part being undone
     pending_count_ = 0;
+    pending_shapes_.clear();
     org_.clear();  // set_config(..., true) since the savepoint is undone too
     bool found = false;
     while (!subs_.empty() && !found) {
@@ -179,14 +221,31 @@ class PgTransaction final : public Transaction {
     if (pending_.empty()) return Status::ok();
     std::string batch = std::move(pending_);
     size_t count = pending_count_;
+    auto shapes = std::move(pending_shapes_);
     pending_.clear();
     pending_count_ = 0;
+    pending_shapes_.clear();
     try {
       current().exec(batch);
       return Status::ok();
     } catch (const std::exception& e) {
-      return fail(e, std::to_string(count) + " deferred statements, from: " + batch.substr(0, 160));
+      // The batch holds the values as literals: it is named by its
+      // statements' verbs and tables, in order, never quoted.
+      return fail(e, std::to_string(count) + " deferred statements: " + describe(shapes));
     }
+  }
+
+  // "SELECT set_config, INSERT INTO api_tokens x3, ..." for runs of statements.
+  static std::string describe(const std::vector<std::pair<std::string, size_t>>& shapes) {
+    constexpr size_t kMaxRuns = 6;
+    std::string out;
+    for (size_t i = 0; i < shapes.size() && i < kMaxRuns; ++i) {
+      if (i > 0) out += ", ";
+      out += shapes[i].first;
+      if (shapes[i].second > 1) out += " x" + std::to_string(shapes[i].second);
+    }
+    if (shapes.size() > kMaxRuns) out += ", ...";
+    return out;
   }
 
   // The statement with $N replaced by SQL literals of the values (quoted by
@@ -286,6 +345,8 @@ class PgTransaction final : public Transaction {
   bool committed_ = false;
   std::string pending_;  // deferred statements, not yet sent
   size_t pending_count_ = 0;
+  // The pending statements' shapes (statement_shape), run-length: for errors.
+  std::vector<std::pair<std::string, size_t>> pending_shapes_;
 };
 
 }  // namespace
