@@ -196,6 +196,7 @@ void BM_Annals(benchmark::State& state, Backend backend) {
       return;
     }
     options.database_url = pg->url();
+    options.setup_database = true;  // a superuser URL: set it up first
     set_pair(state, pair_of(backend, threads), Side::kAnnals, what + pg_durability_note(pg->url()));
   }
   TempDir dir;

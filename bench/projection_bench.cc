@@ -18,6 +18,7 @@
 #include "bench/token_workload.h"
 #include "journal/journal.h"
 #include "projections/migrate.h"
+#include "projections/postgres_setup.h"
 #include "projections/projector.h"
 #include "projections/standard_projections.h"
 #include "repositories/store.h"
@@ -183,6 +184,9 @@ void BM_ProjectPostgres(benchmark::State& state) {
     auto fresh = PgDatabase::create();
     if (!fresh) return skip(state, "no PostgreSQL: set ANNALS_BENCH_PG_URL");
     SystemClock clock;
+    auto set_up = db::setup_postgres(fresh->url(), std::nullopt, clock);
+    if (!set_up.is_ok())
+      return skip(state, "PostgreSQL setup failed: " + set_up.status().to_string());
     auto connections = repositories::connect_postgres(fresh->url(), "", std::nullopt, clock);
     if (!connections.is_ok()) {
       return skip(state, "PostgreSQL setup failed: " + connections.status().to_string());

@@ -94,6 +94,7 @@ std::unique_ptr<Fixture> make_fixture(Backend backend) {
       return f;
     }
     options.database_url = f->pg->url();
+    options.setup_database = true;  // a superuser URL: set it up first
   }
   f->dir = std::make_unique<TempDir>();
   options.data_dir = f->dir->path();

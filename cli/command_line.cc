@@ -33,13 +33,18 @@ constexpr const char* kDemoFooter =
     "DIR/demo-master.key unless $ANNALS_MASTER_KEY (64 hex digits) gives one.\n"
     "\n"
     "With --database postgres://... the read tables live in PostgreSQL under\n"
-    "row-level security. A superuser URL is used only to run setup; all reads and\n"
-    "writes then go through the annals_query and annals_projector roles.";
+    "row-level security. Given a superuser URL, the demo first runs `annals setup`\n"
+    "through it: it creates or corrects the roles and schemas, applies migrations\n"
+    "and, with ANNALS_RUNTIME_PASSWORD set, sets the runtime roles' password\n"
+    "(which a running app may be using). All reads and writes then go through\n"
+    "the annals_query and annals_projector roles.";
 
 constexpr const char* kStatusFooter =
     "Shows the journal head, the read database, and each projection's checkpoint\n"
     "and lag: events journalled but not yet applied, and how many seconds the\n"
-    "oldest of them has waited. Reads only; safe beside a running annals.";
+    "oldest of them has waited. Reads only; safe beside a running annals.\n"
+    "On PostgreSQL it changes nothing (every transaction READ ONLY; a superuser URL\n"
+    "reads as annals_query) and never sets up: run `annals setup` for that.";
 
 constexpr const char* kVerifyFooter =
     "Walks the whole journal and checks that positions run 1..head without a gap,\n"
@@ -49,7 +54,9 @@ constexpr const char* kVerifyFooter =
     "checks that every org whose events hold sealed secrets has its data key (or\n"
     "was forgotten); runs SQLite's integrity check on the read database; and checks\n"
     "that no projection is stopped or past the head. Reads only.\n"
-    "Exits 0 when all is well; otherwise prints the first bad position and exits 1.";
+    "Exits 0 when all is well; otherwise prints the first bad position and exits 1.\n"
+    "On PostgreSQL it changes nothing (every transaction READ ONLY; a superuser URL\n"
+    "reads as annals_query) and never sets up: run `annals setup` for that.";
 
 constexpr const char* kSetupFooter =
     "Prepares a PostgreSQL database for Annals, given a superuser URL. Idempotent.\n"
@@ -59,7 +66,11 @@ constexpr const char* kSetupFooter =
     "  - schemas annals (org data, every table under forced row-level security)\n"
     "    and annals_meta (checkpoints, migration record);\n"
     "  - every migration not yet applied.\n"
-    "Set ANNALS_RUNTIME_PASSWORD to give the runtime roles a password.\n"
+    "Roles that already exist are brought to these attributes.\n"
+    "Set ANNALS_RUNTIME_PASSWORD to give the runtime roles a password (sent as a\n"
+    "SCRAM-SHA-256 verifier computed here; the password itself is never sent).\n"
+    "Only setup (and annals demo, given a superuser URL) changes roles and\n"
+    "schemas: the app, status and verify never do.\n"
     "Then serve with ANNALS_DATABASE_URL=postgres://annals_query[:PASSWORD]@HOST/DB.";
 
 constexpr const char* kExportFooter =
@@ -69,8 +80,7 @@ constexpr const char* kExportFooter =
     "uniqueness reservations. Secrets stay sealed. A backup needs --with-keys: a\n"
     "restore without the keys cannot open any secret, and import refuses it. An\n"
     "export with keys still holds the key of an org forgotten after it was taken.\n"
-    "Reads\n"
-    "only, from one snapshot; safe beside a running annals. A FILE is written\n"
+    "Reads only, from one snapshot; safe beside a running annals. A FILE is written\n"
     "with mode 0600 as FILE.partial, synced, and renamed over FILE when complete;\n"
     "FILE must be a regular file or not exist yet.";
 

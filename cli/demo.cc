@@ -16,6 +16,8 @@
 
 #include "cli/commands.h"
 #include "cli/data_folder.h"
+#include "projections/postgres_setup.h"
+#include "projections/postgres_url.h"
 #include "repositories/common.h"
 #include "repositories/store.h"
 
@@ -392,6 +394,13 @@ int run_demo(const DemoArgs& args) {
   if (Status usable = check_data_folder(options.data_dir); !usable.is_ok()) {
     return failure("demo", usable.message());
   }
+  // The demo, unlike the app and the read-only tools, sets up a database it
+  // is given a superuser URL of (and says so below).
+  if (db::is_postgres_url(options.database_url)) {
+    auto superuser = db::is_superuser(options.database_url);
+    if (!superuser.is_ok()) return failure("demo", superuser.status().to_string());
+    options.setup_database = *superuser;
+  }
   FolderGuard folder(options.data_dir);
   if (Status created = folder.create(); !created.is_ok()) {
     return failure("demo", created.message());
@@ -413,6 +422,11 @@ int run_demo(const DemoArgs& args) {
   std::printf("  read database  %s (projected inline)\n", store.database().describe().c_str());
   if (store.database().dialect() == db::Dialect::kPostgres) {
     std::printf("  projector      %s\n", store.projector_database().describe().c_str());
+  }
+  if (options.setup_database) {
+    std::printf("  setup          ran through %s (roles, schemas, migrations%s)\n",
+                db::redact_url(options.database_url).c_str(),
+                options.runtime_password ? ", runtime password" : "");
   }
 
   std::vector<OrgWork> work;

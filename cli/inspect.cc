@@ -61,9 +61,8 @@ Result<std::vector<Checkpoint>> read_checkpoints(const Folder& f) {
   std::unique_ptr<db::Database> database;
   if (db::is_postgres_url(f.database_url)) {
     SystemClock clock;
-    ANNALS_ASSIGN_OR_RETURN(auto connections, repositories::connect_postgres(
-                                                  f.database_url, "", runtime_password(), clock));
-    database = std::move(connections.query);
+    // Read-only, whatever the URL: status and verify never run setup.
+    ANNALS_ASSIGN_OR_RETURN(database, repositories::open_postgres_read_only(f.database_url, clock));
   } else {
     ANNALS_ASSIGN_OR_RETURN(database, db::Database::open(f.database_url));
   }

@@ -28,6 +28,14 @@ Result<std::unique_ptr<repositories::Store>> open_store(const std::string& data,
   return repositories::Store::open(options);
 }
 
+// PostgreSQL: the URL when it is a superuser's, which the rebuild and replay
+// need and are given per call (the store keeps none); otherwise empty.
+std::string admin_url(const std::string& url) {
+  if (!db::is_postgres_url(url)) return {};
+  auto superuser = db::is_superuser(url);
+  return superuser.is_ok() && *superuser ? url : std::string();
+}
+
 // For --dry-run: what the rebuild would use, opened without changing anything.
 Result<std::unique_ptr<db::Database>> open_live_read_only(const std::string& data_dir,
                                                           const std::string& url) {
@@ -101,6 +109,7 @@ int run_rebuild(const RebuildArgs& args) {
 
   auto store = open_store(args.data, args.database, /*start_projector=*/false);
   if (!store.is_ok()) return failure("rebuild", store.status().to_string());
+  options.admin_url = admin_url(args.database);
   auto rebuilder = (*store)->rebuilder(options);
   if (args.discard) {
     Status s = rebuilder.discard();
@@ -136,6 +145,7 @@ int run_replay(const ReplayArgs& args) {
   };
   auto store = open_store(args.data, args.database);
   if (!store.is_ok()) return failure("replay", store.status().to_string());
+  options.admin_url = admin_url(args.database);
   auto reached =
       (*store)->rebuilder(options).replay(args.projection, static_cast<uint64_t>(args.from));
   progress.finish();

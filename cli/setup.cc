@@ -19,6 +19,9 @@ int run_setup(const SetupArgs& args) {
   std::printf("ok: %s ready; roles %s; %d migrations applied, schema version %d\n",
               db::redact_url(url).c_str(), report->created_roles ? "created" : "already present",
               report->migrations_applied, report->schema_version);
+  for (const auto& role : report->corrected_roles) {
+    std::printf("corrected: role %s had other attributes; it now has Annals' own\n", role.c_str());
+  }
   std::printf("serve as: %s\n", db::redact_url(db::url_with_user(url, db::kQueryRole,
                                                                  runtime_password().value_or("")))
                                     .c_str());

@@ -105,6 +105,9 @@ struct DatabaseOptions {
   // "<pg_schema>, <pg_schema>_meta"). A rebuild builds into another pair and
   // then swaps names with the live one.
   std::string pg_schema = "annals";
+  // PostgreSQL: every transaction READ ONLY (default_transaction_read_only),
+  // for tools that must change nothing (annals status, annals verify).
+  bool read_only = false;
   // SQLite: the name of a registered VFS every connection (the writer and
   // each reader) opens its files through; empty is SQLite's default. Tests
   // use it to put the read database on a simulated disk (power cuts).

@@ -2,6 +2,8 @@
 
 #include <cctype>
 #include <cstdio>
+#include <utility>
+#include <vector>
 
 #include "projections/postgres_url.h"
 
@@ -11,6 +13,40 @@ namespace {
 std::string first_line(const std::string& s) {
   auto nl = s.find('\n');
   return nl == std::string::npos ? s : s.substr(0, nl);
+}
+
+// What a statement does and to which table, and nothing of its values:
+// "INSERT INTO api_tokens", "UPDATE settings", "SELECT set_config". Errors
+// name deferred statements this way (their text holds the values as
+// literals).
+std::string statement_shape(std::string_view sql) {
+  std::vector<std::string> words;
+  size_t i = 0;
+  while (words.size() < 4 && i < sql.size()) {
+    while (i < sql.size() && std::isspace(static_cast<unsigned char>(sql[i]))) ++i;
+    size_t start = i;
+    while (i < sql.size() && (std::isalnum(static_cast<unsigned char>(sql[i])) || sql[i] == '_' ||
+                              sql[i] == '.' || sql[i] == '"')) {
+      ++i;
+    }
+    if (i == start) break;  // punctuation, a literal, a parameter: no more names
+    words.emplace_back(sql.substr(start, i - start));
+  }
+  if (words.empty()) return "a statement";
+  std::string verb = words[0];
+  for (char& c : verb) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  std::string out = verb;
+  for (size_t w = 1; w < words.size(); ++w) {
+    std::string upper = words[w];
+    for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    if (upper == "INTO" || upper == "FROM" || upper == "ONLY") {
+      out += " " + upper;
+      continue;
+    }
+    out += " " + words[w];
+    break;
+  }
+  return out;
 }
 
 // Column values by type OID: booleans and integers become typed values,
@@ -72,6 +108,11 @@ class PgTransaction final : public Transaction {
     pending_ += statement;
     pending_ += ";\n";
     ++pending_count_;
+    std::string shape = statement_shape(sql);
+    if (pending_shapes_.empty() || pending_shapes_.back().first != shape) {
+      pending_shapes_.emplace_back(std::move(shape), 0);
+    }
+    ++pending_shapes_.back().second;
     if (pending_.size() >= kMaxPendingBytes) return flush();
     return Status::ok();
   }
@@ -139,6 +180,7 @@ class PgTransaction final : public Transaction {
   Status rollback_to_savepoint(std::string_view name) override {
     pending_.clear();  // deferred statements of the part being undone
     pending_count_ = 0;
+    pending_shapes_.clear();
     org_.clear();  // set_config(..., true) since the savepoint is undone too
     bool found = false;
     while (!subs_.empty() && !found) {
@@ -179,14 +221,31 @@ class PgTransaction final : public Transaction {
     if (pending_.empty()) return Status::ok();
     std::string batch = std::move(pending_);
     size_t count = pending_count_;
+    auto shapes = std::move(pending_shapes_);
     pending_.clear();
     pending_count_ = 0;
+    pending_shapes_.clear();
     try {
       current().exec(batch);
       return Status::ok();
     } catch (const std::exception& e) {
-      return fail(e, std::to_string(count) + " deferred statements, from: " + batch.substr(0, 160));
+      // The batch holds the values as literals: it is named by its
+      // statements' verbs and tables, in order, never quoted.
+      return fail(e, std::to_string(count) + " deferred statements: " + describe(shapes));
     }
+  }
+
+  // "SELECT set_config, INSERT INTO api_tokens x3, ..." for runs of statements.
+  static std::string describe(const std::vector<std::pair<std::string, size_t>>& shapes) {
+    constexpr size_t kMaxRuns = 6;
+    std::string out;
+    for (size_t i = 0; i < shapes.size() && i < kMaxRuns; ++i) {
+      if (i > 0) out += ", ";
+      out += shapes[i].first;
+      if (shapes[i].second > 1) out += " x" + std::to_string(shapes[i].second);
+    }
+    if (shapes.size() > kMaxRuns) out += ", ...";
+    return out;
   }
 
   // The statement with $N replaced by SQL literals of the values (quoted by
@@ -286,6 +345,8 @@ class PgTransaction final : public Transaction {
   bool committed_ = false;
   std::string pending_;  // deferred statements, not yet sent
   size_t pending_count_ = 0;
+  // The pending statements' shapes (statement_shape), run-length: for errors.
+  std::vector<std::pair<std::string, size_t>> pending_shapes_;
 };
 
 }  // namespace
@@ -298,9 +359,28 @@ const std::string& PgConnection::prepared(std::string_view sql) {
   return names_.emplace(std::string(sql), std::move(name)).first->second;
 }
 
+std::string not_set_up_message(std::string_view sqlstate, std::string_view message) {
+  bool missing_role = message.find("role \"annals_") != std::string_view::npos &&
+                      message.find("does not exist") != std::string_view::npos;
+  if (sqlstate != "42P01" && sqlstate != "3F000" && !missing_role) return {};
+  // What PostgreSQL said, without libpq's prefixes ("connection to server
+  // ... failed: FATAL:  ", "ERROR:  ").
+  for (std::string_view prefix : {"FATAL:  ", "ERROR:  "}) {
+    if (auto at = message.rfind(prefix); at != std::string_view::npos) {
+      message.remove_prefix(at + prefix.size());
+    }
+  }
+  return "the database is not set up for Annals (" + std::string(message) +
+         "): run `annals setup --database <superuser URL>` first";
+}
+
 Status status_from_pqxx(const std::exception& e, std::string_view context) {
   std::string message = first_line(e.what());
   std::string where = " (in: " + std::string(context.substr(0, 200)) + ")";
+  if (auto* sql = dynamic_cast<const pqxx::sql_error*>(&e)) {
+    std::string not_set_up = not_set_up_message(sql->sqlstate(), message);
+    if (!not_set_up.empty()) return Status::internal(not_set_up);
+  }
   if (dynamic_cast<const pqxx::unique_violation*>(&e))
     return Status::conflict("unique", message + where);
   if (dynamic_cast<const pqxx::in_doubt_error*>(&e)) {
@@ -379,10 +459,14 @@ Result<std::unique_ptr<PgConnection>> PgDatabase::connect() {
     if (!options_.session_role.empty()) {
       setup.exec("SET ROLE " + setup.quote_name(options_.session_role));
     }
+    if (options_.read_only) setup.exec("SET default_transaction_read_only = on");
     setup.commit();
     return std::make_unique<PgConnection>(std::move(conn));
   } catch (const pqxx::broken_connection& e) {
-    return Status::unavailable("cannot connect to " + redacted_ + ": " + first_line(e.what()));
+    std::string message = first_line(e.what());
+    std::string not_set_up = not_set_up_message("", message);
+    if (!not_set_up.empty()) return Status::internal(redacted_ + ": " + not_set_up);
+    return Status::unavailable("cannot connect to " + redacted_ + ": " + message);
   } catch (const std::exception& e) {
     return status_from_pqxx(e, "connect to " + redacted_);
   }

@@ -54,4 +54,9 @@ class PgDatabase final : public Database {
 // a lost connection or an unknown commit outcome -> kUnavailable, ...
 Status status_from_pqxx(const std::exception& e, std::string_view context);
 
+// When a PostgreSQL error says that a role, schema or table of Annals is
+// missing (the database was never set up): the message to give instead,
+// naming `annals setup`; otherwise empty.
+std::string not_set_up_message(std::string_view sqlstate, std::string_view message);
+
 }  // namespace annals::db

@@ -1,9 +1,13 @@
 #include "projections/postgres_setup.h"
 
+#include <libpq-fe.h>
+
 #include <pqxx/pqxx>
 
 #include <chrono>
+#include <map>
 #include <thread>
+#include <vector>
 
 #include "projections/database.h"
 #include "projections/migrate.h"
@@ -35,30 +39,75 @@ bool is_retryable_catalog_race(const pqxx::sql_error& e) {
          state == "42710";
 }
 
-// Creates the three roles when missing and makes the runtime roles what they
-// must be (no superuser, no BYPASSRLS, not members of the owner), changing
-// only what differs. Returns whether a role was created.
-bool ensure_roles(pqxx::connection& conn, const std::optional<std::string>& runtime_password) {
-  const std::string runtime = "LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS NOINHERIT";
+// The attributes of Annals' roles, given when setup creates them and
+// restored when a role that already exists differs.
+constexpr const char* kOwnerAttributes =
+    "NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION BYPASSRLS";
+constexpr const char* kRuntimeAttributes =
+    "LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS NOINHERIT";
+
+// The SCRAM-SHA-256 verifier of `password`, computed here by libpq: the
+// password itself never reaches the server, its statement log or its
+// errors. libpqxx keeps its libpq connection private, hence one of our own.
+Result<std::string> scram_verifier(const std::string& admin_url, const std::string& role,
+                                   const std::string& password) {
+  PGconn* conn = PQconnectdb(admin_url.c_str());
+  if (conn == nullptr || PQstatus(conn) != CONNECTION_OK) {
+    std::string why = conn ? PQerrorMessage(conn) : "out of memory";
+    PQfinish(conn);
+    return Status::unavailable("cannot connect to " + redact_url(admin_url) + ": " + why);
+  }
+  char* verifier = PQencryptPasswordConn(conn, password.c_str(), role.c_str(), "scram-sha-256");
+  if (verifier == nullptr) {
+    std::string why = PQerrorMessage(conn);
+    PQfinish(conn);
+    return Status::internal("cannot hash the password of " + role + ": " + why);
+  }
+  std::string out(verifier);
+  PQfreemem(verifier);
+  PQfinish(conn);
+  return out;
+}
+
+// Creates the three roles when missing and makes all three what they must
+// be (the runtime roles: no superuser, no BYPASSRLS, not members of the
+// owner; the owner: no login, no superuser), changing only what differs.
+// `verifiers`: the runtime roles' password verifiers, by role, to set.
+// Returns whether a role was created; `corrected` gets the roles altered.
+bool ensure_roles(pqxx::connection& conn, const std::map<std::string, std::string>& verifiers,
+                  std::vector<std::string>& corrected) {
   for (int attempt = 0;; ++attempt) {
     try {
+      corrected.clear();
       bool created = false;
-      created |= ensure_role(conn, kOwnerRole, "NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE BYPASSRLS");
-      created |= ensure_role(conn, kQueryRole, runtime);
-      created |= ensure_role(conn, kProjectorRole, runtime);
+      created |= ensure_role(conn, kOwnerRole, kOwnerAttributes);
+      created |= ensure_role(conn, kQueryRole, kRuntimeAttributes);
+      created |= ensure_role(conn, kProjectorRole, kRuntimeAttributes);
       pqxx::nontransaction tx(conn);
+      pqxx::result owner = tx.exec_params(
+          "SELECT rolsuper OR rolcreatedb OR rolcreaterole OR rolreplication OR rolcanlogin"
+          " OR NOT rolbypassrls FROM pg_roles WHERE rolname = $1",
+          std::string(kOwnerRole));
+      if (owner[0][0].c_str()[0] == 't') {
+        tx.exec("ALTER ROLE " + tx.quote_name(kOwnerRole) + " " + kOwnerAttributes);
+        corrected.push_back(kOwnerRole);
+      }
       for (const char* role : {kQueryRole, kProjectorRole}) {
         pqxx::result r = tx.exec_params(
-            "SELECT rolsuper OR rolbypassrls OR rolcreatedb OR rolcreaterole OR rolinherit"
-            " OR NOT rolcanlogin, pg_has_role(rolname, $2, 'MEMBER')"
+            "SELECT rolsuper OR rolbypassrls OR rolcreatedb OR rolcreaterole OR rolreplication"
+            " OR rolinherit OR NOT rolcanlogin, pg_has_role(rolname, $2, 'MEMBER')"
             " FROM pg_roles WHERE rolname = $1",
             std::string(role), std::string(kOwnerRole));
-        if (r[0][0].c_str()[0] == 't') tx.exec("ALTER ROLE " + tx.quote_name(role) + " " + runtime);
+        if (r[0][0].c_str()[0] == 't') {
+          tx.exec("ALTER ROLE " + tx.quote_name(role) + " " + kRuntimeAttributes);
+          corrected.push_back(role);
+        }
         if (r[0][1].c_str()[0] == 't') {
           tx.exec("REVOKE " + tx.quote_name(kOwnerRole) + " FROM " + tx.quote_name(role));
+          if (corrected.empty() || corrected.back() != role) corrected.push_back(role);
         }
-        if (runtime_password.has_value()) {
-          tx.exec("ALTER ROLE " + tx.quote_name(role) + " PASSWORD " + tx.quote(*runtime_password));
+        if (auto v = verifiers.find(role); v != verifiers.end()) {
+          tx.exec("ALTER ROLE " + tx.quote_name(role) + " PASSWORD " + tx.quote(v->second));
         }
       }
       return created;
@@ -88,6 +137,12 @@ Result<PgSetupReport> setup_postgres(const std::string& admin_url,
                                      const std::optional<std::string>& runtime_password,
                                      Clock& clock) {
   PgSetupReport report;
+  std::map<std::string, std::string> verifiers;  // runtime role -> SCRAM verifier
+  if (runtime_password.has_value()) {
+    for (const char* role : {kQueryRole, kProjectorRole}) {
+      ANNALS_ASSIGN_OR_RETURN(verifiers[role], scram_verifier(admin_url, role, *runtime_password));
+    }
+  }
   try {
     pqxx::connection conn(admin_url);
     {
@@ -98,7 +153,7 @@ Result<PgSetupReport> setup_postgres(const std::string& admin_url,
                                          redact_url(admin_url) + " is not one");
       }
     }
-    report.created_roles = ensure_roles(conn, runtime_password);
+    report.created_roles = ensure_roles(conn, verifiers, report.corrected_roles);
 
     pqxx::work tx(conn);
     tx.exec("SELECT pg_advisory_xact_lock(4242000002)");

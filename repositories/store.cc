@@ -79,9 +79,7 @@ Result<PostgresConnections> connect_postgres(const std::string& url,
   std::string projector = projector_url;
   ANNALS_ASSIGN_OR_RETURN(bool superuser, db::is_superuser(url));
   if (superuser) {
-    // Use the privileged URL only to set up; serve as the runtime roles.
-    ANNALS_ASSIGN_OR_RETURN(auto report, db::setup_postgres(url, runtime_password, clock));
-    (void)report;
+    // The privileged URL names the server and database; serve as the runtime roles.
     std::string password = runtime_password.value_or("");
     query_url = db::url_with_user(url, db::kQueryRole, password);
     if (projector.empty()) projector = db::url_with_user(url, db::kProjectorRole, password);
@@ -89,7 +87,6 @@ Result<PostgresConnections> connect_postgres(const std::string& url,
     projector = db::url_with_user(url, db::kProjectorRole);
   }
   PostgresConnections out;
-  out.set_up = superuser;
   ANNALS_ASSIGN_OR_RETURN(out.query, db::Database::open(query_url));
   ANNALS_ASSIGN_OR_RETURN(out.projector, db::Database::open(projector));
   ANNALS_ASSIGN_OR_RETURN(auto migrations,
@@ -100,10 +97,30 @@ Result<PostgresConnections> connect_postgres(const std::string& url,
   return out;
 }
 
+Result<std::unique_ptr<db::Database>> open_postgres_read_only(const std::string& url,
+                                                              Clock& clock) {
+  ANNALS_ASSIGN_OR_RETURN(bool superuser, db::is_superuser(url));
+  db::DatabaseOptions options;
+  options.pool_size = 1;
+  options.read_only = true;
+  if (superuser) options.session_role = db::kQueryRole;
+  ANNALS_ASSIGN_OR_RETURN(auto database, db::Database::open(url, options));
+  ANNALS_ASSIGN_OR_RETURN(auto migrations,
+                          projections::embedded_migrations(db::Dialect::kPostgres));
+  ANNALS_RETURN_IF_ERROR(
+      projections::migrate(*database, migrations, clock, projections::MigrateMode::kCheck)
+          .status());
+  return database;
+}
+
 Status Store::open_postgres(const std::string& url, const StoreOptions& options) {
+  if (options.setup_database) {
+    ANNALS_ASSIGN_OR_RETURN(auto report,
+                            db::setup_postgres(url, options.runtime_password, *clock_));
+    (void)report;
+  }
   ANNALS_ASSIGN_OR_RETURN(auto connections, connect_postgres(url, options.projector_database_url,
                                                              options.runtime_password, *clock_));
-  if (connections.set_up) admin_url_ = url;
   database_ = std::move(connections.query);
   projector_database_ = std::move(connections.projector);
   return Status::ok();
@@ -116,7 +133,6 @@ Status Store::forget_org(std::string_view org_id) {
 }
 
 projections::Rebuilder Store::rebuilder(projections::RebuildOptions options) {
-  if (options.admin_url.empty()) options.admin_url = admin_url_;
   if (options.live_projector == nullptr) options.live_projector = projector_.get();
   if (options.clock == nullptr) options.clock = clock_;
   return projections::Rebuilder(*journal_, *database_, std::move(options));

@@ -35,13 +35,23 @@ namespace annals::repositories {
 struct StoreOptions {
   std::string data_dir;  // holds "journal/" and, by default, "read.sqlite"
   // Empty: sqlite:<data_dir>/read.sqlite. A postgres:// URL of a superuser
-  // runs setup (roles, schemas, migrations) and then connects as the
-  // runtime roles; a URL of annals_query is used as it is.
+  // names the server and database only: the store connects as the runtime
+  // roles (that user swapped for annals_query and annals_projector, with
+  // runtime_password) and keeps no superuser connection or URL. A URL of
+  // annals_query is used as it is.
   std::string database_url;
+  // PostgreSQL: first run setup (roles, schemas, migrations, the runtime
+  // password; db::setup_postgres) through database_url, a superuser's.
+  // Never implied by the URL: setup changes roles and schemas, so only
+  // `annals setup`, `annals demo` and tests ask for it. Without it, a
+  // database that was never set up is refused with a message naming
+  // `annals setup`.
+  bool setup_database = false;
   // PostgreSQL: the projector's connection. Empty: database_url with the
   // user annals_projector (and the same password).
   std::string projector_database_url;
-  // PostgreSQL setup: the password given to the runtime roles.
+  // PostgreSQL: the runtime roles' password, used to connect as them from a
+  // superuser URL, and given to them by setup (setup_database).
   std::optional<std::string> runtime_password;
   // 32 bytes from the app (an OS keychain, a secrets manager). It wraps each
   // org's data key; without it, calls that store or return secrets fail.
@@ -66,15 +76,24 @@ struct StoreOptions {
 struct PostgresConnections {
   std::unique_ptr<db::Database> query;      // as annals_query
   std::unique_ptr<db::Database> projector;  // as annals_projector
-  bool set_up = false;                      // the URL was a superuser's: setup ran through it
 };
 
-// Connects to a PostgreSQL read database as the runtime roles. A superuser
-// URL is used only to run setup first. Fails unless the schema is migrated.
+// Connects to a PostgreSQL read database as the runtime roles; a superuser
+// URL only names the server and database (its user is swapped for the
+// runtime roles'). Changes nothing: never runs setup (db::setup_postgres
+// does). Fails, naming `annals setup`, unless the database was set up and
+// its schema is migrated.
 Result<PostgresConnections> connect_postgres(const std::string& url,
                                              const std::string& projector_url,
                                              const std::optional<std::string>& runtime_password,
                                              Clock& clock);
+
+// For tools that only look (annals status, annals verify): a connection
+// that changes nothing, every transaction READ ONLY. A superuser URL reads
+// as annals_query (SET ROLE; no password needed, setup never run); any other
+// URL as its own user. Fails, naming `annals setup`, unless the database
+// was set up and its schema is migrated.
+Result<std::unique_ptr<db::Database>> open_postgres_read_only(const std::string& url, Clock& clock);
 
 // The McpRepository of the domain: servers and a user's instances of them,
 // and the credentials (auth headers, OAuth configs and tokens) they use.
@@ -118,8 +137,8 @@ class Store {
   projections::Projector& projector() { return *projector_; }
   // Operator tools over this store's journal and read database (see
   // projections/rebuild.h and docs/OPERATIONS.md). The live projector is
-  // paused for the swap; on PostgreSQL they need the store to have been
-  // opened with a superuser URL, or `admin_url` set in the options.
+  // paused for the swap; on PostgreSQL they need a superuser URL in
+  // options.admin_url, given per call: the store keeps none.
   projections::Rebuilder rebuilder(projections::RebuildOptions options = {});
 
   // Null when the store was opened without a master key.
@@ -139,7 +158,6 @@ class Store {
 
   SystemClock system_clock_;
   Clock* clock_ = nullptr;
-  std::string admin_url_;  // PostgreSQL: the superuser URL the store was opened with
   std::unique_ptr<journal::Journal> journal_;
   std::unique_ptr<db::Database> database_;
   std::unique_ptr<db::Database> projector_database_;  // PostgreSQL only

@@ -74,6 +74,7 @@ class AppInstanceRepositoryTest : public ::testing::TestWithParam<testing::Backe
     StoreOptions options;
     options.data_dir = dir_.path();
     options.database_url = db_->url();
+    options.setup_database = true;  // a superuser URL: set it up first
     options.clock = &clock_;
     options.master_key = master_key;
     auto store = Store::open(options);

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 #include <rocksdb/db.h>
 #include <sys/wait.h>
+#include <pqxx/pqxx>
 
 #include <array>
 #include <cstdio>
@@ -274,6 +275,74 @@ TEST(Cli, SetupDemoStatusAndVerifyOnPostgres) {
   EXPECT_NE(refused.out.find("superuser"), std::string::npos) << refused.out;
   CliRun sqlite_setup = annals("setup --database sqlite:/tmp/x.sqlite");
   EXPECT_EQ(sqlite_setup.exit_code, 2) << sqlite_setup.out;
+}
+
+// What setup decides in a database's catalog: the Annals roles with their
+// attributes and password verifiers, the schemas with their owners and
+// grants, and the migration record.
+std::string catalog(const std::string& url) {
+  pqxx::connection conn(url);
+  pqxx::nontransaction tx(conn);
+  std::string out;
+  auto add = [&](const std::string& sql) {
+    for (const auto& row : tx.exec(sql)) {
+      for (const auto& field : row) out += std::string(field.is_null() ? "-" : field.c_str()) + " ";
+      out += "\n";
+    }
+  };
+  add("SELECT rolname, rolsuper, rolbypassrls, rolcanlogin, rolinherit, rolpassword"
+      " FROM pg_authid WHERE rolname IN ('annals_owner', 'annals_query', 'annals_projector')"
+      " ORDER BY rolname");
+  add("SELECT nspname, nspowner::regrole::text, nspacl::text FROM pg_namespace ORDER BY nspname");
+  if (tx.exec("SELECT to_regclass('annals_meta.annals_migrations')")[0][0].is_null()) return out;
+  add("SELECT version, checksum, applied_at FROM annals_meta.annals_migrations ORDER BY version");
+  return out;
+}
+
+// The read-only commands change nothing, even given a superuser URL and a
+// runtime password (which setup would set, locking out an app that uses
+// the old one).
+TEST(Cli, StatusAndVerifyGivenASuperuserUrlChangeNothing) {
+  TempDir dir;
+  std::unique_ptr<testing::TestDatabase> db;
+  ANNALS_SETUP_BACKEND(db, testing::Backend::kPostgres, dir);
+  const std::string url = db->url();
+  const std::string data = dir.sub("data");
+  // The test server trusts every login: passwords are stored, not checked.
+  CliRun demo = annals("demo --data " + data + " --database '" + url + "' --commands 50",
+                       "ANNALS_RUNTIME_PASSWORD=first");
+  ASSERT_EQ(demo.exit_code, 0) << demo.out;
+  EXPECT_NE(demo.out.find("setup          ran through"), std::string::npos) << demo.out;
+  const std::string before = catalog(url);
+  ASSERT_NE(before.find("SCRAM-SHA-256$"), std::string::npos) << before;
+  for (const char* command : {"status", "verify"}) {
+    CliRun run = annals(std::string(command) + " --data " + data + " --database '" + url + "'",
+                        "ANNALS_RUNTIME_PASSWORD=second");
+    EXPECT_EQ(run.exit_code, 0) << command << ": " << run.out;
+    EXPECT_EQ(catalog(url), before) << command << " changed the catalog";
+  }
+}
+
+// On a server where Annals was never set up, status and verify say to run
+// setup, and create no role and no schema.
+TEST(Cli, StatusAndVerifyOnADatabaseNeverSetUpSayToRunSetup) {
+  testing::PrivatePgServer server;
+  if (server.url().empty()) {
+    if (testing::running_in_ci()) FAIL() << server.why();
+    GTEST_SKIP() << "*** PostgreSQL unavailable: " << server.why();
+  }
+  TempDir dir;
+  const std::string data = dir.sub("data");
+  ASSERT_EQ(annals("demo --data " + data + " --commands 20").exit_code, 0);  // a journal
+  const std::string before = catalog(server.url());
+  for (const char* command : {"status", "verify"}) {
+    CliRun run =
+        annals(std::string(command) + " --data " + data + " --database '" + server.url() + "'");
+    EXPECT_EQ(run.exit_code, 1) << command << ": " << run.out;
+    EXPECT_NE(run.out.find("run `annals setup"), std::string::npos) << command << ": " << run.out;
+    EXPECT_EQ(catalog(server.url()), before) << command << " changed the catalog";
+  }
+  EXPECT_EQ(before.find("annals"), std::string::npos) << before;
 }
 
 TEST(Cli, HelpForEveryCommand) {

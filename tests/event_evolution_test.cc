@@ -206,6 +206,7 @@ class EventEvolutionTest : public ::testing::TestWithParam<testing::Backend> {
     repositories::StoreOptions options;
     options.data_dir = dir_.sub("data");
     options.database_url = database_url;
+    options.setup_database = true;  // a superuser URL: set it up first
     options.clock = &clock_;
     auto store = repositories::Store::open(options);
     ASSERT_OK(store);

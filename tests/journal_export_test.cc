@@ -221,6 +221,7 @@ class JournalExportTest : public ::testing::TestWithParam<Backend> {
     repositories::StoreOptions options;
     options.data_dir = dir.sub("data");
     options.database_url = db.url();
+    options.setup_database = true;  // a superuser URL: set it up first
     options.master_key = kMasterKey;
     auto store = repositories::Store::open(options);
     EXPECT_TRUE(store.is_ok()) << store.status().to_string();

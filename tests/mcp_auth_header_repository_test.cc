@@ -81,6 +81,7 @@ class McpAuthHeaderRepositoryTest : public ::testing::TestWithParam<testing::Bac
     StoreOptions options;
     options.data_dir = dir_.path();
     options.database_url = url;
+    options.setup_database = true;  // a superuser URL: set it up first
     options.clock = &clock_;
     if (with_master_key) options.master_key = std::string(32, 'k');
     auto store = Store::open(options);

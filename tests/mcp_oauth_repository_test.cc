@@ -107,6 +107,7 @@ class McpOAuthRepositoryTest : public ::testing::TestWithParam<testing::Backend>
     StoreOptions options;
     options.data_dir = dir_.path();
     options.database_url = url;
+    options.setup_database = true;  // a superuser URL: set it up first
     options.clock = &clock_;
     options.master_key = std::string(32, 'k');
     auto store = Store::open(options);

@@ -121,6 +121,7 @@ class McpServerRepositoryTest : public ::testing::TestWithParam<testing::Backend
     StoreOptions options;
     options.data_dir = dir_.path();
     options.database_url = db_->url();
+    options.setup_database = true;  // a superuser URL: set it up first
     options.clock = &clock_;
     auto store = Store::open(options);
     ASSERT_OK(store);

@@ -72,6 +72,7 @@ class OrgForgetTest : public ::testing::TestWithParam<Backend> {
     StoreOptions options;
     options.data_dir = dir_.sub("data");
     options.database_url = url;
+    options.setup_database = true;  // a superuser URL: set it up first
     options.master_key = master_key;
     options.clock = &clock_;
     auto store = Store::open(options);
@@ -359,6 +360,7 @@ TEST_P(OrgForgetTest, ReopeningTheStoreKeepsTheOrgForgotten) {
   StoreOptions options;
   options.data_dir = dir_.sub("data");
   options.database_url = db_->url();
+  options.setup_database = true;  // a superuser URL: set it up first
   options.clock = &clock_;
   auto keyless = Store::open(options);
   ASSERT_OK(keyless);

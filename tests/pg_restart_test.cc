@@ -46,6 +46,7 @@ TEST_P(PgRestartTest, TheProjectorAndTheReadsComeBackAfterTheServerRestarts) {
   StoreOptions options;
   options.data_dir = dir.path();
   options.database_url = server.url();
+  options.setup_database = true;  // a superuser URL: set it up first
   options.projector_mode = GetParam();
   auto opened = Store::open(options);
   ASSERT_OK(opened);

@@ -205,5 +205,33 @@ TEST_F(PostgresDatabaseTest, SqlErrorsAreReportedWithTheStatement) {
   EXPECT_NE(r.status().message().find("no_such_column"), std::string::npos);
 }
 
+// A deferred statement's text holds its values as literals: when the batch
+// fails, the error names the statements by verb and table, never by text.
+TEST_F(PostgresDatabaseTest, AFailedDeferredStatementIsNamedWithoutItsValues) {
+  const std::string secret = "sk-live-Do-Not-Echo-7f3a9c";
+  {
+    auto txn = database_->begin(Access::kWrite);
+    ASSERT_OK(txn);
+    ASSERT_OK((*txn)->execute_script(
+        "ALTER TABLE public.t ADD CONSTRAINT t_short CHECK (length(k) < 10)"));
+    ASSERT_OK((*txn)->commit());
+  }
+  auto txn = database_->begin(Access::kWrite);
+  ASSERT_OK(txn);
+  ASSERT_OK((*txn)->execute_deferred("INSERT INTO public.t (k, n) VALUES ($1, $2)",
+                                     {std::string("ok"), int64_t{1}}));
+  ASSERT_OK((*txn)->execute_deferred("UPDATE public.t SET k = $1 WHERE k = $2",
+                                     {secret, std::string("ok")}));
+  Status failed = (*txn)->commit();
+  ASSERT_FALSE(failed.is_ok());
+  const std::string message = failed.to_string();
+  EXPECT_EQ(message.find(secret), std::string::npos) << message;
+  EXPECT_EQ(message.find("sk-live"), std::string::npos) << message;
+  EXPECT_NE(message.find("t_short"), std::string::npos) << message;  // what failed
+  EXPECT_NE(message.find("2 deferred statements: INSERT INTO public.t, UPDATE public.t"),
+            std::string::npos)
+      << message;
+}
+
 }  // namespace
 }  // namespace annals::db

@@ -42,10 +42,18 @@ class RebuildTest : public ::testing::TestWithParam<testing::Backend> {
     StoreOptions options;
     options.data_dir = dir_.path();
     options.database_url = db_->url();
+    options.setup_database = true;  // a superuser URL: set it up first
     options.clock = &clock_;
     auto store = Store::open(options);
     ASSERT_OK(store);
     store_ = std::move(store).value();
+  }
+
+  // The store's rebuilder, given the superuser URL on PostgreSQL (the store
+  // keeps none).
+  projections::Rebuilder rebuilder(RebuildOptions options = {}) {
+    if (GetParam() == testing::Backend::kPostgres) options.admin_url = db_->url();
+    return store_->rebuilder(std::move(options));
   }
 
   // Every org's rows, straight from the tables (a superuser on PostgreSQL).
@@ -116,7 +124,7 @@ TEST_P(RebuildTest, RebuildReplaysEverythingAndSwapsInIdenticalTables) {
   ASSERT_FALSE(before.empty());
   ASSERT_GT(before["api_tokens"].rows.size(), 0u);
 
-  auto report = store_->rebuilder().rebuild();
+  auto report = rebuilder().rebuild();
   ASSERT_OK(report);
   EXPECT_EQ(report->position, store_->journal().head());
   EXPECT_EQ(report->events_replayed, store_->journal().head());
@@ -129,7 +137,7 @@ TEST_P(RebuildTest, RebuildReplaysEverythingAndSwapsInIdenticalTables) {
   EXPECT_EQ(before["api_tokens"].digest, after["api_tokens"].digest);
 
   // Nothing is left behind, and the store goes on working on the new schema.
-  auto plan = store_->rebuilder().plan();
+  auto plan = rebuilder().plan();
   ASSERT_OK(plan);
   EXPECT_FALSE(plan->target_exists);
   ASSERT_OK(store_->tokens().create("org-a", token("after-swap")));
@@ -167,7 +175,7 @@ TEST_P(RebuildTest, ReadsKeepWorkingAndWritesAreCaughtUpDuringARebuild) {
     }
     return true;
   };
-  auto report = store_->rebuilder(options).rebuild();
+  auto report = rebuilder(options).rebuild();
   stop.store(true);
   reader.join();
   ASSERT_OK(report);
@@ -185,7 +193,7 @@ TEST_P(RebuildTest, AnInterruptedRebuildLeavesTheLiveSchemaAndResumes) {
   options.batch_size = 10;
   int batches = 0;
   options.progress = [&](const Progress&) { return ++batches < 3; };
-  auto stopped = store_->rebuilder(options).rebuild();
+  auto stopped = rebuilder(options).rebuild();
   EXPECT_CODE(stopped, Code::kUnavailable);
   EXPECT_NE(stopped.status().message().find("interrupted"), std::string::npos);
 
@@ -195,13 +203,13 @@ TEST_P(RebuildTest, AnInterruptedRebuildLeavesTheLiveSchemaAndResumes) {
   EXPECT_EQ(before["api_tokens"].digest, live["api_tokens"].digest);
   ASSERT_OK(store_->tokens().create("org-a", token("while-stopped")));
 
-  auto plan = store_->rebuilder().plan();
+  auto plan = rebuilder().plan();
   ASSERT_OK(plan);
   EXPECT_TRUE(plan->target_exists);
   EXPECT_GT(plan->target_checkpoint, 0u);
   EXPECT_LT(plan->target_checkpoint, store_->journal().head());
 
-  auto resumed = store_->rebuilder().rebuild();
+  auto resumed = rebuilder().rebuild();
   ASSERT_OK(resumed);
   EXPECT_TRUE(resumed->resumed);
   EXPECT_EQ(resumed->from, plan->target_checkpoint + 1);
@@ -214,19 +222,19 @@ TEST_P(RebuildTest, DiscardDropsAPartialRebuild) {
   RebuildOptions options;
   options.batch_size = 2;
   options.progress = [](const Progress& p) { return p.position < 4; };
-  EXPECT_CODE(store_->rebuilder(options).rebuild(), Code::kUnavailable);
-  ASSERT_TRUE(store_->rebuilder().plan()->target_exists);
-  ASSERT_OK(store_->rebuilder().discard());
-  EXPECT_FALSE(store_->rebuilder().plan()->target_exists);
-  ASSERT_OK(store_->rebuilder().discard());  // nothing to drop: fine
-  auto fresh = store_->rebuilder().rebuild();
+  EXPECT_CODE(rebuilder(options).rebuild(), Code::kUnavailable);
+  ASSERT_TRUE(rebuilder().plan()->target_exists);
+  ASSERT_OK(rebuilder().discard());
+  EXPECT_FALSE(rebuilder().plan()->target_exists);
+  ASSERT_OK(rebuilder().discard());  // nothing to drop: fine
+  auto fresh = rebuilder().rebuild();
   ASSERT_OK(fresh);
   EXPECT_FALSE(fresh->resumed);
 }
 
 TEST_P(RebuildTest, CheckFindsTheLiveSchemaIdenticalToAReplay) {
   write_history(10);
-  auto report = store_->rebuilder().check();
+  auto report = rebuilder().check();
   ASSERT_OK(report);
   EXPECT_EQ(report->position, store_->journal().head());
   EXPECT_TRUE(report->differences.empty());
@@ -250,7 +258,7 @@ TEST_P(RebuildTest, CheckReportsEachDifferenceByTableAndKey) {
   write_history(3);
   exec("UPDATE settings SET value = 'tampered' WHERE org_id = 'org-a' AND key = 'theme'");
   exec("DELETE FROM api_tokens WHERE org_id = 'org-b' AND id = 'org-b-2'");
-  auto report = store_->rebuilder().check();
+  auto report = rebuilder().check();
   ASSERT_OK(report);
   ASSERT_EQ(report->differences.size(), 2u);
   std::map<std::string, projections::TableDifference> by_table;
@@ -266,7 +274,7 @@ TEST_P(RebuildTest, ReplayRestoresOneProjectionAndLeavesTheOthers) {
   write_history(4);
   exec("UPDATE api_tokens SET name = 'tampered'");
   exec("UPDATE settings SET value = 'left alone' WHERE org_id = 'org-a'");
-  auto reached = store_->rebuilder().replay("tokens", 1);
+  auto reached = rebuilder().replay("tokens", 1);
   ASSERT_OK(reached);
   EXPECT_EQ(*reached, store_->journal().head());
   auto got = store_->tokens().get("org-a", "user-1", "org-a-1");
@@ -312,12 +320,12 @@ TEST_P(RebuildTest, AProjectionThatCannotHoldAnEventStopsAloneAndReplayResumesIt
   }
   EXPECT_TRUE(stopped);
   // Replay fails while the cause is there (and changes nothing)...
-  EXPECT_FALSE(store_->rebuilder().replay("tokens", 1).is_ok());
+  EXPECT_FALSE(rebuilder().replay("tokens", 1).is_ok());
   EXPECT_EQ(token_count("org-a"), 1);
   // ...and, once it is fixed, resumes the projection with every token.
   exec(sqlite ? "DROP TRIGGER no_poison"
               : "ALTER TABLE annals.api_tokens DROP CONSTRAINT no_poison");
-  ASSERT_OK(store_->rebuilder().replay("tokens", 1));
+  ASSERT_OK(rebuilder().replay("tokens", 1));
   EXPECT_EQ(token_count("org-a"), 3);
   ASSERT_OK(store_->tokens().create("org-a", token("after-fix")));
   EXPECT_EQ(token_count("org-a"), 4);
@@ -329,16 +337,15 @@ TEST_P(RebuildTest, ReplayRefusesBadInputAndChangesNothing) {
   write_history(2);
   exec("UPDATE api_tokens SET name = 'tampered'");
   auto before = tables();
-  EXPECT_CODE(store_->rebuilder().replay("no-such-projection", 1), Code::kNotFound);
-  EXPECT_CODE(store_->rebuilder().replay("", 1), Code::kNotFound);
-  EXPECT_CODE(store_->rebuilder().replay("tokens'; DROP TABLE api_tokens; --", 1), Code::kNotFound);
-  EXPECT_CODE(store_->rebuilder().replay("tokens", 0), Code::kInvalidArgument);
-  EXPECT_CODE(store_->rebuilder().replay("tokens", store_->journal().head() + 2),
-              Code::kInvalidArgument);
+  EXPECT_CODE(rebuilder().replay("no-such-projection", 1), Code::kNotFound);
+  EXPECT_CODE(rebuilder().replay("", 1), Code::kNotFound);
+  EXPECT_CODE(rebuilder().replay("tokens'; DROP TABLE api_tokens; --", 1), Code::kNotFound);
+  EXPECT_CODE(rebuilder().replay("tokens", 0), Code::kInvalidArgument);
+  EXPECT_CODE(rebuilder().replay("tokens", store_->journal().head() + 2), Code::kInvalidArgument);
   RebuildOptions options;
   options.batch_size = 1;
   options.progress = [](const Progress&) { return false; };
-  EXPECT_CODE(store_->rebuilder(options).replay("tokens", 1), Code::kUnavailable);
+  EXPECT_CODE(rebuilder(options).replay("tokens", 1), Code::kUnavailable);
   auto after = tables();
   EXPECT_EQ(before["api_tokens"].digest, after["api_tokens"].digest);
 }
@@ -364,7 +371,7 @@ TEST_P(RebuildTest, ARebuildFillsAColumnAddedAfterTheRowsWereWritten) {
   ASSERT_OK(old);
   EXPECT_FALSE(old->last_deactivated_at.has_value());
 
-  ASSERT_OK(store_->rebuilder().rebuild());
+  ASSERT_OK(rebuilder().rebuild());
   old = store_->tokens().get("org-a", "user-1", "old");
   ASSERT_OK(old);
   ASSERT_TRUE(old->last_deactivated_at.has_value());

@@ -29,7 +29,8 @@ class RowLevelSecurityTest : public ::testing::Test {
     ANNALS_SETUP_BACKEND(db_, testing::Backend::kPostgres, dir_);
     StoreOptions options;
     options.data_dir = dir_.path();
-    options.database_url = db_->url();  // superuser: the store runs setup, then serves as roles
+    options.database_url = db_->url();  // superuser: set up, then served as the roles
+    options.setup_database = true;      // a superuser URL: set it up first
     options.clock = &clock_;
     auto store = Store::open(options);
     ASSERT_OK(store);

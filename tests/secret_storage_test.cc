@@ -35,6 +35,7 @@ class SecretStorageTest : public ::testing::TestWithParam<Backend> {
     StoreOptions options;
     options.data_dir = dir_.sub("data");
     options.database_url = db_->url();
+    options.setup_database = true;  // a superuser URL: set it up first
     options.master_key = master_key;
     auto store = Store::open(options);
     ASSERT_OK(store);
@@ -210,6 +211,7 @@ TEST_P(SecretStorageTest, WithoutAMasterKeySecretCallsFailClearly) {
   StoreOptions options;
   options.data_dir = dir_.sub("data");
   options.database_url = db_->url();
+  options.setup_database = true;  // a superuser URL: set it up first
   auto store = Store::open(options);
   ASSERT_OK(store);
   NewApiModelAlias alias;

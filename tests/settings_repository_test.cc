@@ -56,6 +56,7 @@ class SettingsRepositoryTest : public ::testing::TestWithParam<testing::Backend>
     StoreOptions options;
     options.data_dir = dir_.path();
     options.database_url = db_->url();
+    options.setup_database = true;  // a superuser URL: set it up first
     options.clock = &clock_;
     options.projector_mode = mode;
     auto store = Store::open(options);

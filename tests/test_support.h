@@ -85,7 +85,8 @@ class TestDatabase {
 
   Backend backend() const { return backend_; }
   // What a Store is given: for PostgreSQL, a superuser URL of the new
-  // database (the Store runs setup and then serves as the runtime roles).
+  // database (with StoreOptions::setup_database the Store runs setup first;
+  // it then serves as the runtime roles).
   const std::string& url() const { return url_; }
   // PostgreSQL: the same database as a given role (no password: trust auth).
   std::string url_as(const std::string& role) const;

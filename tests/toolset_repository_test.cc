@@ -100,6 +100,7 @@ class ToolsetRepositoryTest : public ::testing::TestWithParam<testing::Backend> 
     StoreOptions options;
     options.data_dir = dir_.path();
     options.database_url = db_->url();
+    options.setup_database = true;  // a superuser URL: set it up first
     options.clock = &clock_;
     if (with_master_key) options.master_key = std::string(32, 'k');
     auto store = Store::open(options);
