@@ -68,9 +68,11 @@ inline std::string BackendName(const ::testing::TestParamInfo<Backend>& info) {
   return backend_name(info.param);
 }
 
-// The PostgreSQL server tests use: $ANNALS_TEST_PG_URL (a superuser URL), or
-// a throwaway server this process starts (scripts/pg-test-server) and stops
-// at exit. Empty when none can be had; `why` then says why.
+// The PostgreSQL server tests use: $ANNALS_TEST_PG_URL (a superuser URL);
+// else the one ctest's fixture started for the run (its URL in the file
+// $ANNALS_TEST_PG_URL_FILE, see tests/pg_fixture); else a throwaway server
+// this process starts (scripts/pg-test-server) and stops at exit. Empty when none can be had; `why`
+// then says why.
 std::string pg_server_url(std::string* why);
 
 // A fresh, empty read database for one test. For PostgreSQL, a new database

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <mutex>
 #include <random>
 
@@ -94,6 +95,12 @@ std::string pg_server_url(std::string* why) {
   static std::string failure;
   std::lock_guard lock(mu);
   if (const char* env = std::getenv("ANNALS_TEST_PG_URL"); env != nullptr && *env) return env;
+  // The server ctest's fixture started for the whole run (tests/pg_fixture).
+  if (const char* file = std::getenv("ANNALS_TEST_PG_URL_FILE"); file != nullptr && *file) {
+    std::ifstream in(file);
+    std::string url;
+    if (in && std::getline(in, url) && !url.empty()) return url;
+  }
   if (!own.url.empty()) return own.url;
   if (!failure.empty()) {
     *why = failure;
