@@ -16,6 +16,7 @@
 
 #include "cli/commands.h"
 #include "cli/data_folder.h"
+#include "journal/journal.h"
 #include "projections/postgres_setup.h"
 #include "projections/postgres_url.h"
 #include "repositories/common.h"

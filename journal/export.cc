@@ -1,4 +1,5 @@
 #include "journal/export.h"
+#include "journal/journal.h"
 
 #include <capnp/compat/json.h>
 #include <capnp/dynamic.h>
@@ -1038,7 +1039,7 @@ Result<std::string> event_from_export_line(std::string_view line) {
   return std::move(e.encoded);
 }
 
-Result<ExportReport> export_journal(Journal& journal, std::ostream& out, ExportOptions options) {
+Result<ExportReport> export_journal(EventLog& journal, std::ostream& out, ExportOptions options) {
   ANNALS_ASSIGN_OR_RETURN(JournalState state, journal.snapshot_state());
   // Tombstones always go (they say an org was forgotten); wrapped keys only
   // when asked for.
