@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "bench/bench_support.h"
+#include "journal/journal.h"
 #include "repositories/store.h"
 
 namespace annals::bench {

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "bench/bench_support.h"
+#include "journal/journal.h"
 #include "repositories/store.h"
 
 namespace annals::bench {

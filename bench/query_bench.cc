@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "bench/bench_support.h"
+#include "journal/journal.h"
 #include "repositories/store.h"
 
 namespace annals::bench {

@@ -14,6 +14,7 @@
 
 #include "bench/bench_support.h"
 #include "bench/token_workload.h"
+#include "journal/journal.h"
 #include "projections/migrate.h"
 #include "repositories/store.h"
 
@@ -27,8 +28,6 @@ constexpr int64_t kRowsPerTransaction = 1000;
 constexpr size_t kPgRowsPerStatement = 500;
 
 int64_t rebuild_events() { return scaled(1000000, 20000); }
-
-
 
 void skip(benchmark::State& state, const std::string& why) { state.SkipWithError(why.c_str()); }
 
@@ -90,7 +89,8 @@ void BM_RebuildPostgres(benchmark::State& state) {
   set_pair(state, "rebuild/postgres", Side::kAnnals,
            "Store::rebuilder().rebuild() of " + std::to_string(n) +
                " token-created events: create and migrate a new schema pair, replay the journal"
-               " into it (2000 events a transaction, statements deferred into one round trip per batch), swap it in");
+               " into it (2000 events a transaction, statements deferred into one round trip per "
+               "batch), swap it in");
 }
 
 // --- Baselines: the same rows, inserted directly ------------------------------
@@ -108,7 +108,8 @@ Result<double> sqlite_raw_insert(const std::string& path, int64_t n) {
   {
     SystemClock clock;
     ANNALS_ASSIGN_OR_RETURN(auto database, db::Database::open("sqlite:" + path));
-    ANNALS_ASSIGN_OR_RETURN(auto migrations, projections::embedded_migrations(db::Dialect::kSqlite));
+    ANNALS_ASSIGN_OR_RETURN(auto migrations,
+                            projections::embedded_migrations(db::Dialect::kSqlite));
     ANNALS_RETURN_IF_ERROR(projections::migrate(*database, migrations, clock).status());
   }
   sqlite3* raw = nullptr;
@@ -212,10 +213,10 @@ double pg_raw_insert(const std::string& url, int64_t n) {
       for (size_t i = s; i < std::min(rows.size(), s + kPgRowsPerStatement); ++i) {
         const TokenRow& r = rows[i];
         sql += (i == s ? "(" : ",(") + tx.quote(r.org_id) + "," + tx.quote(r.id) + "," +
-               tx.quote(r.user_id) + "," + tx.quote(r.name) + "," + tx.quote(r.token_prefix) +
-               "," + tx.quote(r.token_hash) + "," + tx.quote(r.scopes) + "," +
-               tx.quote(r.status) + "," + std::to_string(r.at) + "," + std::to_string(r.at) +
-               "," + std::to_string(r.version) + "," + std::to_string(r.position) + ")";
+               tx.quote(r.user_id) + "," + tx.quote(r.name) + "," + tx.quote(r.token_prefix) + "," +
+               tx.quote(r.token_hash) + "," + tx.quote(r.scopes) + "," + tx.quote(r.status) + "," +
+               std::to_string(r.at) + "," + std::to_string(r.at) + "," + std::to_string(r.version) +
+               "," + std::to_string(r.position) + ")";
       }
       tx.exec(sql);
     }

@@ -1,4 +1,5 @@
 #include "bench/token_workload.h"
+#include "journal/journal.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -8,7 +9,8 @@ namespace annals::bench {
 TokenRow token_row(int64_t i, int per_command) {
   constexpr int kOrgs = 8;
   char id[48];
-  std::snprintf(id, sizeof id, "00000000-7f3a-4c1e-9b2d-%012llx", static_cast<unsigned long long>(i));
+  std::snprintf(id, sizeof id, "00000000-7f3a-4c1e-9b2d-%012llx",
+                static_cast<unsigned long long>(i));
   char prefix[32];
   std::snprintf(prefix, sizeof prefix, "bodhiapp_%016llx", static_cast<unsigned long long>(i));
   TokenRow r;

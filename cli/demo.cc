@@ -16,6 +16,8 @@
 
 #include "cli/commands.h"
 #include "cli/data_folder.h"
+#include "cli/master_key.h"
+#include "journal/journal.h"
 #include "projections/postgres_setup.h"
 #include "projections/postgres_url.h"
 #include "repositories/common.h"
@@ -338,44 +340,21 @@ void show_queries(Store& store, const std::vector<std::string>& orgs) {
 // The master key: $ANNALS_MASTER_KEY (64 hex digits), else a key file the
 // demo keeps in the data folder (a real app keeps it in the OS keychain).
 Result<std::string> demo_master_key(const std::string& data_dir) {
-  auto from_hex = [](std::string_view hex) -> std::optional<std::string> {
-    if (hex.size() != 64) return std::nullopt;
-    std::string out;
-    for (size_t i = 0; i < 64; i += 2) {
-      int v = 0;
-      for (size_t k = i; k < i + 2; ++k) {
-        char c = hex[k];
-        int d = c >= '0' && c <= '9'   ? c - '0'
-                : c >= 'a' && c <= 'f' ? c - 'a' + 10
-                : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                       : -1;
-        if (d < 0) return std::nullopt;
-        v = v * 16 + d;
-      }
-      out.push_back(static_cast<char>(v));
-    }
-    return out;
-  };
   if (const char* env = std::getenv("ANNALS_MASTER_KEY"); env != nullptr && *env) {
-    auto key = from_hex(env);
-    if (!key)
-      return Status::invalid_argument("ANNALS_MASTER_KEY",
-                                      "ANNALS_MASTER_KEY must be 64 hex digits");
-    return *key;
+    return master_key_from_hex("ANNALS_MASTER_KEY", env);
   }
   std::string path = data_dir + "/demo-master.key";
   if (std::FILE* f = std::fopen(path.c_str(), "r")) {
     char buf[80] = {};
     size_t n = std::fread(buf, 1, sizeof buf - 1, f);
     std::fclose(f);
-    auto key = from_hex(std::string_view(buf, n).substr(0, 64));
-    if (!key) return Status::corruption(path + " does not hold 64 hex digits");
-    return *key;
+    auto key = master_key_from_hex(path, std::string_view(buf, n).substr(0, 64));
+    if (!key.is_ok()) return Status::corruption(path + " does not hold 64 hex digits");
+    return key;
   }
-  std::string hex = repositories::new_uuid() + repositories::new_uuid();
-  hex.erase(std::remove(hex.begin(), hex.end(), '-'), hex.end());
+  ANNALS_ASSIGN_OR_RETURN(std::string hex, new_master_key_hex());
   ANNALS_RETURN_IF_ERROR(write_new_private_file(path, hex));
-  return *from_hex(hex);
+  return master_key_from_hex(path, hex);
 }
 
 }  // namespace

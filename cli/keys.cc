@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "cli/commands.h"
+#include "cli/master_key.h"
 #include "journal/journal.h"
 #include "repositories/secrets.h"
 
@@ -18,16 +19,7 @@ Result<std::string> key_from_env(const char* name) {
   if (hex == nullptr || *hex == '\0') {
     return Status::invalid_argument(name, std::string(name) + " is not set (64 hex digits)");
   }
-  long length = 0;
-  unsigned char* raw = OPENSSL_hexstr2buf(hex, &length);
-  if (raw == nullptr || length != static_cast<long>(repositories::kMasterKeyBytes) ||
-      std::string_view(hex).size() != 2 * repositories::kMasterKeyBytes) {
-    if (raw != nullptr) OPENSSL_clear_free(raw, static_cast<size_t>(length));
-    return Status::invalid_argument(name, std::string(name) + " must be 64 hex digits");
-  }
-  std::string key(reinterpret_cast<const char*>(raw), static_cast<size_t>(length));
-  OPENSSL_clear_free(raw, static_cast<size_t>(length));
-  return key;
+  return master_key_from_hex(name, hex);
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 
 #include "cli/commands.h"
 #include "cli/progress.h"
+#include "journal/journal.h"
 #include "projections/postgres_setup.h"
 #include "projections/postgres_url.h"
 #include "repositories/store.h"

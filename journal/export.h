@@ -61,7 +61,7 @@ struct ExportOptions {
 // snapshot (appends made meanwhile are not included). A record that fails
 // its checks is kCorruption naming its position; a failed write to `out` is
 // kUnavailable.
-Result<ExportReport> export_journal(Journal& journal, std::ostream& out,
+Result<ExportReport> export_journal(EventLog& journal, std::ostream& out,
                                     ExportOptions options = {});
 
 struct ImportReport {

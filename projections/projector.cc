@@ -7,7 +7,7 @@
 
 namespace annals::projections {
 
-Projector::Projector(journal::Journal& journal, db::Database& database,
+Projector::Projector(journal::EventLog& journal, db::Database& database,
                      std::vector<std::unique_ptr<Projection>> projections, ProjectorOptions options)
     : journal_(journal),
       database_(database),

@@ -19,7 +19,7 @@
 
 #include "core/status.h"
 #include "events/event.h"
-#include "journal/journal.h"
+#include "journal/event_log.h"
 #include "projections/database.h"
 
 namespace annals::projections {
@@ -77,7 +77,7 @@ struct ProjectionState {
 // Thread-safe. "journal" and "database" must outlive the Projector.
 class Projector {
  public:
-  Projector(journal::Journal& journal, db::Database& database,
+  Projector(journal::EventLog& journal, db::Database& database,
             std::vector<std::unique_ptr<Projection>> projections, ProjectorOptions options = {});
   ~Projector();
 
@@ -133,7 +133,7 @@ class Projector {
   void run();
   void set_error(const Status& s);
 
-  journal::Journal& journal_;
+  journal::EventLog& journal_;
   db::Database& database_;
   std::vector<std::unique_ptr<Projection>> projections_;
   const ProjectorOptions options_;

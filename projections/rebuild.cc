@@ -343,7 +343,7 @@ class PostgresTarget final : public Rebuilder::Target {
 
 }  // namespace
 
-Rebuilder::Rebuilder(journal::Journal& journal, db::Database& live, RebuildOptions options)
+Rebuilder::Rebuilder(journal::EventLog& journal, db::Database& live, RebuildOptions options)
     : journal_(journal), live_(live), options_(std::move(options)) {
   if (options_.batch_size == 0) options_.batch_size = 2000;
 }

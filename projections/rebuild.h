@@ -25,7 +25,7 @@
 
 #include "core/clock.h"
 #include "core/status.h"
-#include "journal/journal.h"
+#include "journal/event_log.h"
 #include "projections/database.h"
 #include "projections/projector.h"
 
@@ -88,7 +88,7 @@ struct CheckReport {
 // PostgreSQL, any connection to it: the swap goes through options.admin_url).
 class Rebuilder {
  public:
-  Rebuilder(journal::Journal& journal, db::Database& live, RebuildOptions options);
+  Rebuilder(journal::EventLog& journal, db::Database& live, RebuildOptions options);
 
   // What rebuild() would do; changes nothing.
   Result<RebuildPlan> plan();
@@ -118,7 +118,7 @@ class Rebuilder {
   Result<uint64_t> replay_into(Target& target, uint64_t limit, const std::string& phase,
                                uint64_t* events);
 
-  journal::Journal& journal_;
+  journal::EventLog& journal_;
   db::Database& live_;
   RebuildOptions options_;
   SystemClock system_clock_;

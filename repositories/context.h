@@ -8,7 +8,7 @@
 
 #include "core/clock.h"
 #include "core/status.h"
-#include "journal/journal.h"
+#include "journal/event_log.h"
 #include "projections/database.h"
 #include "projections/projector.h"
 
@@ -36,7 +36,7 @@ struct Page {
 // Thread-safe. Everything it refers to must outlive it.
 class RepositoryContext {
  public:
-  RepositoryContext(journal::Journal& journal, db::Database& database,
+  RepositoryContext(journal::EventLog& journal, db::Database& database,
                     projections::Projector& projector, Clock& clock, RepositoryOptions options = {},
                     Secrets* secrets = nullptr)
       : journal_(journal),
@@ -59,10 +59,10 @@ class RepositoryContext {
   // kInvalidArgument naming "master_key" when the store was opened without one.
   Result<Secrets*> secrets();
   db::Dialect dialect() const { return database_.dialect(); }
-  journal::Journal& journal() { return journal_; }
+  journal::EventLog& journal() { return journal_; }
 
  private:
-  journal::Journal& journal_;
+  journal::EventLog& journal_;
   db::Database& database_;
   projections::Projector& projector_;
   Clock& clock_;

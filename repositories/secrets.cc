@@ -169,16 +169,17 @@ bool is_forgotten_org(const Status& status) {
          status.message().find("data key destroyed") != std::string::npos;
 }
 
-Result<std::unique_ptr<Secrets>> Secrets::create(journal::Journal& keys, std::string master_key,
+Result<std::unique_ptr<Secrets>> Secrets::create(journal::OrgKeyStore& keys,
+                                                 journal::EventLog& events, std::string master_key,
                                                  Clock* clock) {
   if (master_key.size() != kMasterKeyBytes) {
     return Status::invalid_argument("master_key", "the master key must be exactly 32 bytes, not " +
                                                       std::to_string(master_key.size()));
   }
-  return std::unique_ptr<Secrets>(new Secrets(keys, std::move(master_key), clock));
+  return std::unique_ptr<Secrets>(new Secrets(keys, events, std::move(master_key), clock));
 }
 
-Result<size_t> Secrets::rotate_master_key(journal::Journal& keys, std::string_view current,
+Result<size_t> Secrets::rotate_master_key(journal::OrgKeyStore& keys, std::string_view current,
                                           std::string_view next) {
   if (current.size() != kMasterKeyBytes || next.size() != kMasterKeyBytes) {
     return Status::invalid_argument("master_key", "a master key is exactly 32 bytes");
@@ -254,7 +255,7 @@ Result<std::string> Secrets::data_key(std::string_view org_id, bool create) {
 Status Secrets::refuse_if_sealed(std::string_view org_id) {
   constexpr size_t kChunk = 1000;
   for (uint64_t from = 1;;) {
-    ANNALS_ASSIGN_OR_RETURN(auto batch, keys_.read_org(org_id, from, kChunk));
+    ANNALS_ASSIGN_OR_RETURN(auto batch, events_.read_org(org_id, from, kChunk));
     for (const auto& event : batch) {
       if (auto field = events::sealed_secret_field(event)) {
         return Status::corruption(

@@ -2,7 +2,7 @@
 // only encrypted, in events and in tables alike.
 //
 // Each org has a random 256-bit data key. It is stored beside the journal
-// (Journal::data_key) wrapped with AES-256-GCM under the master key the app
+// (journal::OrgKeyStore::data_key) wrapped with AES-256-GCM under the master key the app
 // provides, so the master key never touches disk and an org's secrets can be
 // destroyed for good by destroying its data key (crypto-shredding).
 //
@@ -35,7 +35,9 @@
 
 #include "core/clock.h"
 #include "core/status.h"
+#include "journal/event_log.h"
 #include "journal/journal.h"
+#include "journal/key_store.h"
 
 namespace annals::repositories {
 
@@ -47,20 +49,28 @@ class Secrets {
  public:
   // master_key: exactly 32 bytes (kInvalidArgument otherwise). clock stamps
   // forget(); null means the system clock.
-  static Result<std::unique_ptr<Secrets>> create(journal::Journal& keys, std::string master_key,
+  // `events` is read only to refuse a new key for an org whose events
+  // already hold sealed secrets (its key was lost).
+  static Result<std::unique_ptr<Secrets>> create(journal::OrgKeyStore& keys,
+                                                 journal::EventLog& events, std::string master_key,
                                                  Clock* clock = nullptr);
+  // The journal's key store and event log.
+  static Result<std::unique_ptr<Secrets>> create(journal::Journal& journal, std::string master_key,
+                                                 Clock* clock = nullptr) {
+    return create(journal, journal, std::move(master_key), clock);
+  }
   // Wipes the master key and every cached data key from memory.
   ~Secrets();
 
   // Master-key rotation: re-wraps every org's data key under `next` in one
-  // atomic, synced write (Journal::rewrap_data_keys) and purges the old
+  // atomic, synced write (OrgKeyStore::rewrap_data_keys) and purges the old
   // wrapped values from the journal's files; afterwards only `next` opens
   // the orgs' secrets. kPermissionDenied, nothing written, when `current`
   // does not open some org's key; kInvalidArgument for a key that is not 32
   // bytes, or `next` equal to `current`. Run it with no Secrets open over
   // the journal (they hold keys unwrapped by the old master key). Returns
   // how many org keys were re-wrapped.
-  static Result<size_t> rotate_master_key(journal::Journal& keys, std::string_view current,
+  static Result<size_t> rotate_master_key(journal::OrgKeyStore& keys, std::string_view current,
                                           std::string_view next);
 
   // Encrypts `plaintext` (at most kMaxSecretBytes) for the org, bound to
@@ -74,21 +84,23 @@ class Secrets {
   Result<std::string> open(std::string_view org_id, std::string_view purpose,
                            std::string_view sealed);
 
-  // Crypto-shreds the org: destroys its data key on disk (Journal::
+  // Crypto-shreds the org: destroys its data key on disk (OrgKeyStore::
   // forget_data_key) and in this object's memory. Irreversible; idempotent;
   // an org that never had a key is recorded as forgotten all the same.
   // kInvalidArgument for a bad org id, nothing written.
   Status forget(std::string_view org_id);
 
  private:
-  Secrets(journal::Journal& keys, std::string master_key, Clock* clock)
-      : keys_(keys), master_key_(std::move(master_key)), clock_(clock) {}
+  Secrets(journal::OrgKeyStore& keys, journal::EventLog& events, std::string master_key,
+          Clock* clock)
+      : keys_(keys), events_(events), master_key_(std::move(master_key)), clock_(clock) {}
   // The org's unwrapped data key, creating it when `create` and missing.
   Result<std::string> data_key(std::string_view org_id, bool create);
   // kCorruption when the org's events hold a sealed secret (see above).
   Status refuse_if_sealed(std::string_view org_id);
 
-  journal::Journal& keys_;
+  journal::OrgKeyStore& keys_;
+  journal::EventLog& events_;
   std::string master_key_;  // wiped by the destructor
   SystemClock system_clock_;
   Clock* const clock_;  // null: system_clock_

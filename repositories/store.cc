@@ -1,4 +1,5 @@
 #include "repositories/store.h"
+#include "journal/journal.h"
 
 #include "core/validate.h"
 #include "projections/migrate.h"

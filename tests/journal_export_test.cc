@@ -16,6 +16,7 @@
 
 #include "journal/export.h"
 #include "journal/format.h"
+#include "journal/journal.h"
 #include "projections/import_dry_run.h"
 #include "projections/sqlite_database.h"
 #include "repositories/reservation_rules.h"

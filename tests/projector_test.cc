@@ -1,4 +1,5 @@
 #include "projections/projector.h"
+#include "journal/journal.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,5 @@
 #include "repositories/secrets.h"
+#include "journal/journal.h"
 
 #include <gtest/gtest.h>
 

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "core/status.h"
+#include "journal/journal.h"
 
 namespace annals::journal {
 class Journal;
