@@ -1,27 +1,15 @@
 #include "projections/migrate.h"
 
-#include <openssl/evp.h>
-
 #include <cctype>
 #include <cstdio>
 #include <map>
 
+#include "core/sha256.h"
 #include "migrations/embedded.h"
 
 namespace annals::projections {
 
-std::string Migration::checksum() const {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(sql.data(), sql.size(), digest, &len, EVP_sha256(), nullptr);
-  std::string hex;
-  char buf[3];
-  for (unsigned int i = 0; i < len; ++i) {
-    std::snprintf(buf, sizeof buf, "%02x", digest[i]);
-    hex += buf;
-  }
-  return hex;
-}
+std::string Migration::checksum() const { return sha256_hex(sql); }
 
 Result<std::vector<Migration>> embedded_migrations(db::Dialect dialect) {
   const auto& files =

@@ -1,12 +1,11 @@
 #include "projections/rebuild.h"
 
-#include <openssl/evp.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 
+#include "core/sha256.h"
 #include "projections/migrate.h"
 #include "projections/postgres_setup.h"
 #include "projections/sqlite_database.h"
@@ -17,19 +16,6 @@ namespace {
 
 constexpr const char* kRebuildName = "rebuild";
 constexpr const char* kCheckName = "check";
-
-std::string sha256_hex(EVP_MD_CTX* ctx) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_DigestFinal_ex(ctx, digest, &len);
-  std::string hex;
-  char buf[3];
-  for (unsigned int i = 0; i < len; ++i) {
-    std::snprintf(buf, sizeof buf, "%02x", digest[i]);
-    hex += buf;
-  }
-  return hex;
-}
 
 // A value as text that keeps its type: "NULL", "i:42", "s:5:hello", ...
 void append_value(std::string* out, const db::Value& v) {
@@ -146,16 +132,14 @@ Result<std::map<std::string, TableContents>> read_tables(db::Transaction& txn, d
       }
       contents.rows[key] = std::move(text);
     }
-    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-    EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
+    Sha256 digest;
     for (const auto& [key, text] : contents.rows) {
-      EVP_DigestUpdate(ctx, key.data(), key.size());
-      EVP_DigestUpdate(ctx, "\n", 1);
-      EVP_DigestUpdate(ctx, text.data(), text.size());
-      EVP_DigestUpdate(ctx, "\n", 1);
+      digest.update(key);
+      digest.update("\n");
+      digest.update(text);
+      digest.update("\n");
     }
-    contents.digest = sha256_hex(ctx);
-    EVP_MD_CTX_free(ctx);
+    contents.digest = digest.hex();
     out[table] = std::move(contents);
   }
   return out;

@@ -6,11 +6,11 @@
 // UPDATE: no duplicate rows, no delete-then-insert. The stream of an
 // identity is named by its SHA-256, and the journal reserves it
 // ("model_metadata.identity").
-#include <openssl/evp.h>
 
 #include <iterator>
 #include <set>
 
+#include "core/sha256.h"
 #include "repositories/model_repository_internal.h"
 #include "repositories/reservation_rules.h"
 
@@ -38,18 +38,7 @@ std::string identity_digest(const ModelMetadataInput& m) {
     encoded += ':';
     encoded += part;
   }
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int size = 0;
-  if (EVP_Digest(encoded.data(), encoded.size(), digest, &size, EVP_sha256(), nullptr) != 1) {
-    std::abort();
-  }
-  static const char* kHex = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < size; ++i) {
-    out += kHex[digest[i] >> 4];
-    out += kHex[digest[i] & 15];
-  }
-  return out;
+  return sha256_hex(encoded);
 }
 
 Status validate_source(ModelSource source) {
