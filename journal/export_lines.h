@@ -14,6 +14,7 @@
 #include <string_view>
 #include <utility>
 
+#include "core/base64.h"
 #include "core/status.h"
 #include "journal/types.h"
 
@@ -37,9 +38,6 @@ inline constexpr std::string_view kReservationKind = "reservation";
 inline std::string at(uint64_t position) { return "position " + std::to_string(position); }
 inline std::string line_label(uint64_t line) { return "line " + std::to_string(line); }
 
-// Base64 with canonical padding: a decode of anything else is nullopt.
-std::string base64_encode(std::string_view in);
-std::optional<std::string> base64_decode(std::string_view in);
 // Stored bytes that can go into JSON as a string as they are.
 bool is_plain_text(std::string_view s);
 

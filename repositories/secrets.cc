@@ -5,6 +5,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include "core/base64.h"
 #include "core/validate.h"
 #include "events/event.h"
 
@@ -20,30 +21,6 @@ std::string random_bytes(size_t n) {
   if (RAND_bytes(reinterpret_cast<unsigned char*>(out.data()), static_cast<int>(n)) != 1) {
     std::abort();  // no randomness: nothing safe can be done
   }
-  return out;
-}
-
-std::string base64(std::string_view in) {
-  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(in.data()),
-                          static_cast<int>(in.size()));
-  out.resize(static_cast<size_t>(n));
-  return out;
-}
-
-std::optional<std::string> unbase64(std::string_view in) {
-  if (in.size() % 4 != 0) return std::nullopt;
-  std::string out(3 * in.size() / 4 + 1, '\0');
-  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(in.data()),
-                          static_cast<int>(in.size()));
-  if (n < 0) return std::nullopt;
-  size_t len = static_cast<size_t>(n);
-  // EVP_DecodeBlock counts padding as zero bytes.
-  if (!in.empty() && in.back() == '=') --len;
-  if (in.size() >= 2 && in[in.size() - 2] == '=') --len;
-  out.resize(len);
   return out;
 }
 
@@ -303,7 +280,7 @@ Result<std::string> Secrets::seal(std::string_view org_id, std::string_view purp
   auto sealed = aes_gcm_seal(key, value_aad(org_id, purpose), plaintext);
   OPENSSL_cleanse(key.data(), key.size());
   if (!sealed.is_ok()) return sealed.status();
-  return std::string(kSealedPrefix) + base64(*sealed);
+  return std::string(kSealedPrefix) + base64_encode(*sealed);
 }
 
 Result<std::string> Secrets::open(std::string_view org_id, std::string_view purpose,
@@ -311,7 +288,7 @@ Result<std::string> Secrets::open(std::string_view org_id, std::string_view purp
   if (sealed.substr(0, kSealedPrefix.size()) != kSealedPrefix) {
     return Status::corruption("a stored secret is not in the sealed format");
   }
-  auto raw = unbase64(sealed.substr(kSealedPrefix.size()));
+  auto raw = base64_decode(sealed.substr(kSealedPrefix.size()));
   if (!raw.has_value()) return Status::corruption("a stored secret is not valid base64");
   ANNALS_ASSIGN_OR_RETURN(std::string key, data_key(org_id, /*create=*/false));
   auto plain = aes_gcm_open(key, value_aad(org_id, purpose), *raw);
