@@ -28,20 +28,9 @@
 #include "core/clock.h"
 #include "core/status.h"
 #include "repositories/context.h"
+#include "repositories/secret_change.h"
 
 namespace annals::repositories {
-
-// What an update does to a stored secret.
-struct McpAuthSecretChange {
-  enum class Action { kKeep, kSet, kClear };
-  Action action = Action::kKeep;
-  std::string value;  // kSet: the new secret, in plain text
-
-  static McpAuthSecretChange keep() { return {}; }
-  static McpAuthSecretChange set(std::string value) { return {Action::kSet, std::move(value)}; }
-  static McpAuthSecretChange clear() { return {Action::kClear, {}}; }
-  bool operator==(const McpAuthSecretChange&) const = default;
-};
 
 // --- mcp_auth_headers ---------------------------------------------------------
 
@@ -70,7 +59,7 @@ struct NewMcpAuthHeader {
 struct McpAuthHeaderUpdate {
   std::string name;
   std::string header_key;
-  McpAuthSecretChange value;  // keep or set; a header always has a value (clear is refused)
+  SecretChange value;  // keep or set; a header always has a value (clear is refused)
 };
 
 // --- mcp_oauth_configs --------------------------------------------------------
@@ -150,8 +139,8 @@ struct NewMcpOAuthToken {
 
 // Scopes and expiry are replaced by what is given (nullopt makes them null).
 struct McpOAuthTokenUpdate {
-  McpAuthSecretChange access_token;   // keep or set (clear is refused)
-  McpAuthSecretChange refresh_token;  // keep, set or clear
+  SecretChange access_token;   // keep or set (clear is refused)
+  SecretChange refresh_token;  // keep, set or clear
   std::optional<std::string> scopes_granted;
   std::optional<Timestamp> expires_at;
 };

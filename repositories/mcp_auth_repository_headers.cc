@@ -152,22 +152,9 @@ Result<McpAuthHeader> SqlMcpAuthRepository::update_auth_header(std::string_view 
   ANNALS_RETURN_IF_ERROR(validate_id("id", id));
   ANNALS_RETURN_IF_ERROR(validate_name(u.name));
   ANNALS_RETURN_IF_ERROR(validate_header_key(u.header_key));
-  switch (u.value.action) {
-    case McpAuthSecretChange::Action::kKeep:
-      break;
-    case McpAuthSecretChange::Action::kSet:
-      ANNALS_RETURN_IF_ERROR(validate_header_value(u.value.value));
-      break;
-    case McpAuthSecretChange::Action::kClear:
-      return Status::invalid_argument("value", "a header always has a value: keep or set it");
-    default:
-      return Status::invalid_argument("value", "value change is not one of: keep, set");
-  }
+  ANNALS_RETURN_IF_ERROR(
+      validate_secret_change("value", u.value, Clearable::kNo, validate_header_value));
   ANNALS_ASSIGN_OR_RETURN(auto stored, find_header(org_id, id));
-  std::optional<std::string> sealed;
-  if (u.value.action == McpAuthSecretChange::Action::kSet) {
-    ANNALS_ASSIGN_OR_RETURN(sealed, seal(org_id, header_value_purpose(id), u.value.value));
-  }
 
   std::string stream = header_stream(id);
   journal::AppendRequest request;
@@ -177,11 +164,8 @@ Result<McpAuthHeader> SqlMcpAuthRepository::update_auth_header(std::string_view 
   p.setId(std::string(id));
   p.setName(u.name);
   p.setHeaderKey(u.header_key);
-  if (sealed.has_value()) {
-    p.initHeaderValue().setSet(*sealed);
-  } else {
-    p.initHeaderValue().setKeep();
-  }
+  ANNALS_RETURN_IF_ERROR(
+      write_secret_change(ctx_, org_id, header_value_purpose(id), u.value, p.initHeaderValue()));
   request.events.push_back(std::move(event));
   request.expectations.push_back({stream, journal::ExpectedVersion::exactly(stored.version)});
   const std::string old_key = name_reservation(stored.header.mcp_server_id, stored.header.name);

@@ -153,33 +153,15 @@ Result<McpOAuthToken> SqlMcpAuthRepository::update_oauth_token(std::string_view 
                                                                std::string_view user_id,
                                                                std::string_view id,
                                                                const McpOAuthTokenUpdate& u) {
-  using Action = McpAuthSecretChange::Action;
   ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
   ANNALS_RETURN_IF_ERROR(validate_user("user_id", user_id));
   ANNALS_RETURN_IF_ERROR(validate_id("id", id));
-  switch (u.access_token.action) {
-    case Action::kKeep:
-      break;
-    case Action::kSet:
-      ANNALS_RETURN_IF_ERROR(validate_secret("access_token", u.access_token.value));
-      break;
-    case Action::kClear:
-      return Status::invalid_argument("access_token",
-                                      "a token always has an access token: keep or set it");
-    default:
-      return Status::invalid_argument("access_token", "access_token change is not keep or set");
-  }
-  switch (u.refresh_token.action) {
-    case Action::kKeep:
-    case Action::kClear:
-      break;
-    case Action::kSet:
-      ANNALS_RETURN_IF_ERROR(validate_secret("refresh_token", u.refresh_token.value));
-      break;
-    default:
-      return Status::invalid_argument("refresh_token",
-                                      "refresh_token change is not one of: keep, set, clear");
-  }
+  ANNALS_RETURN_IF_ERROR(validate_secret_change(
+      "access_token", u.access_token, Clearable::kNo,
+      [](std::string_view token) { return validate_secret("access_token", token); }));
+  ANNALS_RETURN_IF_ERROR(validate_secret_change(
+      "refresh_token", u.refresh_token, Clearable::kYes,
+      [](std::string_view token) { return validate_secret("refresh_token", token); }));
   ANNALS_RETURN_IF_ERROR(validate_scopes_granted(u.scopes_granted));
   ANNALS_ASSIGN_OR_RETURN(auto stored, find_token_for_user(org_id, user_id, id));
 
@@ -189,22 +171,10 @@ Result<McpOAuthToken> SqlMcpAuthRepository::update_oauth_token(std::string_view 
   events::NewEvent event(org_id, stream, user_id);
   auto p = event.payload().initMcpAuth().initOauthTokenUpdated();
   p.setId(std::string(id));
-  if (u.access_token.action == Action::kSet) {
-    ANNALS_ASSIGN_OR_RETURN(std::string sealed,
-                            seal(org_id, access_token_purpose(id), u.access_token.value));
-    p.initAccessToken().setSet(sealed);
-  } else {
-    p.initAccessToken().setKeep();
-  }
-  if (u.refresh_token.action == Action::kSet) {
-    ANNALS_ASSIGN_OR_RETURN(std::string sealed,
-                            seal(org_id, refresh_token_purpose(id), u.refresh_token.value));
-    p.initRefreshToken().setSet(sealed);
-  } else if (u.refresh_token.action == Action::kClear) {
-    p.initRefreshToken().setClear();
-  } else {
-    p.initRefreshToken().setKeep();
-  }
+  ANNALS_RETURN_IF_ERROR(write_secret_change(ctx_, org_id, access_token_purpose(id), u.access_token,
+                                             p.initAccessToken()));
+  ANNALS_RETURN_IF_ERROR(write_secret_change(ctx_, org_id, refresh_token_purpose(id),
+                                             u.refresh_token, p.initRefreshToken()));
   if (u.scopes_granted) p.setScopesGranted(*u.scopes_granted);
   set_optional_time(p.initExpiresAt(), u.expires_at);
   request.events.push_back(std::move(event));

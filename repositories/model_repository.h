@@ -15,6 +15,7 @@
 #include "core/clock.h"
 #include "core/status.h"
 #include "repositories/context.h"
+#include "repositories/secret_change.h"
 
 namespace annals::repositories {
 
@@ -89,18 +90,6 @@ struct NewApiModelAlias {
   bool operator==(const NewApiModelAlias&) const = default;
 };
 
-// What an update does to the stored API key.
-struct ApiKeyChange {
-  enum class Kind { kKeep, kSet, kClear };
-  Kind kind = Kind::kKeep;
-  std::string value;  // kSet: the new plain-text key
-
-  static ApiKeyChange keep() { return {}; }
-  static ApiKeyChange set(std::string key) { return {Kind::kSet, std::move(key)}; }
-  static ApiKeyChange clear() { return {Kind::kClear, {}}; }
-  bool operator==(const ApiKeyChange&) const = default;
-};
-
 // Replaces every field below; the models cache is left as it is.
 struct ApiModelAliasUpdate {
   std::string api_format;
@@ -108,7 +97,7 @@ struct ApiModelAliasUpdate {
   std::string models;
   std::optional<std::string> prefix;
   bool forward_all_with_prefix = false;
-  ApiKeyChange api_key;
+  SecretChange api_key;  // keep, set or clear
 
   bool operator==(const ApiModelAliasUpdate&) const = default;
 };

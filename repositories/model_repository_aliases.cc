@@ -144,22 +144,9 @@ Result<ApiModelAlias> SqlModelRepository::update_api_alias(std::string_view org_
   ANNALS_RETURN_IF_ERROR(validate_id(id));
   ANNALS_RETURN_IF_ERROR(
       validate_fields(update.api_format, update.base_url, update.models, update.prefix));
-  const auto kind = update.api_key.kind;
-  if (kind != ApiKeyChange::Kind::kKeep && kind != ApiKeyChange::Kind::kSet &&
-      kind != ApiKeyChange::Kind::kClear) {
-    return Status::invalid_argument("api_key", "api_key change " +
-                                                   std::to_string(static_cast<int>(kind)) +
-                                                   " is not one of: keep, set, clear");
-  }
-  if (kind == ApiKeyChange::Kind::kSet)
-    ANNALS_RETURN_IF_ERROR(validate_api_key(update.api_key.value));
+  ANNALS_RETURN_IF_ERROR(
+      validate_secret_change("api_key", update.api_key, Clearable::kYes, validate_api_key));
   ANNALS_ASSIGN_OR_RETURN(auto stored, find_alias(org_id, id));
-
-  std::string sealed;
-  if (kind == ApiKeyChange::Kind::kSet) {
-    ANNALS_ASSIGN_OR_RETURN(Secrets * secrets, ctx_.secrets());
-    ANNALS_ASSIGN_OR_RETURN(sealed, secrets->seal(org_id, key_purpose(id), update.api_key.value));
-  }
 
   std::string stream = stream_of(id);
   journal::AppendRequest append;
@@ -175,14 +162,8 @@ Result<ApiModelAlias> SqlModelRepository::update_api_alias(std::string_view org_
     p.setHasPrefix(true);
   }
   p.setForwardAllWithPrefix(update.forward_all_with_prefix);
-  auto key = p.initApiKey();
-  if (kind == ApiKeyChange::Kind::kSet) {
-    key.setSet(sealed);
-  } else if (kind == ApiKeyChange::Kind::kClear) {
-    key.setClear();
-  } else {
-    key.setKeep();
-  }
+  ANNALS_RETURN_IF_ERROR(
+      write_secret_change(ctx_, org_id, key_purpose(id), update.api_key, p.initApiKey()));
   append.events.push_back(std::move(event));
   append.expectations.push_back({stream, journal::ExpectedVersion::exactly(stored.version)});
   const auto& old_prefix = stored.alias.prefix;

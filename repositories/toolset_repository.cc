@@ -158,27 +158,14 @@ class SqlToolsetRepository final : public ToolsetRepository {
 
   Result<Toolset> update(std::string_view org_id, std::string_view user_id, std::string_view id,
                          const ToolsetUpdate& u) override {
-    using Action = ToolsetApiKeyUpdate::Action;
     ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
     ANNALS_RETURN_IF_ERROR(validate_user(user_id));
     ANNALS_RETURN_IF_ERROR(validate_id(id));
     ANNALS_RETURN_IF_ERROR(validate_slug(u.slug));
     ANNALS_RETURN_IF_ERROR(validate_description(u.description));
-    const Action action = u.api_key.action;
-    if (action != Action::kKeep && action != Action::kSet && action != Action::kClear) {
-      return Status::invalid_argument("api_key", "api_key action " +
-                                                     std::to_string(static_cast<int>(action)) +
-                                                     " is not one of: keep, set, clear");
-    }
-    if (action == Action::kSet) ANNALS_RETURN_IF_ERROR(validate_api_key(u.api_key.api_key));
+    ANNALS_RETURN_IF_ERROR(
+        validate_secret_change("api_key", u.api_key, Clearable::kYes, validate_api_key));
     ANNALS_ASSIGN_OR_RETURN(auto stored, find_for_user(org_id, user_id, id));
-
-    std::string sealed;
-    if (action == Action::kSet) {
-      ANNALS_ASSIGN_OR_RETURN(Secrets * secrets, ctx_.secrets());
-      ANNALS_ASSIGN_OR_RETURN(sealed,
-                              secrets->seal(org_id, api_key_purpose(id), u.api_key.api_key));
-    }
 
     std::string stream = stream_of(id);
     journal::AppendRequest request;
@@ -190,14 +177,8 @@ class SqlToolsetRepository final : public ToolsetRepository {
     p.setSlug(u.slug);
     if (u.description.has_value()) p.getDescription().setValue(*u.description);
     p.setEnabled(u.enabled);
-    auto change = p.initApiKey();
-    if (action == Action::kSet) {
-      change.setSet(sealed);
-    } else if (action == Action::kClear) {
-      change.setClear();
-    } else {
-      change.setKeep();
-    }
+    ANNALS_RETURN_IF_ERROR(
+        write_secret_change(ctx_, org_id, api_key_purpose(id), u.api_key, p.initApiKey()));
     request.events.push_back(std::move(event));
     request.expectations.push_back({stream, journal::ExpectedVersion::exactly(stored.version)});
     std::string old_value = slug_value(stored.toolset.slug, user_id);

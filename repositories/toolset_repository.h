@@ -11,6 +11,7 @@
 #include "core/clock.h"
 #include "core/status.h"
 #include "repositories/context.h"
+#include "repositories/secret_change.h"
 
 namespace annals::repositories {
 
@@ -40,25 +41,12 @@ struct NewToolset {
   bool operator==(const NewToolset&) const = default;
 };
 
-// What an update does to the stored API key.
-struct ToolsetApiKeyUpdate {
-  enum class Action { kKeep, kSet, kClear };
-  Action action = Action::kKeep;
-  std::string api_key;  // kSet: the new key, plain text; stored only sealed
-
-  static ToolsetApiKeyUpdate keep() { return {}; }
-  static ToolsetApiKeyUpdate set(std::string key) { return {Action::kSet, std::move(key)}; }
-  static ToolsetApiKeyUpdate clear() { return {Action::kClear, {}}; }
-
-  bool operator==(const ToolsetApiKeyUpdate&) const = default;
-};
-
 // The fields an update replaces; toolset_type and user_id never change.
 struct ToolsetUpdate {
   std::string slug;
   std::optional<std::string> description;
   bool enabled = true;
-  ToolsetApiKeyUpdate api_key;
+  SecretChange api_key;  // keep, set or clear
 
   bool operator==(const ToolsetUpdate&) const = default;
 };

@@ -17,9 +17,9 @@
 namespace annals {
 namespace {
 
-using annals::testing::TempDir;
 using annals::testing::annals;
 using annals::testing::CliRun;
+using annals::testing::TempDir;
 
 std::string file_bytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -153,8 +153,7 @@ TEST(CliRebuild, RebuildCheckAndReplayOnPostgres) {
   ANNALS_SETUP_BACKEND(db, testing::Backend::kPostgres, dir);
   const std::string data = dir.sub("data");
   const std::string url = "'" + db->url() + "'";
-  ASSERT_EQ(annals("demo --data " + data + " --database " + url + " --commands 300").exit_code,
-            0);
+  ASSERT_EQ(annals("demo --data " + data + " --database " + url + " --commands 300").exit_code, 0);
 
   CliRun dry = annals("rebuild --dry-run --data " + data + " --database " + url);
   ASSERT_EQ(dry.exit_code, 0) << dry.out;

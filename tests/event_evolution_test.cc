@@ -427,7 +427,9 @@ TEST_F(UnreadableEventTest, AFutureVersionIsCorruptionNamingThePosition) {
 }
 
 TEST_F(UnreadableEventTest, AVersionOneEventTheUpcasterCannotReadIsCorruption) {
-  append_setting(0, "num\xff" "ber");
+  append_setting(0,
+                 "num\xff"
+                 "ber");
   Status s = read_failure();
   EXPECT_NE(s.message().find("cannot upcast settingUpserted version 1 -> 2"), std::string::npos)
       << s.to_string();

@@ -169,7 +169,7 @@ void write_history(repositories::Store& store) {
     ASSERT_OK(store.toolsets().create(org, toolset));
     ToolsetUpdate update;
     update.slug = "exa-renamed";
-    update.api_key = ToolsetApiKeyUpdate::set("exa-key-v2-" + org);
+    update.api_key = SecretChange::set("exa-key-v2-" + org);
     ASSERT_OK(store.toolsets().update(org, "user-1", org + "-ts-1", update));
     NewToolset second = toolset;
     second.id = org + "-ts-2";

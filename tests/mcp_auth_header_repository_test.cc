@@ -180,7 +180,7 @@ TEST_P(McpAuthHeaderRepositoryTest, TheValueIsSealedInEventsAndTablesAndOpensOnl
   h.value = "PLAINTEXT-header-value-7f3a";
   ASSERT_OK(repo().create_auth_header("default", h));
   ASSERT_OK(repo().update_auth_header(
-      "default", "hdr-1", {"key", "X-API-Key", McpAuthSecretChange::set("PLAINTEXT-second-9c1")}));
+      "default", "hdr-1", {"key", "X-API-Key", SecretChange::set("PLAINTEXT-second-9c1")}));
   EXPECT_TRUE(journal_contains("X-API-Key"));  // the scan sees the events' text
   EXPECT_FALSE(journal_contains("PLAINTEXT-header-value-7f3a"));
   EXPECT_FALSE(journal_contains("PLAINTEXT-second-9c1"));
@@ -238,7 +238,7 @@ TEST_P(McpAuthHeaderRepositoryTest, UpdateSetsNameAndKeyAndKeepsOrReplacesTheVal
 
   clock_.advance(30s);
   auto set = repo().update_auth_header(
-      "default", "hdr-1", {"Renamed", "Authorization", McpAuthSecretChange::set("Bearer new")});
+      "default", "hdr-1", {"Renamed", "Authorization", SecretChange::set("Bearer new")});
   ASSERT_OK(set);
   EXPECT_EQ(set->updated_at, kStart + 60s);
   EXPECT_EQ(set->created_at, kStart);
@@ -380,14 +380,14 @@ TEST_P(McpAuthHeaderRepositoryTest, BadInputIsRefusedNamingTheFieldAndAppendsNot
   expect_invalid(upd("default", "", {"n", "K", {}}), "id", "update id");
   expect_invalid(upd("default", "hdr-0", {"", "K", {}}), "name", "update empty name");
   expect_invalid(upd("default", "hdr-0", {"n", "K y", {}}), "header_key", "update key");
-  expect_invalid(upd("default", "hdr-0", {"n", "K", McpAuthSecretChange::set("")}), "value",
+  expect_invalid(upd("default", "hdr-0", {"n", "K", SecretChange::set("")}), "value",
                  "update empty value");
-  expect_invalid(upd("default", "hdr-0", {"n", "K", McpAuthSecretChange::set("a\nb")}), "value",
+  expect_invalid(upd("default", "hdr-0", {"n", "K", SecretChange::set("a\nb")}), "value",
                  "update value with LF");
-  expect_invalid(upd("default", "hdr-0", {"n", "K", McpAuthSecretChange::clear()}), "value",
+  expect_invalid(upd("default", "hdr-0", {"n", "K", SecretChange::clear()}), "value",
                  "update clears the value");
-  McpAuthSecretChange bogus;
-  bogus.action = static_cast<McpAuthSecretChange::Action>(9);
+  SecretChange bogus;
+  bogus.action = static_cast<SecretChange::Action>(9);
   expect_invalid(upd("default", "hdr-0", {"n", "K", bogus}), "value", "update action 9");
   expect_invalid(repo().delete_auth_header("default", "a b"), "id", "delete id");
   expect_invalid(repo().delete_auth_header("a/b", "hdr-0"), "org_id", "delete org");
@@ -512,7 +512,7 @@ TEST_P(McpAuthHeaderRepositoryTest, ConcurrentUpdatesOfOneHeaderSucceedOrAskForA
         round.arrive_and_wait();
         auto r = repo().update_auth_header(
             "default", "hdr-1",
-            {"key", "X-API-Key", McpAuthSecretChange::set("v" + std::to_string(t * 100 + i))});
+            {"key", "X-API-Key", SecretChange::set("v" + std::to_string(t * 100 + i))});
         std::lock_guard lock(mu);
         if (r.is_ok()) {
           ++ok;
@@ -538,11 +538,11 @@ TEST_P(McpAuthHeaderRepositoryTest, WithoutAMasterKeySecretsAreRefusedAndNothing
   expect_invalid(repo().create_auth_header("default", new_header("hdr-2", "two")).status(),
                  "master_key", "create");
   expect_invalid(repo().get_auth_header_value("default", "hdr-1").status(), "master_key", "value");
-  expect_invalid(repo()
-                     .update_auth_header("default", "hdr-1",
-                                         {"key", "X-API-Key", McpAuthSecretChange::set("v")})
-                     .status(),
-                 "master_key", "update");
+  expect_invalid(
+      repo()
+          .update_auth_header("default", "hdr-1", {"key", "X-API-Key", SecretChange::set("v")})
+          .status(),
+      "master_key", "update");
   EXPECT_EQ(head(), 1u);
   // What needs no secret still works.
   EXPECT_OK(repo().get_auth_header("default", "hdr-1"));

@@ -28,7 +28,7 @@ namespace {
 using namespace std::chrono_literals;
 using namespace repositories;
 using Pair = std::pair<std::string, std::string>;
-using Secret = McpAuthSecretChange;
+using Secret = SecretChange;
 
 const Timestamp kStart = from_micros(1'767'225'600'000'000);  // 2026-01-01T00:00:00Z
 const Timestamp kIssued = from_micros(1'700'000'000'000'000);

@@ -69,7 +69,7 @@ ApiModelAlias expected_row(const NewApiModelAlias& a, Timestamp at) {
           at};
 }
 
-ApiModelAliasUpdate update_of(const NewApiModelAlias& a, ApiKeyChange key = ApiKeyChange::keep()) {
+ApiModelAliasUpdate update_of(const NewApiModelAlias& a, SecretChange key = SecretChange::keep()) {
   return {a.api_format, a.base_url, a.models, a.prefix, a.forward_all_with_prefix, std::move(key)};
 }
 
@@ -194,7 +194,7 @@ TEST_P(ModelAliasRepositoryTest, TheApiKeyIsSealedEverywhereAndOpensOnlyThroughG
   // Replaced and kept through updates: never in plain text in an event.
   const std::string second = "sk-second-PLAINTEXT-key";
   ASSERT_OK(models().update_api_alias("default", "a1",
-                                      update_of(new_alias("a1"), ApiKeyChange::set(second))));
+                                      update_of(new_alias("a1"), SecretChange::set(second))));
   ASSERT_OK(models().update_api_alias("default", "a1", update_of(new_alias("a1"))));
   key = models().get_api_key("default", "a1");
   ASSERT_OK(key);
@@ -232,7 +232,7 @@ TEST_P(ModelAliasRepositoryTest, UpdateKeepsSetsOrClearsTheApiKey) {
 
   clock_.advance(1s);
   auto set =
-      models().update_api_alias("default", "a1", update_of(changed, ApiKeyChange::set("k2")));
+      models().update_api_alias("default", "a1", update_of(changed, SecretChange::set("k2")));
   ASSERT_OK(set);
   EXPECT_TRUE(set->has_api_key);
   key = models().get_api_key("default", "a1");
@@ -241,7 +241,7 @@ TEST_P(ModelAliasRepositoryTest, UpdateKeepsSetsOrClearsTheApiKey) {
 
   clock_.advance(1s);
   auto cleared =
-      models().update_api_alias("default", "a1", update_of(changed, ApiKeyChange::clear()));
+      models().update_api_alias("default", "a1", update_of(changed, SecretChange::clear()));
   ASSERT_OK(cleared);
   want.has_api_key = false;
   want.updated_at = kStart + 12s;
@@ -251,7 +251,7 @@ TEST_P(ModelAliasRepositoryTest, UpdateKeepsSetsOrClearsTheApiKey) {
 
   // Setting a key on an alias that had none.
   auto again =
-      models().update_api_alias("default", "a1", update_of(changed, ApiKeyChange::set("k3")));
+      models().update_api_alias("default", "a1", update_of(changed, SecretChange::set("k3")));
   ASSERT_OK(again);
   key = models().get_api_key("default", "a1");
   ASSERT_OK(key);
@@ -267,11 +267,11 @@ TEST_P(ModelAliasRepositoryTest, WithoutAMasterKeyOnlyKeylessWritesWork) {
   ASSERT_OK(models().create_api_alias("default", new_alias("a1")));
   expect_invalid(
       models()
-          .update_api_alias("default", "a1", update_of(new_alias("a1"), ApiKeyChange::set("k")))
+          .update_api_alias("default", "a1", update_of(new_alias("a1"), SecretChange::set("k")))
           .status(),
       "master_key", "update with key");
   EXPECT_OK(models().update_api_alias("default", "a1",
-                                      update_of(new_alias("a1"), ApiKeyChange::clear())));
+                                      update_of(new_alias("a1"), SecretChange::clear())));
 }
 
 TEST_P(ModelAliasRepositoryTest, MissingAndOtherOrgsAliasesAreNotFoundAndAppendNothing) {
@@ -489,12 +489,12 @@ TEST_P(ModelAliasRepositoryTest, BadInputIsRefusedNamingTheFieldAndAppendsNothin
     }
     EXPECT_EQ(head(), before) << c.what;
   }
-  auto upd = [&](std::string id, ApiKeyChange change) {
+  auto upd = [&](std::string id, SecretChange change) {
     return models().update_api_alias("default", id, update_of(new_alias("a0"), change)).status();
   };
-  expect_invalid(upd("", ApiKeyChange::keep()), "id", "update empty id");
-  expect_invalid(upd("a0", ApiKeyChange::set("")), "api_key", "set empty key");
-  expect_invalid(upd("a0", ApiKeyChange{static_cast<ApiKeyChange::Kind>(9), "x"}), "api_key",
+  expect_invalid(upd("", SecretChange::keep()), "id", "update empty id");
+  expect_invalid(upd("a0", SecretChange::set("")), "api_key", "set empty key");
+  expect_invalid(upd("a0", SecretChange{static_cast<SecretChange::Action>(9), "x"}), "api_key",
                  "key change 9");
   expect_invalid(models().get_api_alias("default", "a 0").status(), "id", "get");
   expect_invalid(models().delete_api_alias("default", "").status(), "id", "delete");

@@ -314,7 +314,7 @@ TEST_P(OrgForgetTest, SealForAForgottenOrgIsRefusedAndAppendsNothing) {
   EXPECT_REFUSED(store_->toolsets().create("acme", toolset), "acme");
   ToolsetUpdate update;
   update.slug = "exa";
-  update.api_key = ToolsetApiKeyUpdate::set("sk-newer");
+  update.api_key = SecretChange::set("sk-newer");
   EXPECT_REFUSED(store_->toolsets().update("acme", "user-1", "ts-1", update), "acme");
   NewAppInstance instance;
   instance.client_id = "client-2";

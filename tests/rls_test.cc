@@ -5,15 +5,15 @@
 #include <pqxx/pqxx>
 
 #include "projections/postgres_setup.h"
-#include "repositories/mcp_auth_repository.h"
-#include "repositories/model_repository.h"
 #include "repositories/access_repository.h"
 #include "repositories/access_request_repository.h"
 #include "repositories/app_instance_repository.h"
-#include "repositories/user_alias_repository.h"
+#include "repositories/mcp_auth_repository.h"
 #include "repositories/mcp_repository.h"
-#include "repositories/toolset_repository.h"
+#include "repositories/model_repository.h"
 #include "repositories/store.h"
+#include "repositories/toolset_repository.h"
+#include "repositories/user_alias_repository.h"
 #include "tests/test_support.h"
 
 namespace annals {

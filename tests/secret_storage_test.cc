@@ -19,8 +19,8 @@ using annals::testing::Backend;
 std::string secret(const std::string& what) { return "S3CRET-" + what + "-q8Zr2vXkP1mW7tYb"; }
 
 const std::vector<std::string> kCalls = {
-    "alias-create",  "alias-update",    "app-instance",  "toolset-create", "toolset-update",
-    "header-create", "header-update",   "oauth-client",  "oauth-regtoken", "token-access",
+    "alias-create",  "alias-update",    "app-instance",    "toolset-create", "toolset-update",
+    "header-create", "header-update",   "oauth-client",    "oauth-regtoken", "token-access",
     "token-refresh", "token-access-v2", "token-refresh-v2"};
 
 class SecretStorageTest : public ::testing::TestWithParam<Backend> {
@@ -55,7 +55,7 @@ class SecretStorageTest : public ::testing::TestWithParam<Backend> {
     alias_update.api_format = "openai";
     alias_update.base_url = "https://api.example.com/v1";
     alias_update.models = "[\"gpt-4\"]";
-    alias_update.api_key = ApiKeyChange::set(secret("alias-update"));
+    alias_update.api_key = SecretChange::set(secret("alias-update"));
     ASSERT_OK(store_->models().update_api_alias(org, "alias-1", alias_update));
 
     NewAppInstance instance;
@@ -73,7 +73,7 @@ class SecretStorageTest : public ::testing::TestWithParam<Backend> {
     ASSERT_OK(store_->toolsets().create(org, toolset));
     ToolsetUpdate toolset_update;
     toolset_update.slug = "exa";
-    toolset_update.api_key = ToolsetApiKeyUpdate::set(secret("toolset-update"));
+    toolset_update.api_key = SecretChange::set(secret("toolset-update"));
     ASSERT_OK(store_->toolsets().update(org, "user-1", "ts-1", toolset_update));
 
     NewMcpServer server;
@@ -95,7 +95,7 @@ class SecretStorageTest : public ::testing::TestWithParam<Backend> {
     McpAuthHeaderUpdate header_update;
     header_update.name = "api key";
     header_update.header_key = "X-API-Key";
-    header_update.value = McpAuthSecretChange::set(secret("header-update"));
+    header_update.value = SecretChange::set(secret("header-update"));
     ASSERT_OK(credentials.update_auth_header(org, "hdr-1", header_update));
 
     NewMcpOAuthConfig config;
@@ -120,8 +120,8 @@ class SecretStorageTest : public ::testing::TestWithParam<Backend> {
     token.created_by = "user-1";
     ASSERT_OK(credentials.create_oauth_token(org, token));
     McpOAuthTokenUpdate token_update;
-    token_update.access_token = McpAuthSecretChange::set(secret("token-access-v2"));
-    token_update.refresh_token = McpAuthSecretChange::set(secret("token-refresh-v2"));
+    token_update.access_token = SecretChange::set(secret("token-access-v2"));
+    token_update.refresh_token = SecretChange::set(secret("token-refresh-v2"));
     ASSERT_OK(credentials.update_oauth_token(org, "user-1", "tok-1", token_update));
   }
 
@@ -198,7 +198,8 @@ TEST_P(SecretStorageTest, AWrongMasterKeyIsAClearErrorNotGarbage) {
   open(std::string(32, 'W'));
   auto key = store_->models().get_api_key("acme", "alias-1");
   EXPECT_CODE(key, Code::kPermissionDenied);
-  EXPECT_NE(key.status().message().find("master key"), std::string::npos) << key.status().to_string();
+  EXPECT_NE(key.status().message().find("master key"), std::string::npos)
+      << key.status().to_string();
   EXPECT_CODE(store_->app_instance().get("acme"), Code::kPermissionDenied);
   EXPECT_CODE(store_->mcp().credentials().get_oauth_bearer("acme", "user-1", "tok-1"),
               Code::kPermissionDenied);

@@ -70,7 +70,7 @@ Toolset expected_row(const NewToolset& t, Timestamp at) {
 }
 
 ToolsetUpdate update_of(const Toolset& t) {
-  return {t.slug, t.description, t.enabled, ToolsetApiKeyUpdate::keep()};
+  return {t.slug, t.description, t.enabled, SecretChange::keep()};
 }
 
 std::vector<std::string> ids_of(const std::vector<Toolset>& rows) {
@@ -217,7 +217,7 @@ TEST_P(ToolsetRepositoryTest, UpdateReplacesFieldsAndKeepsTypeUserAndCreatedAt) 
   ASSERT_OK(toolsets().create("default", t));
   clock_.advance(30s);
   auto updated = toolsets().update("default", "user-1", "ts-1",
-                                   {"Search-2", std::nullopt, false, ToolsetApiKeyUpdate::keep()});
+                                   {"Search-2", std::nullopt, false, SecretChange::keep()});
   ASSERT_OK(updated);
   Toolset want{"ts-1", "user-1", "builtin-exa-search", "Search-2", std::nullopt, false,
                false,  kStart,   kStart + 30s};
@@ -261,7 +261,7 @@ TEST_P(ToolsetRepositoryTest, UpdateAndRemoveOfAnotherUsersOrMissingToolsetAreNo
   NewToolset t = new_toolset("ts-1", "search", "user-1");
   ASSERT_OK(toolsets().create("default", t));
   const uint64_t before = head();
-  ToolsetUpdate u{"stolen", "x", false, ToolsetApiKeyUpdate::clear()};
+  ToolsetUpdate u{"stolen", "x", false, SecretChange::clear()};
   EXPECT_CODE(toolsets().update("default", "user-2", "ts-1", u), Code::kNotFound);
   EXPECT_CODE(toolsets().update("other", "user-1", "ts-1", u), Code::kNotFound);
   EXPECT_CODE(toolsets().update("default", "user-1", "ts-404", u), Code::kNotFound);
@@ -355,14 +355,14 @@ TEST_P(ToolsetRepositoryTest, UpdateKeepsSetsOrClearsTheApiKey) {
   EXPECT_EQ(*toolsets().get_api_key("default", "user-1", "ts-1"),
             std::optional<std::string>("key-one"));
 
-  u.api_key = ToolsetApiKeyUpdate::set("key-TWO-secret");
+  u.api_key = SecretChange::set("key-TWO-secret");
   auto set = toolsets().update("default", "user-1", "ts-1", u);
   ASSERT_OK(set);
   EXPECT_TRUE(set->has_api_key);
   EXPECT_EQ(*toolsets().get_api_key("default", "user-1", "ts-1"),
             std::optional<std::string>("key-TWO-secret"));
 
-  u.api_key = ToolsetApiKeyUpdate::clear();
+  u.api_key = SecretChange::clear();
   auto cleared = toolsets().update("default", "user-1", "ts-1", u);
   ASSERT_OK(cleared);
   EXPECT_FALSE(cleared->has_api_key);
@@ -370,7 +370,7 @@ TEST_P(ToolsetRepositoryTest, UpdateKeepsSetsOrClearsTheApiKey) {
   EXPECT_TRUE(stored_sealed_keys("default").empty());
 
   // Setting a key on a toolset that had none.
-  u.api_key = ToolsetApiKeyUpdate::set("key-three");
+  u.api_key = SecretChange::set("key-three");
   ASSERT_OK(toolsets().update("default", "user-1", "ts-1", u));
   EXPECT_EQ(*toolsets().get_api_key("default", "user-1", "ts-1"),
             std::optional<std::string>("key-three"));
@@ -409,7 +409,7 @@ TEST_P(ToolsetRepositoryTest, ApiKeysNeedAMasterKeyButPlainToolsetsDoNot) {
   t.api_key.reset();
   ASSERT_OK(toolsets().create("default", t));
   EXPECT_EQ(*toolsets().get_api_key("default", "user-1", "ts-1"), std::nullopt);
-  ToolsetUpdate u{"search", std::nullopt, true, ToolsetApiKeyUpdate::set("secret")};
+  ToolsetUpdate u{"search", std::nullopt, true, SecretChange::set("secret")};
   EXPECT_INVALID(toolsets().update("default", "user-1", "ts-1", u), "master_key");
   EXPECT_EQ(head(), 1u);
 }
@@ -459,7 +459,7 @@ TEST_P(ToolsetRepositoryTest, BadInputIsRefusedNamingTheFieldAndAppendsNothing) 
     EXPECT_EQ(head(), before) << c.what;
   }
 
-  ToolsetUpdate good{"zero", std::nullopt, true, ToolsetApiKeyUpdate::keep()};
+  ToolsetUpdate good{"zero", std::nullopt, true, SecretChange::keep()};
   auto upd = [&](std::string org, std::string user, std::string id, ToolsetUpdate u) {
     return toolsets().update(org, user, id, u).status();
   };
@@ -473,10 +473,10 @@ TEST_P(ToolsetRepositoryTest, BadInputIsRefusedNamingTheFieldAndAppendsNothing) 
   bad.description = "\xff";
   EXPECT_INVALID(upd("default", "user-1", "ts-0", bad), "description");
   bad = good;
-  bad.api_key = ToolsetApiKeyUpdate::set("");
+  bad.api_key = SecretChange::set("");
   EXPECT_INVALID(upd("default", "user-1", "ts-0", bad), "api_key");
   bad = good;
-  bad.api_key.action = static_cast<ToolsetApiKeyUpdate::Action>(7);
+  bad.api_key.action = static_cast<SecretChange::Action>(7);
   EXPECT_INVALID(upd("default", "user-1", "ts-0", bad), "api_key");
   EXPECT_EQ(head(), before);
 
@@ -546,7 +546,7 @@ TEST_P(ToolsetRepositoryTest, ConcurrentRenamesOntoOneSlugHaveExactlyOneWinner) 
         "default", new_toolset("ts-" + std::to_string(t), "slug-" + std::to_string(t))));
   }
   auto winners = race("toolset.slug", kThreads, [&](int t) {
-    ToolsetUpdate u{t % 2 ? "Target" : "TARGET", std::nullopt, true, ToolsetApiKeyUpdate::keep()};
+    ToolsetUpdate u{t % 2 ? "Target" : "TARGET", std::nullopt, true, SecretChange::keep()};
     return toolsets().update("default", "user-1", "ts-" + std::to_string(t), u).status();
   });
   ASSERT_EQ(winners.size(), 1u);
@@ -574,7 +574,7 @@ TEST_P(ToolsetRepositoryTest, ConcurrentUpdatesOfOneToolsetSucceedOrAskForARetry
     threads.emplace_back([&, t] {
       for (int i = 0; i < kRounds; ++i) {
         const std::string description = "t" + std::to_string(t) + "-" + std::to_string(i);
-        ToolsetUpdate u{"search", description, true, ToolsetApiKeyUpdate::keep()};
+        ToolsetUpdate u{"search", description, true, SecretChange::keep()};
         round.arrive_and_wait();
         auto r = toolsets().update("default", "user-1", "ts-1", u);
         std::lock_guard lock(mu);

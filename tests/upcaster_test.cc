@@ -142,7 +142,9 @@ TEST(Upcaster, AFutureVersionIsCorruptionNotACrash) {
 }
 
 TEST(Upcaster, MalformedVersionOneDataIsAClearError) {
-  auto r = Event::decode(setting_v1_bytes("num\xff" "ber"));
+  auto r =
+      Event::decode(setting_v1_bytes("num\xff"
+                                     "ber"));
   EXPECT_CODE(r, Code::kCorruption);
   EXPECT_NE(r.status().message().find("cannot upcast settingUpserted version 1 -> 2: "
                                       "settingUpserted version 1 has a valueType that is not "
