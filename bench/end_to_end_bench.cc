@@ -13,7 +13,7 @@
 
 #include "bench/bench_support.h"
 #include "journal/journal.h"
-#include "repositories/store.h"
+#include "repositories/operator.h"
 
 namespace annals::bench {
 namespace {

@@ -21,7 +21,7 @@
 #include "projections/postgres_setup.h"
 #include "projections/projector.h"
 #include "projections/standard_projections.h"
-#include "repositories/store.h"
+#include "repositories/operator.h"
 
 namespace annals::bench {
 namespace {
@@ -42,11 +42,11 @@ std::vector<TokenRow> token_rows(int64_t n) {
   return rows;
 }
 
-
 Result<std::unique_ptr<journal::Journal>> filled_journal(const TempDir& dir, int64_t n) {
   journal::Options options;
   options.durability = journal::Durability::kNone;
-  ANNALS_ASSIGN_OR_RETURN(auto journal, journal::Journal::open_rocksdb(dir.sub("journal"), options));
+  ANNALS_ASSIGN_OR_RETURN(auto journal,
+                          journal::Journal::open_rocksdb(dir.sub("journal"), options));
   ANNALS_RETURN_IF_ERROR(fill_journal(*journal, n, kEventsPerCommand));
   return journal;
 }
@@ -85,7 +85,8 @@ void BM_ProjectSqlite(benchmark::State& state) {
   int run = 0;
   for (auto _ : state) {
     auto database = migrated_sqlite(dir.sub("read" + std::to_string(run++) + ".sqlite"));
-    if (!database.is_ok()) return skip(state, "SQLite setup failed: " + database.status().to_string());
+    if (!database.is_ok())
+      return skip(state, "SQLite setup failed: " + database.status().to_string());
     auto seconds = time_catch_up(**journal, **database);
     if (!seconds.is_ok()) return skip(state, "projection failed: " + seconds.status().to_string());
     state.SetIterationTime(*seconds);
@@ -99,9 +100,7 @@ void BM_ProjectSqlite(benchmark::State& state) {
 // Prepared INSERT of the rows into api_tokens of a freshly migrated file;
 // returns the seconds spent inserting.
 Result<double> sqlite_raw_insert(const std::string& path, const std::vector<TokenRow>& rows) {
-  {
-    ANNALS_ASSIGN_OR_RETURN(auto database, migrated_sqlite(path));
-  }
+  { ANNALS_ASSIGN_OR_RETURN(auto database, migrated_sqlite(path)); }
   sqlite3* raw = nullptr;
   if (sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK) {
     sqlite3_close(raw);
@@ -206,8 +205,8 @@ void BM_ProjectPostgres(benchmark::State& state) {
 
 const std::vector<std::string>& raw_columns() {
   static const std::vector<std::string> columns = {
-      "org_id",     "id",         "user_id", "name",   "token_prefix",    "token_hash",
-      "scopes",     "status",     "created_at", "updated_at", "version", "created_position"};
+      "org_id", "id",     "user_id",    "name",       "token_prefix", "token_hash",
+      "scopes", "status", "created_at", "updated_at", "version",      "created_position"};
   return columns;
 }
 
@@ -229,10 +228,18 @@ void create_raw_table(pqxx::connection& conn) {
 }
 
 std::vector<std::string> row_fields(const TokenRow& r) {
-  return {r.org_id,       r.id,     r.user_id,
-          r.name,         r.token_prefix, r.token_hash,
-          r.scopes,       r.status, std::to_string(r.at),
-          std::to_string(r.at), std::to_string(r.version), std::to_string(r.position)};
+  return {r.org_id,
+          r.id,
+          r.user_id,
+          r.name,
+          r.token_prefix,
+          r.token_hash,
+          r.scopes,
+          r.status,
+          std::to_string(r.at),
+          std::to_string(r.at),
+          std::to_string(r.version),
+          std::to_string(r.position)};
 }
 
 enum class PgMethod { kValues, kCopy };

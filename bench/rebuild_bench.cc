@@ -16,7 +16,7 @@
 #include "bench/token_workload.h"
 #include "journal/journal.h"
 #include "projections/migrate.h"
-#include "repositories/store.h"
+#include "repositories/operator.h"
 
 namespace annals::bench {
 namespace {
@@ -42,7 +42,7 @@ Result<std::unique_ptr<repositories::Store>> filled_store(const std::string& dat
   options.setup_database = true;  // a superuser URL: set it up first
   options.durability = journal::Durability::kNone;
   ANNALS_ASSIGN_OR_RETURN(auto store, repositories::Store::open(options));
-  ANNALS_RETURN_IF_ERROR(fill_journal(store->journal(), n, kEventsPerCommand));
+  ANNALS_RETURN_IF_ERROR(fill_journal(store->internals().journal(), n, kEventsPerCommand));
   return store;
 }
 
@@ -53,12 +53,12 @@ void run_rebuild(benchmark::State& state, repositories::Store& store, int64_t n,
   for (auto _ : state) {
     projections::RebuildOptions options;
     options.admin_url = admin_url;
-    auto rebuilder = store.rebuilder(options);
+    auto rebuilder = store.internals().rebuilder(options);
     auto start = Clock::now();
     auto report = rebuilder.rebuild();
     double seconds = std::chrono::duration<double>(Clock::now() - start).count();
     if (!report.is_ok()) return skip(state, "rebuild failed: " + report.status().to_string());
-    if (report->position != store.journal().head()) {
+    if (report->position != store.internals().journal().head()) {
       return skip(state, "rebuild stopped at " + std::to_string(report->position));
     }
     state.SetIterationTime(seconds);

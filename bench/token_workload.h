@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <string>
 
-#include "core/status.h"
+#include "annals/status.h"
 #include "journal/journal.h"
 
 namespace annals::bench {

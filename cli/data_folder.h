@@ -6,7 +6,7 @@
 #include <set>
 #include <string>
 
-#include "core/status.h"
+#include "annals/status.h"
 
 namespace annals::cli {
 

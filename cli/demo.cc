@@ -21,7 +21,7 @@
 #include "projections/postgres_setup.h"
 #include "projections/postgres_url.h"
 #include "repositories/common.h"
-#include "repositories/store.h"
+#include "repositories/operator.h"
 
 namespace annals::cli {
 namespace {
@@ -392,15 +392,16 @@ int run_demo(const DemoArgs& args) {
   folder.keep();
   Store& store = **opened;
 
-  uint64_t head_before = store.journal().head();
+  uint64_t head_before = store.internals().journal().head();
   std::printf("Annals demo\n");
   std::printf("  data folder    %s\n", options.data_dir.c_str());
   std::printf("  journal        RocksDB, durability %s, head %llu\n",
               std::string(journal::durability_name(*durability)).c_str(),
               static_cast<unsigned long long>(head_before));
-  std::printf("  read database  %s (projected inline)\n", store.database().describe().c_str());
-  if (store.database().dialect() == db::Dialect::kPostgres) {
-    std::printf("  projector      %s\n", store.projector_database().describe().c_str());
+  std::printf("  read database  %s (projected inline)\n",
+              store.internals().database().describe().c_str());
+  if (store.internals().database().dialect() == db::Dialect::kPostgres) {
+    std::printf("  projector      %s\n", store.internals().projector_database().describe().c_str());
   }
   if (options.setup_database) {
     std::printf("  setup          ran through %s (roles, schemas, migrations%s)\n",
@@ -440,7 +441,7 @@ int run_demo(const DemoArgs& args) {
   std::vector<double> all;
   for (auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
 
-  uint64_t head = store.journal().head();
+  uint64_t head = store.internals().journal().head();
   std::printf("\nwhat happened\n");
   std::printf("  settings written      %lld\n", static_cast<long long>(tally.settings_upserted));
   std::printf("  settings deleted      %lld\n", static_cast<long long>(tally.settings_deleted));
@@ -462,7 +463,7 @@ int run_demo(const DemoArgs& args) {
               static_cast<unsigned long long>(head - head_before));
   std::printf("  journal head          %llu\n", static_cast<unsigned long long>(head));
   std::printf("  projection checkpoint");
-  for (const auto& [name, position] : store.projector().checkpoints()) {
+  for (const auto& [name, position] : store.internals().projector().checkpoints()) {
     std::printf(" %s %llu", name.c_str(), static_cast<unsigned long long>(position));
   }
   std::printf("\n  elapsed               %.2f s: %.0f commands/s, %.0f events/s\n", seconds,

@@ -11,8 +11,8 @@
 #include "journal/journal.h"
 #include "projections/database.h"
 #include "projections/postgres_url.h"
+#include "repositories/operator.h"
 #include "repositories/reservation_rules.h"
-#include "repositories/store.h"
 
 namespace annals::cli {
 namespace {

@@ -7,7 +7,7 @@
 #include "journal/journal.h"
 #include "projections/postgres_setup.h"
 #include "projections/postgres_url.h"
-#include "repositories/store.h"
+#include "repositories/operator.h"
 
 namespace annals::cli {
 namespace {
@@ -19,14 +19,15 @@ Result<std::unique_ptr<repositories::Store>> open_store(const std::string& data,
                                                         const std::string& database,
                                                         bool start_projector = true) {
   repositories::StoreOptions options;
-  options.start_projector = start_projector;
   options.data_dir = data;
   options.database_url = database;
   options.runtime_password = runtime_password();
   if (!std::filesystem::exists(options.data_dir + "/journal/CURRENT")) {
     return Status::not_found("no Annals data in " + options.data_dir);
   }
-  return repositories::Store::open(options);
+  repositories::OperatorOptions hooks;
+  hooks.start_projector = start_projector;
+  return repositories::StoreInternals::open(options, hooks);
 }
 
 // PostgreSQL: the URL when it is a superuser's, which the rebuild and replay
@@ -111,7 +112,7 @@ int run_rebuild(const RebuildArgs& args) {
   auto store = open_store(args.data, args.database, /*start_projector=*/false);
   if (!store.is_ok()) return failure("rebuild", store.status().to_string());
   options.admin_url = admin_url(args.database);
-  auto rebuilder = (*store)->rebuilder(options);
+  auto rebuilder = (*store)->internals().rebuilder(options);
   if (args.discard) {
     Status s = rebuilder.discard();
     if (!s.is_ok()) return failure("rebuild", s.to_string());
@@ -147,8 +148,8 @@ int run_replay(const ReplayArgs& args) {
   auto store = open_store(args.data, args.database);
   if (!store.is_ok()) return failure("replay", store.status().to_string());
   options.admin_url = admin_url(args.database);
-  auto reached =
-      (*store)->rebuilder(options).replay(args.projection, static_cast<uint64_t>(args.from));
+  auto reached = (*store)->internals().rebuilder(options).replay(args.projection,
+                                                                 static_cast<uint64_t>(args.from));
   progress.finish();
   if (!reached.is_ok()) return failure("replay", reached.status().to_string());
   std::printf("ok: projection '%s' replayed from position %lld to %llu\n", args.projection.c_str(),

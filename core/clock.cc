@@ -1,4 +1,4 @@
-#include "core/clock.h"
+#include "annals/clock.h"
 
 #include <cstdio>
 #include <ctime>

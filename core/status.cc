@@ -1,4 +1,4 @@
-#include "core/status.h"
+#include "annals/status.h"
 
 namespace annals {
 

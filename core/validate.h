@@ -6,7 +6,7 @@
 #include <initializer_list>
 #include <string_view>
 
-#include "core/status.h"
+#include "annals/status.h"
 
 namespace annals {
 

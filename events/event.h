@@ -11,7 +11,7 @@
 #include <string>
 #include <string_view>
 
-#include "core/status.h"
+#include "annals/status.h"
 #include "events/events.capnp.h"
 #include "events/versions.h"
 

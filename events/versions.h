@@ -20,7 +20,7 @@
 #include <cstdint>
 #include <string>
 
-#include "core/status.h"
+#include "annals/status.h"
 #include "events/events.capnp.h"
 
 namespace annals::events {

@@ -25,7 +25,7 @@
 #include <string_view>
 #include <vector>
 
-#include "core/status.h"
+#include "annals/status.h"
 #include "events/event.h"
 #include "journal/types.h"
 

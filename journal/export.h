@@ -30,7 +30,7 @@
 #include <istream>
 #include <ostream>
 
-#include "core/status.h"
+#include "annals/status.h"
 #include "journal/journal.h"
 
 namespace annals::journal {

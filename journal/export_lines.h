@@ -14,8 +14,8 @@
 #include <string_view>
 #include <utility>
 
+#include "annals/status.h"
 #include "core/base64.h"
-#include "core/status.h"
 #include "journal/types.h"
 
 namespace annals::journal::lines {

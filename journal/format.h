@@ -43,7 +43,7 @@
 #include <string>
 #include <string_view>
 
-#include "core/status.h"
+#include "annals/status.h"
 
 namespace annals::journal::format {
 

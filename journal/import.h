@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-#include "core/status.h"
+#include "annals/status.h"
 #include "journal/types.h"
 
 namespace annals::journal {

@@ -15,8 +15,9 @@
 #include <string>
 #include <string_view>
 
-#include "core/clock.h"
-#include "core/status.h"
+#include "annals/clock.h"
+#include "annals/options.h"
+#include "annals/status.h"
 #include "journal/event_log.h"
 #include "journal/import.h"
 #include "journal/key_store.h"
@@ -28,11 +29,7 @@ class Env;
 
 namespace annals::journal {
 
-enum class Durability {
-  kSync,   // fsync before acknowledging; concurrent appenders share one fsync
-  kBatch,  // acknowledged once written to the OS; fsync'd in the background
-  kNone,   // acknowledged once written to the OS; fsync'd only on close
-};
+using annals::Durability;  // annals/options.h
 
 Result<Durability> parse_durability(std::string_view name);
 std::string_view durability_name(Durability durability);

@@ -13,7 +13,7 @@
 #include <variant>
 #include <vector>
 
-#include "core/status.h"
+#include "annals/status.h"
 
 namespace annals::db {
 

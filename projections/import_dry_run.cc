@@ -1,6 +1,6 @@
 #include "projections/import_dry_run.h"
 
-#include "core/clock.h"
+#include "annals/clock.h"
 #include "projections/migrate.h"
 #include "projections/sqlite_database.h"
 #include "projections/standard_projections.h"

@@ -20,7 +20,7 @@
 #include <string>
 #include <vector>
 
-#include "core/status.h"
+#include "annals/status.h"
 #include "journal/export.h"
 #include "projections/database.h"
 #include "projections/projector.h"

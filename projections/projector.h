@@ -17,7 +17,8 @@
 #include <thread>
 #include <vector>
 
-#include "core/status.h"
+#include "annals/options.h"
+#include "annals/status.h"
 #include "events/event.h"
 #include "journal/event_log.h"
 #include "projections/database.h"
@@ -42,10 +43,7 @@ class Projection {
 // stops the catch-up there (what was applied stays applied).
 using BatchObserver = std::function<bool(uint64_t reached)>;
 
-enum class ProjectorMode {
-  kInline,      // the appending thread applies new events before it returns
-  kBackground,  // a thread follows the journal; readers wait for positions
-};
+using annals::ProjectorMode;  // annals/options.h
 
 // What a failing projection does to the others.
 enum class FailurePolicy {

@@ -23,8 +23,8 @@
 #include <string>
 #include <vector>
 
-#include "core/clock.h"
-#include "core/status.h"
+#include "annals/clock.h"
+#include "annals/status.h"
 #include "journal/event_log.h"
 #include "projections/database.h"
 #include "projections/projector.h"
@@ -32,7 +32,7 @@
 namespace annals::projections {
 
 struct Progress {
-  std::string phase;     // "replay", "catch-up", "check", "replay <projection>"
+  std::string phase;      // "replay", "catch-up", "check", "replay <projection>"
   uint64_t position = 0;  // reached
   uint64_t target = 0;    // the journal head when the phase started
 };
@@ -51,13 +51,13 @@ struct RebuildOptions {
 };
 
 struct RebuildPlan {
-  std::string live;    // what serves reads now
-  std::string target;  // where the rebuild builds
-  bool target_exists = false;       // a previous rebuild stopped part-way
-  uint64_t target_checkpoint = 0;   // where it stopped (when it exists)
+  std::string live;                // what serves reads now
+  std::string target;              // where the rebuild builds
+  bool target_exists = false;      // a previous rebuild stopped part-way
+  uint64_t target_checkpoint = 0;  // where it stopped (when it exists)
   uint64_t journal_head = 0;
   int migrations = 0;
-  std::vector<std::string> steps;   // what rebuild() would do, in words
+  std::vector<std::string> steps;  // what rebuild() would do, in words
 };
 
 struct RebuildReport {
@@ -77,11 +77,11 @@ struct TableDifference {
 };
 
 struct CheckReport {
-  uint64_t position = 0;                         // both schemas were compared at
-  std::map<std::string, std::string> digests;   // table -> SHA-256 of its contents (live)
-  std::map<std::string, uint64_t> rows;          // table -> rows (live)
-  std::vector<TableDifference> differences;      // empty: identical
-  bool truncated = false;                        // more differences than listed
+  uint64_t position = 0;                       // both schemas were compared at
+  std::map<std::string, std::string> digests;  // table -> SHA-256 of its contents (live)
+  std::map<std::string, uint64_t> rows;        // table -> rows (live)
+  std::vector<TableDifference> differences;    // empty: identical
+  bool truncated = false;                      // more differences than listed
 };
 
 // Operations on the read database `live` (the one queries read; on
@@ -130,7 +130,7 @@ class Rebuilder {
 struct TableContents {
   std::vector<std::string> columns;
   std::map<std::string, std::string> rows;  // primary key -> the row as text
-  std::string digest;                        // SHA-256 over the rows in key order
+  std::string digest;                       // SHA-256 over the rows in key order
 };
 Result<std::map<std::string, TableContents>> read_all_tables(db::Database& database,
                                                              const std::string& pg_schema);

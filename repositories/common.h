@@ -5,7 +5,7 @@
 #include <string>
 #include <string_view>
 
-#include "core/status.h"
+#include "annals/status.h"
 #include "projections/database.h"
 
 namespace annals::repositories {

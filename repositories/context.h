@@ -6,8 +6,10 @@
 #include <memory>
 #include <string_view>
 
-#include "core/clock.h"
-#include "core/status.h"
+#include "annals/clock.h"
+#include "annals/options.h"
+#include "annals/page.h"
+#include "annals/status.h"
 #include "journal/event_log.h"
 #include "projections/database.h"
 #include "projections/projector.h"
@@ -16,22 +18,8 @@ namespace annals::repositories {
 
 class Secrets;
 
-struct RepositoryOptions {
-  // Wait after each write until the projections have applied it, so that
-  // a read right after a write sees it.
-  bool read_your_writes = true;
-  std::chrono::milliseconds visibility_timeout{10000};
-};
-
-// Pagination is 1-based; per_page is at most kMaxPerPage.
-inline constexpr int64_t kMaxPerPage = 1000;
+// kInvalidArgument unless 1 <= page and 1 <= per_page <= kMaxPerPage.
 Status validate_page(int64_t page, int64_t per_page);
-
-template <typename T>
-struct Page {
-  std::vector<T> rows;
-  int64_t total = 0;  // all matching rows, not just this page
-};
 
 // Thread-safe. Everything it refers to must outlive it.
 class RepositoryContext {

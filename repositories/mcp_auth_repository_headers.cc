@@ -1,6 +1,7 @@
 // McpAuthRepository: auth headers (mcp_auth_headers), the helpers every part
 // shares, and the factory.
 #include "repositories/mcp_auth_repository.h"
+#include "repositories/secret_change.h"
 
 #include "repositories/mcp_auth_repository_impl.h"
 

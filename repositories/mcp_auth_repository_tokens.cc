@@ -5,6 +5,7 @@
 // event is accepted once the config is deleted: the projection never meets
 // a token event for a row the config's deletion already removed.
 #include "repositories/mcp_auth_repository_impl.h"
+#include "repositories/secret_change.h"
 
 namespace annals::repositories::mcp_auth_detail {
 namespace {

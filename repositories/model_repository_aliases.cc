@@ -5,6 +5,7 @@
 // be created again) and "api_alias.prefix" (non-empty prefixes, per org).
 #include "repositories/model_repository_internal.h"
 #include "repositories/reservation_rules.h"
+#include "repositories/secret_change.h"
 #include "repositories/secrets.h"
 
 namespace annals::repositories::model_internal {

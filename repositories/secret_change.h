@@ -1,6 +1,5 @@
-// What an update does to a stored secret (a model alias's or toolset's API
-// key, an MCP header value, an OAuth token), and the one way a repository
-// checks it and writes it into an event (events/common.capnp SecretChange).
+// The one way a repository checks a SecretChange (annals/secret_change.h)
+// and writes it into an event (events/common.capnp SecretChange).
 #pragma once
 
 #include <functional>
@@ -8,23 +7,13 @@
 #include <string_view>
 #include <utility>
 
-#include "core/status.h"
+#include "annals/secret_change.h"
+#include "annals/status.h"
 #include "events/common.capnp.h"
 
 namespace annals::repositories {
 
 class RepositoryContext;
-
-struct SecretChange {
-  enum class Action { kKeep, kSet, kClear };
-  Action action = Action::kKeep;
-  std::string value;  // kSet: the new secret, in plain text; stored only sealed
-
-  static SecretChange keep() { return {}; }
-  static SecretChange set(std::string value) { return {Action::kSet, std::move(value)}; }
-  static SecretChange clear() { return {Action::kClear, {}}; }
-  bool operator==(const SecretChange&) const = default;
-};
 
 // Whether the secret may be removed (an API key) or must always have a
 // value (a header value, an access token).

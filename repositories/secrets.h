@@ -33,8 +33,8 @@
 #include <string>
 #include <string_view>
 
-#include "core/clock.h"
-#include "core/status.h"
+#include "annals/clock.h"
+#include "annals/status.h"
 #include "journal/event_log.h"
 #include "journal/journal.h"
 #include "journal/key_store.h"

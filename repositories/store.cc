@@ -1,24 +1,60 @@
-#include "repositories/store.h"
-#include "journal/journal.h"
+#include "annals/store.h"
 
 #include "core/validate.h"
 #include "projections/migrate.h"
 #include "projections/postgres_setup.h"
 #include "projections/postgres_url.h"
 #include "projections/standard_projections.h"
+#include "repositories/access_repository.h"
+#include "repositories/access_request_repository.h"
+#include "repositories/app_instance_repository.h"
+#include "repositories/mcp_auth_repository.h"
+#include "repositories/mcp_repository.h"
+#include "repositories/model_repository.h"
+#include "repositories/operator.h"
+#include "repositories/settings_repository.h"
+#include "repositories/token_repository.h"
+#include "repositories/toolset_repository.h"
+#include "repositories/user_alias_repository.h"
 
 namespace annals::repositories {
 
 Result<std::unique_ptr<Store>> Store::open(StoreOptions options) {
+  return StoreInternals::open(std::move(options), OperatorOptions{});
+}
+
+Store::Store(std::unique_ptr<StoreInternals> internals) : internals_(std::move(internals)) {}
+Store::~Store() = default;
+
+ModelRepository& Store::models() { return *internals_->models_; }
+AccessRepository& Store::access() { return *internals_->access_; }
+AccessRequestRepository& Store::access_requests() { return *internals_->access_requests_; }
+AppInstanceRepository& Store::app_instance() { return *internals_->app_instance_; }
+TokenRepository& Store::tokens() { return *internals_->tokens_; }
+ToolsetRepository& Store::toolsets() { return *internals_->toolsets_; }
+McpRepository& Store::mcp() { return *internals_->mcp_; }
+UserAliasRepository& Store::user_aliases() { return *internals_->user_aliases_; }
+SettingsRepository& Store::settings() { return *internals_->settings_; }
+Clock& Store::clock() { return *internals_->clock_; }
+
+Status Store::forget_org(std::string_view org_id) {
+  StoreInternals& s = *internals_;
+  if (s.secrets_) return s.secrets_->forget(org_id);
+  ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
+  return s.journal_->forget_data_key(org_id, to_micros(s.clock_->now()));
+}
+
+Result<std::unique_ptr<Store>> StoreInternals::open(StoreOptions options,
+                                                    const OperatorOptions& hooks) {
   if (options.data_dir.empty())
     return Status::invalid_argument("data_dir", "data directory is empty");
-  std::unique_ptr<Store> store(new Store());
+  std::unique_ptr<StoreInternals> store(new StoreInternals());
   store->clock_ = options.clock ? options.clock : &store->system_clock_;
 
   journal::Options journal_options;
   journal_options.durability = options.durability;
   journal_options.clock = store->clock_;
-  journal_options.env = options.journal_env;
+  journal_options.env = hooks.journal_env;
   ANNALS_ASSIGN_OR_RETURN(store->journal_, journal::Journal::open_rocksdb(
                                                options.data_dir + "/journal", journal_options));
 
@@ -28,7 +64,7 @@ Result<std::unique_ptr<Store>> Store::open(StoreOptions options) {
     ANNALS_RETURN_IF_ERROR(store->open_postgres(url, options));
   } else {
     db::DatabaseOptions database_options;
-    database_options.sqlite_vfs = options.sqlite_vfs;
+    database_options.sqlite_vfs = hooks.sqlite_vfs;
     ANNALS_ASSIGN_OR_RETURN(store->database_, db::Database::open(url, database_options));
     ANNALS_ASSIGN_OR_RETURN(auto migrations,
                             projections::embedded_migrations(store->database_->dialect()));
@@ -42,7 +78,7 @@ Result<std::unique_ptr<Store>> Store::open(StoreOptions options) {
   store->projector_ = std::make_unique<projections::Projector>(
       *store->journal_, store->projector_database(), projections::standard_projections(),
       projector_options);
-  if (options.start_projector) {
+  if (hooks.start_projector) {
     ANNALS_RETURN_IF_ERROR(store->projector_->start());
     // Whatever was journalled but not yet projected (a crash between the
     // two) is applied before the first read.
@@ -69,7 +105,7 @@ Result<std::unique_ptr<Store>> Store::open(StoreOptions options) {
   store->mcp_ = std::make_unique<McpRepository>(*store->mcp_servers_, *store->mcp_credentials_);
   store->user_aliases_ = make_user_alias_repository(ctx);
   store->settings_ = make_settings_repository(ctx);
-  return store;
+  return std::unique_ptr<Store>(new Store(std::move(store)));
 }
 
 Result<PostgresConnections> connect_postgres(const std::string& url,
@@ -114,7 +150,7 @@ Result<std::unique_ptr<db::Database>> open_postgres_read_only(const std::string&
   return database;
 }
 
-Status Store::open_postgres(const std::string& url, const StoreOptions& options) {
+Status StoreInternals::open_postgres(const std::string& url, const StoreOptions& options) {
   if (options.setup_database) {
     ANNALS_ASSIGN_OR_RETURN(auto report,
                             db::setup_postgres(url, options.runtime_password, *clock_));
@@ -127,19 +163,13 @@ Status Store::open_postgres(const std::string& url, const StoreOptions& options)
   return Status::ok();
 }
 
-Status Store::forget_org(std::string_view org_id) {
-  if (secrets_) return secrets_->forget(org_id);
-  ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
-  return journal_->forget_data_key(org_id, to_micros(clock_->now()));
-}
-
-projections::Rebuilder Store::rebuilder(projections::RebuildOptions options) {
+projections::Rebuilder StoreInternals::rebuilder(projections::RebuildOptions options) {
   if (options.live_projector == nullptr) options.live_projector = projector_.get();
   if (options.clock == nullptr) options.clock = clock_;
   return projections::Rebuilder(*journal_, *database_, std::move(options));
 }
 
-Store::~Store() {
+StoreInternals::~StoreInternals() {
   if (projector_) projector_->stop();
 }
 

@@ -1,4 +1,5 @@
 #include "repositories/toolset_repository.h"
+#include "repositories/secret_change.h"
 
 #include <algorithm>
 

@@ -14,10 +14,10 @@
 #include <thread>
 #include <vector>
 
-#include "core/clock.h"
-#include "core/status.h"
+#include "annals/clock.h"
+#include "annals/status.h"
 #include "core/validate.h"
-#include "repositories/store.h"
+#include "repositories/operator.h"
 #include "tests/test_support.h"
 
 namespace annals {
@@ -57,7 +57,8 @@ class AccessRepositoryTest : public ::testing::TestWithParam<testing::Backend> {
   }
 
   void TearDown() override {
-    if (store_) annals::testing::expect_reservations_follow_the_events(store_->journal());
+    if (store_)
+      annals::testing::expect_reservations_follow_the_events(store_->internals().journal());
     repo_.reset();
     context_.reset();
     store_.reset();
@@ -75,8 +76,9 @@ class AccessRepositoryTest : public ::testing::TestWithParam<testing::Backend> {
     auto store = Store::open(options);
     ASSERT_OK(store);
     store_ = std::move(store).value();
-    context_ = std::make_unique<RepositoryContext>(store_->journal(), store_->database(),
-                                                   store_->projector(), store_->clock());
+    context_ = std::make_unique<RepositoryContext>(
+        store_->internals().journal(), store_->internals().database(),
+        store_->internals().projector(), store_->clock());
     repo_ = make_access_repository(*context_);
   }
 
@@ -95,7 +97,7 @@ class AccessRepositoryTest : public ::testing::TestWithParam<testing::Backend> {
   }
 
   AccessRepository& access() { return *repo_; }
-  uint64_t head() { return store_->journal().head(); }
+  uint64_t head() { return store_->internals().journal().head(); }
 
   static void expect_invalid(const Status& s, const std::string& field, const std::string& what) {
     EXPECT_EQ(s.code(), Code::kInvalidArgument) << what << ": " << s.to_string();
@@ -129,7 +131,7 @@ TEST_P(AccessRepositoryTest, InsertPendingReturnsTheRowWithItsJournalPositionAsI
   EXPECT_EQ(second->created_at, kStart + 1s);
   EXPECT_EQ(head(), 2u);
   // The id is the position of the event that made the request.
-  auto events = store_->journal().read(2, 1);
+  auto events = store_->internals().journal().read(2, 1);
   ASSERT_OK(events);
   ASSERT_EQ(events->size(), 1u);
   EXPECT_EQ(events->front().type(), events::PayloadType::ACCESS);
@@ -487,10 +489,12 @@ TEST_P(AccessRepositoryTest, AnAccessEventWithoutAMemberStopsOnlyItsProjection) 
   events::NewEvent event("default", "user-access-request/bogus", "system");
   event.payload().initAccess();  // the group, with its union left at `unset`
   request.events.push_back(std::move(event));
-  ASSERT_OK(store_->journal().append(std::move(request)));
-  ASSERT_OK(store_->projector().catch_up());  // the failure stops one projection, not the store
+  ASSERT_OK(store_->internals().journal().append(std::move(request)));
+  ASSERT_OK(store_->internals()
+                .projector()
+                .catch_up());  // the failure stops one projection, not the store
   int stopped = 0;
-  for (const auto& state : store_->projector().states()) {
+  for (const auto& state : store_->internals().projector().states()) {
     if (state.failed_at == 0) {
       EXPECT_EQ(state.position, head()) << state.name;
       continue;

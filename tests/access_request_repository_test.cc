@@ -15,10 +15,10 @@
 #include <thread>
 #include <vector>
 
-#include "core/clock.h"
-#include "core/status.h"
+#include "annals/clock.h"
+#include "annals/status.h"
 #include "core/validate.h"
-#include "repositories/store.h"
+#include "repositories/operator.h"
 #include "tests/test_support.h"
 
 namespace annals {
@@ -112,7 +112,8 @@ class AccessRequestRepositoryTest : public ::testing::TestWithParam<testing::Bac
   }
 
   void TearDown() override {
-    if (store_) annals::testing::expect_reservations_follow_the_events(store_->journal());
+    if (store_)
+      annals::testing::expect_reservations_follow_the_events(store_->internals().journal());
     repo_.reset();
     context_.reset();
     store_.reset();
@@ -135,13 +136,14 @@ class AccessRequestRepositoryTest : public ::testing::TestWithParam<testing::Bac
     auto store = Store::open(options);
     ASSERT_OK(store);
     store_ = std::move(store).value();
-    context_ = std::make_unique<RepositoryContext>(store_->journal(), store_->database(),
-                                                   store_->projector(), store_->clock());
+    context_ = std::make_unique<RepositoryContext>(
+        store_->internals().journal(), store_->internals().database(),
+        store_->internals().projector(), store_->clock());
     repo_ = make_access_request_repository(*context_);
   }
 
   AccessRequestRepository& requests() { return *repo_; }
-  uint64_t head() { return store_->journal().head(); }
+  uint64_t head() { return store_->internals().journal().head(); }
 
   static void expect_invalid(const Status& s, const std::string& field, const std::string& what) {
     EXPECT_EQ(s.code(), Code::kInvalidArgument) << what << ": " << s.to_string();
@@ -417,8 +419,8 @@ TEST_P(AccessRequestRepositoryTest, AnApprovalBasedOnAStaleReadGetsAConcurrencyC
   ASSERT_OK(requests().create("default", new_request("req-1")));
   RepositoryOptions no_wait;
   no_wait.read_your_writes = false;
-  RepositoryContext lagging_context(store_->journal(), store_->database(), store_->projector(),
-                                    store_->clock(), no_wait);
+  RepositoryContext lagging_context(store_->internals().journal(), store_->internals().database(),
+                                    store_->internals().projector(), store_->clock(), no_wait);
   auto lagging = make_access_request_repository(lagging_context);
   // Appended, not projected: the inline projector runs only when waited for.
   auto first = lagging->approve("default", "req-1", "first", "{}", "rs", std::string("s-first"));
@@ -433,7 +435,7 @@ TEST_P(AccessRequestRepositoryTest, AnApprovalBasedOnAStaleReadGetsAConcurrencyC
   EXPECT_EQ(head(), before);
 
   // Once projected, a retry sees the approval and is a state conflict.
-  ASSERT_OK(store_->projector().catch_up());
+  ASSERT_OK(store_->internals().projector().catch_up());
   auto row = requests().get("default", "req-1");
   ASSERT_OK(row);
   EXPECT_EQ(row->user_id, "first");

@@ -16,11 +16,11 @@
 #include <thread>
 #include <vector>
 
-#include "core/clock.h"
-#include "core/status.h"
+#include "annals/clock.h"
+#include "annals/status.h"
 #include "core/validate.h"
+#include "repositories/operator.h"
 #include "repositories/secrets.h"
-#include "repositories/store.h"
 #include "tests/test_support.h"
 
 namespace annals {
@@ -61,7 +61,8 @@ class AppInstanceRepositoryTest : public ::testing::TestWithParam<testing::Backe
   }
 
   void TearDown() override {
-    if (store_) annals::testing::expect_reservations_follow_the_events(store_->journal());
+    if (store_)
+      annals::testing::expect_reservations_follow_the_events(store_->internals().journal());
     repo_.reset();
     context_.reset();
     store_.reset();
@@ -80,14 +81,15 @@ class AppInstanceRepositoryTest : public ::testing::TestWithParam<testing::Backe
     auto store = Store::open(options);
     ASSERT_OK(store);
     store_ = std::move(store).value();
-    context_ = std::make_unique<RepositoryContext>(store_->journal(), store_->database(),
-                                                   store_->projector(), store_->clock(),
-                                                   RepositoryOptions{}, store_->secrets());
+    context_ = std::make_unique<RepositoryContext>(
+        store_->internals().journal(), store_->internals().database(),
+        store_->internals().projector(), store_->clock(), RepositoryOptions{},
+        store_->internals().secrets());
     repo_ = make_app_instance_repository(*context_);
   }
 
   AppInstanceRepository& instances() { return *repo_; }
-  uint64_t head() { return store_->journal().head(); }
+  uint64_t head() { return store_->internals().journal().head(); }
 
   static void expect_invalid(const Status& s, const std::string& field, const std::string& what) {
     EXPECT_EQ(s.code(), Code::kInvalidArgument) << what << ": " << s.to_string();
@@ -96,7 +98,7 @@ class AppInstanceRepositoryTest : public ::testing::TestWithParam<testing::Backe
 
   // Every journalled event, re-encoded: what the journal holds in its records.
   std::vector<std::string> journal_bytes() {
-    auto events = store_->journal().read(1, 1'000'000);
+    auto events = store_->internals().journal().read(1, 1'000'000);
     EXPECT_OK(events);
     std::vector<std::string> out;
     if (!events.is_ok()) return out;
@@ -248,18 +250,22 @@ TEST_P(AppInstanceRepositoryTest, TheSecretIsSealedInEveryEventAndRowAndNeverInP
     EXPECT_EQ(bytes.find("PLAINTEXT"), std::string::npos);
   }
   // The event carries the sealed form, bound to the org and the client id.
-  auto events = store_->journal().read(1, 1);
+  auto events = store_->internals().journal().read(1, 1);
   ASSERT_OK(events);
   auto sealed = std::string(events::Event::view(
       events->front().payload().getAccess().getAppInstanceUpserted().getSealedClientSecret()));
   EXPECT_EQ(sealed.rfind("v1.", 0), 0u) << sealed;
-  auto opened = store_->secrets()->open("default", "app_instances.client_secret/client-1", sealed);
+  auto opened = store_->internals().secrets()->open("default",
+                                                    "app_instances.client_secret/client-1", sealed);
   ASSERT_OK(opened);
   EXPECT_EQ(*opened, secret);
   // Another org (which has no data key yet) cannot open it either.
-  EXPECT_FALSE(
-      store_->secrets()->open("other", "app_instances.client_secret/client-1", sealed).is_ok());
-  EXPECT_CODE(store_->secrets()->open("default", "app_instances.client_secret/client-2", sealed),
+  EXPECT_FALSE(store_->internals()
+                   .secrets()
+                   ->open("other", "app_instances.client_secret/client-1", sealed)
+                   .is_ok());
+  EXPECT_CODE(store_->internals().secrets()->open("default", "app_instances.client_secret/client-2",
+                                                  sealed),
               Code::kCorruption);
   // The table holds only a sealed value, and each upsert seals afresh.
   auto stored = stored_secrets("default");
@@ -404,7 +410,7 @@ TEST_P(AppInstanceRepositoryTest, ConcurrentUpsertsLeaveExactlyOneInstance) {
   EXPECT_EQ(got->client_secret, "secret-" + got->client_id.substr(7));
   EXPECT_EQ(got->created_at, kStart);
   // The last upsert in the journal is the one that stands.
-  auto events = store_->journal().read(head(), 1);
+  auto events = store_->internals().journal().read(head(), 1);
   ASSERT_OK(events);
   EXPECT_EQ(std::string(events::Event::view(
                 events->front().payload().getAccess().getAppInstanceUpserted().getClientId())),

@@ -13,12 +13,12 @@
 #include <string>
 #include <vector>
 
-#include "core/clock.h"
+#include "annals/clock.h"
 #include "events/event.h"
 #include "journal/journal.h"
 #include "projections/migrate.h"
 #include "projections/projector.h"
-#include "repositories/store.h"
+#include "repositories/operator.h"
 #include "tests/test_support.h"
 
 namespace annals {
@@ -324,7 +324,7 @@ TEST_P(EventEvolutionTest, NewWritesGoOnTopAtTheCurrentVersion) {
       "default", "ua-3",
       {.alias = "llama3:instruct", .repo = "r", .filename = "f", .snapshot = "main"}));
 
-  auto all = store_->journal().read(1, 1000);
+  auto all = store_->internals().journal().read(1, 1000);
   ASSERT_OK(all);
   ASSERT_EQ(all->size(), kFixtureEvents + 5);
   for (size_t i = kFixtureEvents; i < all->size(); ++i) {

@@ -19,8 +19,8 @@
 #include "journal/journal.h"
 #include "projections/import_dry_run.h"
 #include "projections/sqlite_database.h"
+#include "repositories/operator.h"
 #include "repositories/reservation_rules.h"
-#include "repositories/store.h"
 #include "tests/test_support.h"
 
 namespace annals {
@@ -243,7 +243,7 @@ TEST_P(JournalExportTest, RoundTripKeepsEveryByteSecretAndRow) {
     ASSERT_NE(store, nullptr);
     write_history(*store);
     std::ostringstream out;
-    auto report = journal::export_journal(store->journal(), out, {.with_keys = true});
+    auto report = journal::export_journal(store->internals().journal(), out, {.with_keys = true});
     ASSERT_OK(report);
     export_report = *report;
     exported = out.str();
@@ -355,13 +355,13 @@ TEST_P(JournalExportTest, WithoutKeysAnExportHoldsNoDataKeyAndCannotRestoreSecre
     ASSERT_NE(store, nullptr);
     write_history(*store);
     ASSERT_OK(store->forget_org("initech"));
-    auto state = store->journal().snapshot_state();
+    auto state = store->internals().journal().snapshot_state();
     ASSERT_OK(state);
     for (const auto& [org, value] : state->data_keys) {
       if (!value.starts_with(journal::format::kForgottenKeyPrefix)) ++data_keys;
     }
     std::ostringstream out;
-    auto report = journal::export_journal(store->journal(), out);
+    auto report = journal::export_journal(store->internals().journal(), out);
     ASSERT_OK(report);
     EXPECT_EQ(report->org_keys, 1u);  // initech's tombstone
     keyless = out.str();
@@ -386,7 +386,7 @@ TEST_P(JournalExportTest, ExportOfTheImportIsTheSameText) {
     ASSERT_NE(store, nullptr);
     write_history(*store);
     std::ostringstream out;
-    ASSERT_OK(journal::export_journal(store->journal(), out, {.with_keys = true}));
+    ASSERT_OK(journal::export_journal(store->internals().journal(), out, {.with_keys = true}));
     first = out.str();
   }
   auto target = Journal::open_rocksdb(target_dir_.sub("journal"), {});

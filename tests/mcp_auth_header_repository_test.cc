@@ -11,10 +11,10 @@
 #include <thread>
 #include <vector>
 
-#include "core/clock.h"
-#include "core/status.h"
+#include "annals/clock.h"
+#include "annals/status.h"
 #include "repositories/mcp_auth_repository.h"
-#include "repositories/store.h"
+#include "repositories/operator.h"
 #include "tests/test_support.h"
 
 namespace annals {
@@ -66,7 +66,8 @@ class McpAuthHeaderRepositoryTest : public ::testing::TestWithParam<testing::Bac
   }
 
   void TearDown() override {
-    if (store_) annals::testing::expect_reservations_follow_the_events(store_->journal());
+    if (store_)
+      annals::testing::expect_reservations_follow_the_events(store_->internals().journal());
     close();
   }
 
@@ -87,18 +88,19 @@ class McpAuthHeaderRepositoryTest : public ::testing::TestWithParam<testing::Bac
     auto store = Store::open(options);
     ASSERT_OK(store);
     store_ = std::move(store).value();
-    context_ = std::make_unique<RepositoryContext>(store_->journal(), store_->database(),
-                                                   store_->projector(), store_->clock(),
-                                                   RepositoryOptions{}, store_->secrets());
+    context_ = std::make_unique<RepositoryContext>(
+        store_->internals().journal(), store_->internals().database(),
+        store_->internals().projector(), store_->clock(), RepositoryOptions{},
+        store_->internals().secrets());
     repo_ = make_mcp_auth_repository(*context_);
   }
 
   McpAuthRepository& repo() { return *repo_; }
-  uint64_t head() { return store_->journal().head(); }
+  uint64_t head() { return store_->internals().journal().head(); }
 
   // Whether any journalled event's bytes contain `needle`.
   bool journal_contains(const std::string& needle) {
-    auto events = store_->journal().read(1, 1'000'000);
+    auto events = store_->internals().journal().read(1, 1'000'000);
     EXPECT_OK(events);
     if (!events.is_ok()) return false;
     for (const auto& e : *events) {
@@ -114,7 +116,7 @@ class McpAuthHeaderRepositoryTest : public ::testing::TestWithParam<testing::Bac
 
   // The sealed value column of a header, read straight from the table.
   std::string stored_value(const std::string& org, const std::string& id) {
-    auto txn = store_->database().begin(db::Access::kRead);
+    auto txn = store_->internals().database().begin(db::Access::kRead);
     EXPECT_OK(txn);
     EXPECT_OK((*txn)->set_org(org));
     auto rows = (*txn)->query(

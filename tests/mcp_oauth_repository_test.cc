@@ -13,10 +13,10 @@
 #include <thread>
 #include <vector>
 
-#include "core/clock.h"
-#include "core/status.h"
+#include "annals/clock.h"
+#include "annals/status.h"
 #include "repositories/mcp_auth_repository.h"
-#include "repositories/store.h"
+#include "repositories/operator.h"
 #include "tests/test_support.h"
 
 namespace annals {
@@ -92,7 +92,8 @@ class McpOAuthRepositoryTest : public ::testing::TestWithParam<testing::Backend>
     open(db_->url());
   }
   void TearDown() override {
-    if (store_) annals::testing::expect_reservations_follow_the_events(store_->journal());
+    if (store_)
+      annals::testing::expect_reservations_follow_the_events(store_->internals().journal());
     close();
   }
 
@@ -113,9 +114,10 @@ class McpOAuthRepositoryTest : public ::testing::TestWithParam<testing::Backend>
     auto store = Store::open(options);
     ASSERT_OK(store);
     store_ = std::move(store).value();
-    context_ = std::make_unique<RepositoryContext>(store_->journal(), store_->database(),
-                                                   store_->projector(), store_->clock(),
-                                                   RepositoryOptions{}, store_->secrets());
+    context_ = std::make_unique<RepositoryContext>(
+        store_->internals().journal(), store_->internals().database(),
+        store_->internals().projector(), store_->clock(), RepositoryOptions{},
+        store_->internals().secrets());
     repo_ = make_mcp_auth_repository(*context_);
   }
 
@@ -133,12 +135,12 @@ class McpOAuthRepositoryTest : public ::testing::TestWithParam<testing::Backend>
   }
 
   McpAuthRepository& repo() { return *repo_; }
-  uint64_t head() { return store_->journal().head(); }
+  uint64_t head() { return store_->internals().journal().head(); }
 
   // Every row of the org's configs and tokens, sealed secrets included.
   std::vector<std::string> dump(const std::string& org) {
     std::vector<std::string> out;
-    auto txn = store_->database().begin(db::Access::kRead);
+    auto txn = store_->internals().database().begin(db::Access::kRead);
     EXPECT_OK(txn);
     EXPECT_OK((*txn)->set_org(org));
     for (const char* sql : {"SELECT * FROM mcp_oauth_configs WHERE org_id = $1 ORDER BY id",
@@ -166,7 +168,7 @@ class McpOAuthRepositoryTest : public ::testing::TestWithParam<testing::Backend>
 
   // Token rows (any user) of a config, straight from the table.
   int64_t tokens_of(const std::string& org, const std::string& config) {
-    auto txn = store_->database().begin(db::Access::kRead);
+    auto txn = store_->internals().database().begin(db::Access::kRead);
     EXPECT_OK(txn);
     EXPECT_OK((*txn)->set_org(org));
     auto rows = (*txn)->query(
@@ -177,7 +179,7 @@ class McpOAuthRepositoryTest : public ::testing::TestWithParam<testing::Backend>
   }
 
   bool journal_contains(const std::string& needle) {
-    auto events = store_->journal().read(1, 1'000'000);
+    auto events = store_->internals().journal().read(1, 1'000'000);
     EXPECT_OK(events);
     for (const auto& e : *events) {
       capnp::MallocMessageBuilder copy;
@@ -348,7 +350,7 @@ TEST_P(McpOAuthRepositoryTest, DeleteWithTokensIsOneEventThatRemovesTheConfigAnd
   const uint64_t before = head();
   ASSERT_OK(repo().delete_oauth_config_with_tokens("default", "cfg-1"));
   ASSERT_EQ(head(), before + 1);
-  auto last = store_->journal().read(head(), 1);
+  auto last = store_->internals().journal().read(head(), 1);
   ASSERT_OK(last);
   auto e = last->front().payload().getMcpAuth();
   ASSERT_EQ(e.which(), schema::McpAuthEvent::OAUTH_CONFIG_DELETED);
@@ -415,7 +417,7 @@ TEST_P(McpOAuthRepositoryTest, DeleteWithTokensRacingTokenWritesNeverLeavesAHalf
     EXPECT_CODE(repo().get_oauth_config("default", cfg), Code::kNotFound);
     EXPECT_EQ(tokens_of("default", cfg), 0) << cfg;
   }
-  EXPECT_OK(store_->projector().last_error());
+  EXPECT_OK(store_->internals().projector().last_error());
   auto rows = dump("default");
   EXPECT_TRUE(rows.empty());
   rebuild_from_journal();

@@ -11,11 +11,11 @@
 #include <thread>
 #include <vector>
 
-#include "core/clock.h"
-#include "core/status.h"
+#include "annals/clock.h"
+#include "annals/status.h"
 #include "repositories/common.h"
 #include "repositories/mcp_repository.h"
-#include "repositories/store.h"
+#include "repositories/operator.h"
 #include "tests/conformance_helpers.h"
 #include "tests/test_support.h"
 
@@ -106,7 +106,8 @@ class McpServerRepositoryTest : public ::testing::TestWithParam<testing::Backend
   }
 
   void TearDown() override {
-    if (store_) annals::testing::expect_reservations_follow_the_events(store_->journal());
+    if (store_)
+      annals::testing::expect_reservations_follow_the_events(store_->internals().journal());
     close();
   }
 
@@ -126,13 +127,14 @@ class McpServerRepositoryTest : public ::testing::TestWithParam<testing::Backend
     auto store = Store::open(options);
     ASSERT_OK(store);
     store_ = std::move(store).value();
-    context_ = std::make_unique<RepositoryContext>(store_->journal(), store_->database(),
-                                                   store_->projector(), store_->clock());
+    context_ = std::make_unique<RepositoryContext>(
+        store_->internals().journal(), store_->internals().database(),
+        store_->internals().projector(), store_->clock());
     repo_ = make_mcp_server_repository(*context_);
   }
 
   McpServerRepository& mcp() { return *repo_; }
-  uint64_t head() { return store_->journal().head(); }
+  uint64_t head() { return store_->internals().journal().head(); }
 
   testing::TempDir dir_;
   std::unique_ptr<testing::TestDatabase> db_;
@@ -299,7 +301,7 @@ TEST_P(McpServerRepositoryTest, ClearInstanceToolsClearsEveryInstanceOfTheServer
   EXPECT_EQ(*cleared, 2);
   // One command: consecutive positions, one recorded-at, one event per changed instance.
   ASSERT_EQ(head(), before + 2);
-  auto events = store_->journal().read(before + 1, 10);
+  auto events = store_->internals().journal().read(before + 1, 10);
   ASSERT_OK(events);
   ASSERT_EQ(events->size(), 2u);
   std::set<std::string> streams;
@@ -372,7 +374,7 @@ TEST_P(McpServerRepositoryTest, ClearInstanceToolsIsAllOrNothingUnderConcurrentU
     clears_refused += cleared.is_ok() ? 0 : 1;
     updates_refused += updated.is_ok() ? 0 : 1;
     bool update_last = !cleared.is_ok();
-    auto appended = store_->journal().read(round_start + 1, 100);
+    auto appended = store_->internals().journal().read(round_start + 1, 100);
     ASSERT_OK(appended);
     for (const auto& e : *appended) {
       if (e.stream_id() == "mcp/" + target) update_last = e.payload().getMcp().isInstanceUpdated();

@@ -3,7 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "repositories/mock_repositories.h"
+#include "annals/mock_repositories.h"
 
 namespace {
 

@@ -13,10 +13,10 @@
 #include <thread>
 #include <vector>
 
-#include "core/clock.h"
-#include "core/status.h"
+#include "annals/clock.h"
+#include "annals/status.h"
 #include "repositories/model_repository.h"
-#include "repositories/store.h"
+#include "repositories/operator.h"
 #include "tests/test_support.h"
 
 namespace annals {
@@ -87,7 +87,8 @@ class ModelAliasRepositoryTest : public ::testing::TestWithParam<testing::Backen
   }
 
   void TearDown() override {
-    if (store_) annals::testing::expect_reservations_follow_the_events(store_->journal());
+    if (store_)
+      annals::testing::expect_reservations_follow_the_events(store_->internals().journal());
     close();
   }
 
@@ -108,18 +109,19 @@ class ModelAliasRepositoryTest : public ::testing::TestWithParam<testing::Backen
     auto store = Store::open(options);
     ASSERT_OK(store);
     store_ = std::move(store).value();
-    context_ = std::make_unique<RepositoryContext>(store_->journal(), store_->database(),
-                                                   store_->projector(), store_->clock(),
-                                                   RepositoryOptions{}, store_->secrets());
+    context_ = std::make_unique<RepositoryContext>(
+        store_->internals().journal(), store_->internals().database(),
+        store_->internals().projector(), store_->clock(), RepositoryOptions{},
+        store_->internals().secrets());
     repo_ = make_model_repository(*context_);
   }
 
   ModelRepository& models() { return *repo_; }
-  uint64_t head() { return store_->journal().head(); }
+  uint64_t head() { return store_->internals().journal().head(); }
 
   // Every journalled event's canonical bytes.
   std::vector<std::string> event_bytes() {
-    auto events = store_->journal().read(1, 1'000'000);
+    auto events = store_->internals().journal().read(1, 1'000'000);
     EXPECT_OK(events);
     std::vector<std::string> out;
     if (!events.is_ok()) return out;
@@ -133,7 +135,7 @@ class ModelAliasRepositoryTest : public ::testing::TestWithParam<testing::Backen
 
   // The encrypted_api_key column as stored.
   std::optional<std::string> stored_key(const std::string& org, const std::string& id) {
-    auto txn = store_->database().begin(db::Access::kRead);
+    auto txn = store_->internals().database().begin(db::Access::kRead);
     EXPECT_OK(txn);
     EXPECT_OK((*txn)->set_org(org));
     auto rows = (*txn)->query(

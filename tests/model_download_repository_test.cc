@@ -11,10 +11,10 @@
 #include <thread>
 #include <vector>
 
-#include "core/clock.h"
-#include "core/status.h"
+#include "annals/clock.h"
+#include "annals/status.h"
 #include "repositories/model_repository.h"
-#include "repositories/store.h"
+#include "repositories/operator.h"
 #include "tests/test_support.h"
 
 namespace annals {
@@ -70,7 +70,8 @@ class ModelDownloadRepositoryTest : public ::testing::TestWithParam<testing::Bac
   }
 
   void TearDown() override {
-    if (store_) annals::testing::expect_reservations_follow_the_events(store_->journal());
+    if (store_)
+      annals::testing::expect_reservations_follow_the_events(store_->internals().journal());
     repo_.reset();
     context_.reset();
     store_.reset();
@@ -88,14 +89,15 @@ class ModelDownloadRepositoryTest : public ::testing::TestWithParam<testing::Bac
     auto store = Store::open(options);
     ASSERT_OK(store);
     store_ = std::move(store).value();
-    context_ = std::make_unique<RepositoryContext>(store_->journal(), store_->database(),
-                                                   store_->projector(), store_->clock(),
-                                                   RepositoryOptions{}, store_->secrets());
+    context_ = std::make_unique<RepositoryContext>(
+        store_->internals().journal(), store_->internals().database(),
+        store_->internals().projector(), store_->clock(), RepositoryOptions{},
+        store_->internals().secrets());
     repo_ = make_model_repository(*context_);
   }
 
   ModelRepository& models() { return *repo_; }
-  uint64_t head() { return store_->journal().head(); }
+  uint64_t head() { return store_->internals().journal().head(); }
 
   static void expect_invalid(const Status& s, const std::string& field, const std::string& what) {
     EXPECT_EQ(s.code(), Code::kInvalidArgument) << what << ": " << s.to_string();

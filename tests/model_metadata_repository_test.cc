@@ -13,10 +13,10 @@
 #include <thread>
 #include <vector>
 
-#include "core/clock.h"
-#include "core/status.h"
+#include "annals/clock.h"
+#include "annals/status.h"
 #include "repositories/model_repository.h"
-#include "repositories/store.h"
+#include "repositories/operator.h"
 #include "tests/test_support.h"
 
 namespace annals {
@@ -109,7 +109,8 @@ class ModelMetadataRepositoryTest : public ::testing::TestWithParam<testing::Bac
   }
 
   void TearDown() override {
-    if (store_) annals::testing::expect_reservations_follow_the_events(store_->journal());
+    if (store_)
+      annals::testing::expect_reservations_follow_the_events(store_->internals().journal());
     close();
   }
 
@@ -129,14 +130,15 @@ class ModelMetadataRepositoryTest : public ::testing::TestWithParam<testing::Bac
     auto store = Store::open(options);
     ASSERT_OK(store);
     store_ = std::move(store).value();
-    context_ = std::make_unique<RepositoryContext>(store_->journal(), store_->database(),
-                                                   store_->projector(), store_->clock(),
-                                                   RepositoryOptions{}, store_->secrets());
+    context_ = std::make_unique<RepositoryContext>(
+        store_->internals().journal(), store_->internals().database(),
+        store_->internals().projector(), store_->clock(), RepositoryOptions{},
+        store_->internals().secrets());
     repo_ = make_model_repository(*context_);
   }
 
   ModelRepository& models() { return *repo_; }
-  uint64_t head() { return store_->journal().head(); }
+  uint64_t head() { return store_->internals().journal().head(); }
 
   static void expect_invalid(const Status& s, const std::string& field, const std::string& what) {
     EXPECT_EQ(s.code(), Code::kInvalidArgument) << what << ": " << s.to_string();
@@ -232,7 +234,7 @@ TEST_P(ModelMetadataRepositoryTest, EveryPartOfTheIdentityTellsRowsApart) {
   ASSERT_OK(all);
   EXPECT_EQ(all->size(), inputs.size());
   // One stream per identity: both upserts of each landed on the same one.
-  auto events = store_->journal().read(1, 100);
+  auto events = store_->internals().journal().read(1, 100);
   ASSERT_OK(events);
   ASSERT_EQ(events->size(), 2 * inputs.size());
   std::set<std::string> streams;
@@ -498,7 +500,7 @@ TEST_P(ModelMetadataRepositoryTest, ConcurrentFirstUpsertsMakeOneRowAndOneStream
   EXPECT_EQ(all->front().id, 1);
 
   // Every upsert is on one stream, and the row holds the last one.
-  auto events = store_->journal().read(1, 100);
+  auto events = store_->internals().journal().read(1, 100);
   ASSERT_OK(events);
   std::set<std::string> streams;
   for (const auto& e : *events) streams.insert(std::string(e.stream_id()));

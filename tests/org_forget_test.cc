@@ -11,10 +11,10 @@
 #include <string>
 #include <vector>
 
-#include "core/clock.h"
-#include "core/status.h"
+#include "annals/clock.h"
+#include "annals/status.h"
 #include "core/validate.h"
-#include "repositories/store.h"
+#include "repositories/operator.h"
 #include "tests/test_support.h"
 
 namespace annals::repositories {
@@ -233,7 +233,7 @@ TEST_P(OrgForgetTest, ForgettingAnOrgErasesItsSecretsAndNothingElse) {
   open(db_->url());
   write_org("globex");
   expect_secrets_open("acme");
-  auto& journal = store_->journal();
+  auto& journal = store_->internals().journal();
   auto acme_key = journal.data_key("acme");
   auto globex_key = journal.data_key("globex");
   ASSERT_OK(acme_key);
@@ -287,7 +287,7 @@ TEST_P(OrgForgetTest, AKeyStillOnlyInTheWriteAheadLogIsShreddedToo) {
   // Nothing flushed yet: the key's only copy on disk is in the live
   // write-ahead log, beside events of families that were never flushed.
   write_org("acme");
-  auto key = store_->journal().data_key("acme");
+  auto key = store_->internals().journal().data_key("acme");
   ASSERT_OK(key);
   ASSERT_TRUE(key->has_value());
   ASSERT_NE(read_tree(journal_dir()).find(**key), std::string::npos);
@@ -301,9 +301,9 @@ TEST_P(OrgForgetTest, AKeyStillOnlyInTheWriteAheadLogIsShreddedToo) {
 TEST_P(OrgForgetTest, SealForAForgottenOrgIsRefusedAndAppendsNothing) {
   write_org("acme");
   ASSERT_OK(store_->forget_org("acme"));
-  const uint64_t head = store_->journal().head();
+  const uint64_t head = store_->internals().journal().head();
 
-  Secrets& secrets = *store_->secrets();
+  Secrets& secrets = *store_->internals().secrets();
   EXPECT_REFUSED(secrets.seal("acme", "toolsets.api_key/ts-2", "sk-new"), "acme");
   NewToolset toolset;
   toolset.id = "ts-2";
@@ -321,17 +321,17 @@ TEST_P(OrgForgetTest, SealForAForgottenOrgIsRefusedAndAppendsNothing) {
   instance.client_secret = "cs-new";
   instance.scope = "scope_user";
   EXPECT_REFUSED(store_->app_instance().upsert("acme", instance), "acme");
-  EXPECT_EQ(store_->journal().head(), head);
+  EXPECT_EQ(store_->internals().journal().head(), head);
 
   // No new key was created behind the tombstone.
-  EXPECT_EQ(*store_->journal().data_key("acme"), std::nullopt);
-  EXPECT_CODE(store_->journal().put_data_key_if_absent("acme", std::string(60, 'w')),
+  EXPECT_EQ(*store_->internals().journal().data_key("acme"), std::nullopt);
+  EXPECT_CODE(store_->internals().journal().put_data_key_if_absent("acme", std::string(60, 'w')),
               Code::kNotFound);
-  EXPECT_EQ(*store_->journal().data_key("acme"), std::nullopt);
+  EXPECT_EQ(*store_->internals().journal().data_key("acme"), std::nullopt);
 
   // An org that never had a key is recorded as forgotten all the same.
   ASSERT_OK(store_->forget_org("newco"));
-  EXPECT_TRUE(store_->journal().data_key_forgotten_at("newco")->has_value());
+  EXPECT_TRUE(store_->internals().journal().data_key_forgotten_at("newco")->has_value());
   EXPECT_REFUSED(secrets.seal("newco", "p", "x"), "newco");
   NewApiModelAlias alias;
   alias.id = "alias-9";
@@ -340,8 +340,8 @@ TEST_P(OrgForgetTest, SealForAForgottenOrgIsRefusedAndAppendsNothing) {
   alias.models = "[]";
   alias.api_key = "sk-9";
   EXPECT_REFUSED(store_->models().create_api_alias("newco", alias), "newco");
-  EXPECT_EQ(store_->journal().head(), head);
-  EXPECT_EQ(*store_->journal().data_key("newco"), std::nullopt);
+  EXPECT_EQ(store_->internals().journal().head(), head);
+  EXPECT_EQ(*store_->internals().journal().data_key("newco"), std::nullopt);
 }
 
 TEST_P(OrgForgetTest, ReopeningTheStoreKeepsTheOrgForgotten) {
@@ -352,7 +352,7 @@ TEST_P(OrgForgetTest, ReopeningTheStoreKeepsTheOrgForgotten) {
   expect_secrets_erased("acme");
   expect_plain_reads_work("acme");
   expect_secrets_open("globex");
-  EXPECT_REFUSED(store_->secrets()->seal("acme", "p", "x"), "acme");
+  EXPECT_REFUSED(store_->internals().secrets()->seal("acme", "p", "x"), "acme");
 
   // A store without the master key can forget too; the next one with it
   // finds the org forgotten.
@@ -364,7 +364,7 @@ TEST_P(OrgForgetTest, ReopeningTheStoreKeepsTheOrgForgotten) {
   options.clock = &clock_;
   auto keyless = Store::open(options);
   ASSERT_OK(keyless);
-  ASSERT_EQ((*keyless)->secrets(), nullptr);
+  ASSERT_EQ((*keyless)->internals().secrets(), nullptr);
   ASSERT_OK((*keyless)->forget_org("globex"));
   keyless->reset();
   open(db_->url());
@@ -376,7 +376,7 @@ TEST_P(OrgForgetTest, RebuildingIntoAFreshReadDatabaseKeepsTheSecretsErased) {
   write_org("acme");
   write_org("globex");
   ASSERT_OK(store_->forget_org("acme"));
-  const uint64_t head = store_->journal().head();
+  const uint64_t head = store_->internals().journal().head();
   store_.reset();
 
   // What a rebuild does: every event of the journal projected again into an
@@ -385,8 +385,8 @@ TEST_P(OrgForgetTest, RebuildingIntoAFreshReadDatabaseKeepsTheSecretsErased) {
   std::unique_ptr<TestDatabase> fresh;
   ANNALS_SETUP_BACKEND(fresh, GetParam(), fresh_dir);
   open(fresh->url());
-  EXPECT_EQ(store_->journal().head(), head);
-  for (const auto& [name, position] : store_->projector().checkpoints()) {
+  EXPECT_EQ(store_->internals().journal().head(), head);
+  for (const auto& [name, position] : store_->internals().projector().checkpoints()) {
     EXPECT_EQ(position, head) << name;
   }
   expect_plain_reads_work("acme");
@@ -401,7 +401,7 @@ TEST_P(OrgForgetTest, ForgettingTwiceKeepsTheFirstTime) {
   ASSERT_OK(store_->forget_org("acme"));
   clock_.advance(std::chrono::hours(24));
   ASSERT_OK(store_->forget_org("acme"));
-  EXPECT_EQ(*store_->journal().data_key_forgotten_at("acme"),
+  EXPECT_EQ(*store_->internals().journal().data_key_forgotten_at("acme"),
             std::optional<int64_t>(to_micros(kStart)));
   auto erased = store_->models().get_api_key("acme", "alias-1");
   EXPECT_ERASED(erased, "acme");
@@ -411,7 +411,7 @@ TEST_P(OrgForgetTest, ForgettingTwiceKeepsTheFirstTime) {
 
 TEST_P(OrgForgetTest, BadOrgIdsAreRefusedAndNothingIsWritten) {
   write_org("acme");
-  const uint64_t head = store_->journal().head();
+  const uint64_t head = store_->internals().journal().head();
   const std::vector<std::string> bad = {"",
                                         std::string(kMaxOrgIdLength + 1, 'a'),
                                         "acme/../globex",
@@ -424,11 +424,11 @@ TEST_P(OrgForgetTest, BadOrgIdsAreRefusedAndNothingIsWritten) {
     Status s = store_->forget_org(org);
     EXPECT_EQ(s.code(), Code::kInvalidArgument) << s.to_string();
     EXPECT_EQ(s.subject(), "org_id") << s.to_string();
-    EXPECT_CODE(store_->secrets()->forget(org), Code::kInvalidArgument);
-    EXPECT_CODE(store_->journal().forget_data_key(org, 1), Code::kInvalidArgument);
-    EXPECT_EQ(*store_->journal().data_key_forgotten_at(org), std::nullopt);
+    EXPECT_CODE(store_->internals().secrets()->forget(org), Code::kInvalidArgument);
+    EXPECT_CODE(store_->internals().journal().forget_data_key(org, 1), Code::kInvalidArgument);
+    EXPECT_EQ(*store_->internals().journal().data_key_forgotten_at(org), std::nullopt);
   }
-  EXPECT_EQ(store_->journal().head(), head);
+  EXPECT_EQ(store_->internals().journal().head(), head);
   // "acme" itself was not caught by any of them.
   expect_secrets_open("acme");
 }

@@ -10,7 +10,7 @@
 #include <string>
 #include <thread>
 
-#include "repositories/store.h"
+#include "repositories/operator.h"
 #include "tests/test_support.h"
 
 namespace annals::repositories {
@@ -70,7 +70,7 @@ TEST_P(PgRestartTest, TheProjectorAndTheReadsComeBackAfterTheServerRestarts) {
         ADD_FAILURE() << key << ": " << written.status().to_string();
       }
     }
-    EXPECT_EQ(store->journal().head(), 10u + 10u * (round + 1));
+    EXPECT_EQ(store->internals().journal().head(), 10u + 10u * (round + 1));
     // Every write is visible and reads work.
     Status last;
     int failures = until_ok(
@@ -91,7 +91,7 @@ TEST_P(PgRestartTest, TheProjectorAndTheReadsComeBackAfterTheServerRestarts) {
   auto get = settings.get("acme", "after-1-9");
   ASSERT_OK(get);
   EXPECT_EQ(get->value, "v9");
-  for (const auto& state : store->projector().states()) {
+  for (const auto& state : store->internals().projector().states()) {
     EXPECT_EQ(state.failed_at, 0u) << state.name << ": " << state.error;
   }
 }

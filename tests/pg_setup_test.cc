@@ -14,7 +14,7 @@
 
 #include "projections/postgres_setup.h"
 #include "projections/postgres_url.h"
-#include "repositories/store.h"
+#include "repositories/operator.h"
 #include "tests/test_support.h"
 
 namespace annals {

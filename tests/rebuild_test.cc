@@ -12,9 +12,9 @@
 #include <thread>
 #include <vector>
 
-#include "core/clock.h"
+#include "annals/clock.h"
 #include "projections/migrate.h"
-#include "repositories/store.h"
+#include "repositories/operator.h"
 #include "tests/test_support.h"
 
 namespace annals {
@@ -53,7 +53,7 @@ class RebuildTest : public ::testing::TestWithParam<testing::Backend> {
   // keeps none).
   projections::Rebuilder rebuilder(RebuildOptions options = {}) {
     if (GetParam() == testing::Backend::kPostgres) options.admin_url = db_->url();
-    return store_->rebuilder(std::move(options));
+    return store_->internals().rebuilder(std::move(options));
   }
 
   // Every org's rows, straight from the tables (a superuser on PostgreSQL).
@@ -126,8 +126,8 @@ TEST_P(RebuildTest, RebuildReplaysEverythingAndSwapsInIdenticalTables) {
 
   auto report = rebuilder().rebuild();
   ASSERT_OK(report);
-  EXPECT_EQ(report->position, store_->journal().head());
-  EXPECT_EQ(report->events_replayed, store_->journal().head());
+  EXPECT_EQ(report->position, store_->internals().journal().head());
+  EXPECT_EQ(report->events_replayed, store_->internals().journal().head());
   EXPECT_FALSE(report->resumed);
 
   auto after = tables();
@@ -183,7 +183,7 @@ TEST_P(RebuildTest, ReadsKeepWorkingAndWritesAreCaughtUpDuringARebuild) {
   EXPECT_GT(reads.load(), 0);
   EXPECT_EQ(bad_reads.load(), 0) << first_error;
   EXPECT_EQ(token_count("org-b"), 35);
-  EXPECT_EQ(store_->projector().checkpoint(), store_->journal().head());
+  EXPECT_EQ(store_->internals().projector().checkpoint(), store_->internals().journal().head());
 }
 
 TEST_P(RebuildTest, AnInterruptedRebuildLeavesTheLiveSchemaAndResumes) {
@@ -207,13 +207,14 @@ TEST_P(RebuildTest, AnInterruptedRebuildLeavesTheLiveSchemaAndResumes) {
   ASSERT_OK(plan);
   EXPECT_TRUE(plan->target_exists);
   EXPECT_GT(plan->target_checkpoint, 0u);
-  EXPECT_LT(plan->target_checkpoint, store_->journal().head());
+  EXPECT_LT(plan->target_checkpoint, store_->internals().journal().head());
 
   auto resumed = rebuilder().rebuild();
   ASSERT_OK(resumed);
   EXPECT_TRUE(resumed->resumed);
   EXPECT_EQ(resumed->from, plan->target_checkpoint + 1);
-  EXPECT_EQ(resumed->events_replayed, store_->journal().head() - plan->target_checkpoint);
+  EXPECT_EQ(resumed->events_replayed,
+            store_->internals().journal().head() - plan->target_checkpoint);
   EXPECT_EQ(token_count("org-a"), 26);
 }
 
@@ -236,7 +237,7 @@ TEST_P(RebuildTest, CheckFindsTheLiveSchemaIdenticalToAReplay) {
   write_history(10);
   auto report = rebuilder().check();
   ASSERT_OK(report);
-  EXPECT_EQ(report->position, store_->journal().head());
+  EXPECT_EQ(report->position, store_->internals().journal().head());
   EXPECT_TRUE(report->differences.empty());
   EXPECT_EQ(report->rows.at("api_tokens"), 20u);
   EXPECT_EQ(report->digests.at("api_tokens").size(), 64u);
@@ -276,7 +277,7 @@ TEST_P(RebuildTest, ReplayRestoresOneProjectionAndLeavesTheOthers) {
   exec("UPDATE settings SET value = 'left alone' WHERE org_id = 'org-a'");
   auto reached = rebuilder().replay("tokens", 1);
   ASSERT_OK(reached);
-  EXPECT_EQ(*reached, store_->journal().head());
+  EXPECT_EQ(*reached, store_->internals().journal().head());
   auto got = store_->tokens().get("org-a", "user-1", "org-a-1");
   ASSERT_OK(got);
   EXPECT_EQ(got->name, "token org-a-1");
@@ -302,7 +303,7 @@ TEST_P(RebuildTest, AProjectionThatCannotHoldAnEventStopsAloneAndReplayResumesIt
   EXPECT_CODE(created, Code::kTimedOut);  // committed, not visible
   EXPECT_NE(created.status().message().find("projection 'tokens' is stopped"), std::string::npos)
       << created.status().to_string();
-  uint64_t committed = store_->journal().head();
+  uint64_t committed = store_->internals().journal().head();
   // The other projections carry on; later token writes are refused at once.
   ASSERT_OK(store_->settings().upsert("org-a", "theme", "blue", "string"));
   EXPECT_CODE(store_->tokens().create("org-a", token("later")), Code::kTimedOut);
@@ -312,7 +313,7 @@ TEST_P(RebuildTest, AProjectionThatCannotHoldAnEventStopsAloneAndReplayResumesIt
   ASSERT_OK(setting);
   EXPECT_EQ(setting->value, "blue");
   bool stopped = false;
-  for (const auto& state : store_->projector().states()) {
+  for (const auto& state : store_->internals().projector().states()) {
     if (state.name == "tokens") {
       stopped = state.failed_at == committed;
       EXPECT_NE(state.error.find("poison"), std::string::npos) << state.error;
@@ -329,7 +330,7 @@ TEST_P(RebuildTest, AProjectionThatCannotHoldAnEventStopsAloneAndReplayResumesIt
   EXPECT_EQ(token_count("org-a"), 3);
   ASSERT_OK(store_->tokens().create("org-a", token("after-fix")));
   EXPECT_EQ(token_count("org-a"), 4);
-  for (const auto& state : store_->projector().states())
+  for (const auto& state : store_->internals().projector().states())
     EXPECT_EQ(state.failed_at, 0u) << state.name;
 }
 
@@ -341,7 +342,8 @@ TEST_P(RebuildTest, ReplayRefusesBadInputAndChangesNothing) {
   EXPECT_CODE(rebuilder().replay("", 1), Code::kNotFound);
   EXPECT_CODE(rebuilder().replay("tokens'; DROP TABLE api_tokens; --", 1), Code::kNotFound);
   EXPECT_CODE(rebuilder().replay("tokens", 0), Code::kInvalidArgument);
-  EXPECT_CODE(rebuilder().replay("tokens", store_->journal().head() + 2), Code::kInvalidArgument);
+  EXPECT_CODE(rebuilder().replay("tokens", store_->internals().journal().head() + 2),
+              Code::kInvalidArgument);
   RebuildOptions options;
   options.batch_size = 1;
   options.progress = [](const Progress&) { return false; };

@@ -11,7 +11,7 @@
 #include "repositories/mcp_auth_repository.h"
 #include "repositories/mcp_repository.h"
 #include "repositories/model_repository.h"
-#include "repositories/store.h"
+#include "repositories/operator.h"
 #include "repositories/toolset_repository.h"
 #include "repositories/user_alias_repository.h"
 #include "tests/test_support.h"
@@ -49,9 +49,9 @@ class RowLevelSecurityTest : public ::testing::Test {
     }
     // --- ModelRepository: download_requests, api_model_aliases, model_metadata ---
     {
-      repositories::RepositoryContext context(store_->journal(), store_->database(),
-                                              store_->projector(), store_->clock(), {},
-                                              store_->secrets());
+      repositories::RepositoryContext context(
+          store_->internals().journal(), store_->internals().database(),
+          store_->internals().projector(), store_->clock(), {}, store_->internals().secrets());
       auto models = repositories::make_model_repository(context);
       for (const char* org : {"org_a", "org_b", "o.r-g_c"}) {
         for (int i = 0; i < 2; ++i) {
@@ -81,15 +81,17 @@ class RowLevelSecurityTest : public ::testing::Test {
     {
       // Secrets need a master key: the store's, or (opened without one) our own.
       std::unique_ptr<repositories::Secrets> own_secrets;
-      repositories::Secrets* secrets = store_->secrets();
+      repositories::Secrets* secrets = store_->internals().secrets();
       if (secrets == nullptr) {
-        auto created = repositories::Secrets::create(store_->journal(), std::string(32, 'k'));
+        auto created =
+            repositories::Secrets::create(store_->internals().journal(), std::string(32, 'k'));
         ASSERT_OK(created);
         own_secrets = std::move(created).value();
         secrets = own_secrets.get();
       }
-      repositories::RepositoryContext context(store_->journal(), store_->database(),
-                                              store_->projector(), store_->clock(), {}, secrets);
+      repositories::RepositoryContext context(
+          store_->internals().journal(), store_->internals().database(),
+          store_->internals().projector(), store_->clock(), {}, secrets);
       auto mcp_auth = repositories::make_mcp_auth_repository(context);
       for (const std::string org : {"org_a", "org_b", "o.r-g_c"}) {
         for (int i = 0; i < 2; ++i) {
@@ -121,15 +123,17 @@ class RowLevelSecurityTest : public ::testing::Test {
     {
       // The app instance's secret needs a master key: the store's, or our own.
       std::unique_ptr<repositories::Secrets> own_secrets;
-      repositories::Secrets* secrets = store_->secrets();
+      repositories::Secrets* secrets = store_->internals().secrets();
       if (secrets == nullptr) {
-        auto created = repositories::Secrets::create(store_->journal(), std::string(32, 'k'));
+        auto created =
+            repositories::Secrets::create(store_->internals().journal(), std::string(32, 'k'));
         ASSERT_OK(created);
         own_secrets = std::move(created).value();
         secrets = own_secrets.get();
       }
-      repositories::RepositoryContext context(store_->journal(), store_->database(),
-                                              store_->projector(), store_->clock(), {}, secrets);
+      repositories::RepositoryContext context(
+          store_->internals().journal(), store_->internals().database(),
+          store_->internals().projector(), store_->clock(), {}, secrets);
       auto access = repositories::make_access_repository(context);
       auto app_requests = repositories::make_access_request_repository(context);
       auto instances = repositories::make_app_instance_repository(context);
@@ -161,15 +165,17 @@ class RowLevelSecurityTest : public ::testing::Test {
     {
       // A toolset's API key needs a master key: the store's, or our own.
       std::unique_ptr<repositories::Secrets> own_secrets;
-      repositories::Secrets* secrets = store_->secrets();
+      repositories::Secrets* secrets = store_->internals().secrets();
       if (secrets == nullptr) {
-        auto created = repositories::Secrets::create(store_->journal(), std::string(32, 'k'));
+        auto created =
+            repositories::Secrets::create(store_->internals().journal(), std::string(32, 'k'));
         ASSERT_OK(created);
         own_secrets = std::move(created).value();
         secrets = own_secrets.get();
       }
-      repositories::RepositoryContext context(store_->journal(), store_->database(),
-                                              store_->projector(), store_->clock(), {}, secrets);
+      repositories::RepositoryContext context(
+          store_->internals().journal(), store_->internals().database(),
+          store_->internals().projector(), store_->clock(), {}, secrets);
       auto toolsets = repositories::make_toolset_repository(context);
       auto mcp = repositories::make_mcp_server_repository(context);
       for (const std::string org : {"org_a", "org_b", "o.r-g_c"}) {

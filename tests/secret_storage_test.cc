@@ -7,7 +7,7 @@
 #include <fstream>
 #include <iterator>
 
-#include "repositories/store.h"
+#include "repositories/operator.h"
 #include "tests/test_support.h"
 
 namespace annals::repositories {
@@ -221,11 +221,11 @@ TEST_P(SecretStorageTest, WithoutAMasterKeySecretCallsFailClearly) {
   alias.base_url = "https://api.example.com/v1";
   alias.models = "[]";
   alias.api_key = "sk-123";
-  uint64_t head = (*store)->journal().head();
+  uint64_t head = (*store)->internals().journal().head();
   auto r = (*store)->models().create_api_alias("acme", alias);
   EXPECT_CODE(r, Code::kInvalidArgument);
   EXPECT_EQ(r.status().subject(), "master_key");
-  EXPECT_EQ((*store)->journal().head(), head);
+  EXPECT_EQ((*store)->internals().journal().head(), head);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, SecretStorageTest,

@@ -14,10 +14,10 @@
 #include <thread>
 #include <vector>
 
-#include "core/clock.h"
-#include "core/status.h"
+#include "annals/clock.h"
+#include "annals/status.h"
 #include "core/validate.h"
-#include "repositories/store.h"
+#include "repositories/operator.h"
 #include "tests/test_support.h"
 
 namespace annals {
@@ -47,7 +47,8 @@ class SettingsRepositoryTest : public ::testing::TestWithParam<testing::Backend>
   }
 
   void TearDown() override {
-    if (store_) annals::testing::expect_reservations_follow_the_events(store_->journal());
+    if (store_)
+      annals::testing::expect_reservations_follow_the_events(store_->internals().journal());
     store_.reset();
   }
 
@@ -65,11 +66,11 @@ class SettingsRepositoryTest : public ::testing::TestWithParam<testing::Backend>
   }
 
   SettingsRepository& settings() { return store_->settings(); }
-  uint64_t head() { return store_->journal().head(); }
+  uint64_t head() { return store_->internals().journal().head(); }
 
   // The last SettingUpserted event in the journal.
   std::string last_journalled_value() {
-    auto events = store_->journal().read(1, 100000);
+    auto events = store_->internals().journal().read(1, 100000);
     EXPECT_OK(events);
     if (!events.is_ok()) return {};
     std::string value;
@@ -415,7 +416,7 @@ TEST_P(SettingsRepositoryTest, SettingsSurviveClosingAndReopeningTheStore) {
 
 TEST_P(SettingsRepositoryTest, BackgroundProjectorStillReadsItsOwnWrites) {
   open(projections::ProjectorMode::kBackground);
-  ASSERT_EQ(store_->projector().mode(), projections::ProjectorMode::kBackground);
+  ASSERT_EQ(store_->internals().projector().mode(), projections::ProjectorMode::kBackground);
   for (int i = 0; i < 25; ++i) {
     clock_.advance(1s);
     const std::string value = std::to_string(i);

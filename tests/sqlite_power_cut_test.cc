@@ -36,7 +36,7 @@
 #include <gtest/gtest.h>
 
 #include "journal/journal.h"
-#include "repositories/store.h"
+#include "repositories/operator.h"
 #include "tests/power_cut_fs.h"
 #include "tests/power_cut_vfs.h"
 #include "tests/test_support.h"
@@ -161,7 +161,7 @@ class SqlitePowerCutTest : public ::testing::TestWithParam<Param> {
   // database's checkpoints are not past the journal's head (on the journal
   // the Store has just opened), and SQLite finds its file sound.
   void check_disks(int cut) {
-    const uint64_t head = store_->journal().head();
+    const uint64_t head = store_->internals().journal().head();
     RawDb raw(read_db(), vfs_.name());
     ASSERT_NE(raw.db, nullptr);
     std::string error;
@@ -199,13 +199,13 @@ class SqlitePowerCutTest : public ::testing::TestWithParam<Param> {
       EXPECT_EQ(got->id, a.id);
       EXPECT_EQ(got->org_id, a.org);
     }
-    auto report = store_->rebuilder().check();
+    auto report = store_->internals().rebuilder().check();
     ASSERT_OK(report);
     ASSERT_TRUE(report->differences.empty())
         << "after cut " << cut << ": " << report->differences[0].table << " "
         << report->differences[0].key << ": " << report->differences[0].what;
-    EXPECT_EQ(report->position, store_->journal().head()) << "after cut " << cut;
-    auto txn = store_->database().begin(db::Access::kRead);
+    EXPECT_EQ(report->position, store_->internals().journal().head()) << "after cut " << cut;
+    auto txn = store_->internals().database().begin(db::Access::kRead);
     ASSERT_OK(txn);
     auto integrity = (*txn)->query("PRAGMA integrity_check");
     ASSERT_OK(integrity);
@@ -219,10 +219,11 @@ class SqlitePowerCutTest : public ::testing::TestWithParam<Param> {
     options.data_dir = dir_.path();
     options.durability = GetParam().durability;
     options.projector_mode = GetParam().mode;
-    options.journal_env = env;
-    options.sqlite_vfs = vfs_.name();
-    options.start_projector = false;
-    auto opened = Store::open(options);
+    OperatorOptions hooks;
+    hooks.journal_env = env;
+    hooks.sqlite_vfs = vfs_.name();
+    hooks.start_projector = false;
+    auto opened = StoreInternals::open(options, hooks);
     ASSERT_TRUE(opened.is_ok()) << "after cut " << cut << ": " << opened.status().to_string();
     store_ = std::move(opened).value();
   }
@@ -243,8 +244,8 @@ class SqlitePowerCutTest : public ::testing::TestWithParam<Param> {
       ASSERT_NO_FATAL_FAILURE(check_disks(cut - 1));
     }
     // What Store::open does when it starts the projector.
-    ASSERT_OK(store_->projector().start());
-    ASSERT_OK(store_->projector().catch_up());
+    ASSERT_OK(store_->internals().projector().start());
+    ASSERT_OK(store_->internals().projector().catch_up());
     if (cut > 0) {
       ASSERT_NO_FATAL_FAILURE(check_store(cut - 1));
     }
@@ -308,7 +309,7 @@ class SqlitePowerCutTest : public ::testing::TestWithParam<Param> {
       appender = std::thread([&] {
         for (int n = 0; !stop_appends.load(); ++n) {
           std::string key = "s" + std::to_string(cut) + "-" + std::to_string(n);
-          auto r = store_->journal().append(settings_command(key));
+          auto r = store_->internals().journal().append(settings_command(key));
           if (!r.is_ok()) return;  // the power is off
           ++appends;
           std::this_thread::sleep_for(std::chrono::microseconds(500));
@@ -339,7 +340,7 @@ class SqlitePowerCutTest : public ::testing::TestWithParam<Param> {
     if (how != 0 && !fs->off()) ++cuts_forced_;
     vfs_.cut();  // both disks at once (and nothing when the power is already off)
     // Background mode: writers waiting to see their write give up now.
-    store_->projector().stop();
+    store_->internals().projector().stop();
     for (auto& t : writers) t.join();
     stop_checkpoints = true;
     checkpointer.join();

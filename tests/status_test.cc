@@ -1,8 +1,8 @@
-#include "core/status.h"
+#include "annals/status.h"
 
 #include <gtest/gtest.h>
 
-#include "core/clock.h"
+#include "annals/clock.h"
 #include "core/validate.h"
 
 namespace annals {

@@ -16,10 +16,10 @@
 #include <thread>
 #include <vector>
 
-#include "core/clock.h"
-#include "core/status.h"
+#include "annals/clock.h"
+#include "annals/status.h"
 #include "core/validate.h"
-#include "repositories/store.h"
+#include "repositories/operator.h"
 #include "tests/test_support.h"
 
 namespace annals {
@@ -77,7 +77,8 @@ class TokenRepositoryTest : public ::testing::TestWithParam<testing::Backend> {
   }
 
   void TearDown() override {
-    if (store_) annals::testing::expect_reservations_follow_the_events(store_->journal());
+    if (store_)
+      annals::testing::expect_reservations_follow_the_events(store_->internals().journal());
     store_.reset();
   }
 
@@ -94,11 +95,11 @@ class TokenRepositoryTest : public ::testing::TestWithParam<testing::Backend> {
   }
 
   TokenRepository& tokens() { return store_->tokens(); }
-  uint64_t head() { return store_->journal().head(); }
+  uint64_t head() { return store_->internals().journal().head(); }
 
   // Every event in the journal, in order.
   std::vector<events::Event> journalled() {
-    auto events = store_->journal().read(1, 100000);
+    auto events = store_->internals().journal().read(1, 100000);
     EXPECT_OK(events);
     if (!events.is_ok()) return {};
     return std::move(events).value();

@@ -14,9 +14,9 @@
 #include <thread>
 #include <vector>
 
-#include "core/clock.h"
-#include "core/status.h"
-#include "repositories/store.h"
+#include "annals/clock.h"
+#include "annals/status.h"
+#include "repositories/operator.h"
 #include "tests/conformance_helpers.h"
 #include "tests/test_support.h"
 
@@ -87,7 +87,8 @@ class ToolsetRepositoryTest : public ::testing::TestWithParam<testing::Backend> 
   }
 
   void TearDown() override {
-    if (store_) annals::testing::expect_reservations_follow_the_events(store_->journal());
+    if (store_)
+      annals::testing::expect_reservations_follow_the_events(store_->internals().journal());
     repo_.reset();
     context_.reset();
     store_.reset();
@@ -106,18 +107,19 @@ class ToolsetRepositoryTest : public ::testing::TestWithParam<testing::Backend> 
     auto store = Store::open(options);
     ASSERT_OK(store);
     store_ = std::move(store).value();
-    context_ = std::make_unique<RepositoryContext>(store_->journal(), store_->database(),
-                                                   store_->projector(), store_->clock(),
-                                                   RepositoryOptions{}, store_->secrets());
+    context_ = std::make_unique<RepositoryContext>(
+        store_->internals().journal(), store_->internals().database(),
+        store_->internals().projector(), store_->clock(), RepositoryOptions{},
+        store_->internals().secrets());
     repo_ = make_toolset_repository(*context_);
   }
 
   ToolsetRepository& toolsets() { return *repo_; }
-  uint64_t head() { return store_->journal().head(); }
+  uint64_t head() { return store_->internals().journal().head(); }
 
   // Every event of the journal, printed with all its fields.
   std::vector<std::string> printed_events() {
-    auto events = store_->journal().read(1, 1'000'000);
+    auto events = store_->internals().journal().read(1, 1'000'000);
     EXPECT_OK(events);
     std::vector<std::string> out;
     if (!events.is_ok()) return out;
@@ -130,7 +132,7 @@ class ToolsetRepositoryTest : public ::testing::TestWithParam<testing::Backend> 
   // Every sealed_api_key of the org's toolsets, read straight from the table.
   std::vector<std::string> stored_sealed_keys(const std::string& org) {
     std::vector<std::string> out;
-    auto txn = store_->database().begin(db::Access::kRead);
+    auto txn = store_->internals().database().begin(db::Access::kRead);
     EXPECT_OK(txn);
     if (!txn.is_ok()) return out;
     EXPECT_OK((*txn)->set_org(org));
@@ -391,7 +393,7 @@ TEST_P(ToolsetRepositoryTest, ASealedKeyDoesNotOpenForAnotherToolsetOrOrg) {
   ASSERT_OK(toolsets().create("org-2", x));
   auto sealed = stored_sealed_keys("org-1");
   ASSERT_EQ(sealed.size(), 1u);
-  auto* secrets = store_->secrets();
+  auto* secrets = store_->internals().secrets();
   ASSERT_NE(secrets, nullptr);
   auto opened = secrets->open("org-1", "toolsets.api_key/ts-a", sealed[0]);
   ASSERT_OK(opened);
@@ -597,7 +599,7 @@ TEST_P(ToolsetRepositoryTest, ConcurrentUpdatesOfOneToolsetSucceedOrAskForARetry
   ASSERT_OK(row);
   ASSERT_TRUE(row->description.has_value());
   // The row holds the update the journal took last.
-  auto events = store_->journal().read(head(), 1);
+  auto events = store_->internals().journal().read(head(), 1);
   ASSERT_OK(events);
   auto last = events->front().payload().getToolset().getToolsetUpdated();
   EXPECT_EQ(*row->description, std::string(events::Event::view(last.getDescription().getValue())));

@@ -13,10 +13,10 @@
 #include <thread>
 #include <vector>
 
-#include "core/clock.h"
-#include "core/status.h"
+#include "annals/clock.h"
+#include "annals/status.h"
 #include "core/validate.h"
-#include "repositories/store.h"
+#include "repositories/operator.h"
 #include "tests/test_support.h"
 
 namespace annals {
@@ -72,7 +72,8 @@ class UserAliasRepositoryTest : public ::testing::TestWithParam<testing::Backend
   }
 
   void TearDown() override {
-    if (store_) annals::testing::expect_reservations_follow_the_events(store_->journal());
+    if (store_)
+      annals::testing::expect_reservations_follow_the_events(store_->internals().journal());
     repo_.reset();
     context_.reset();
     store_.reset();
@@ -90,13 +91,14 @@ class UserAliasRepositoryTest : public ::testing::TestWithParam<testing::Backend
     auto store = Store::open(options);
     ASSERT_OK(store);
     store_ = std::move(store).value();
-    context_ = std::make_unique<RepositoryContext>(store_->journal(), store_->database(),
-                                                   store_->projector(), store_->clock());
+    context_ = std::make_unique<RepositoryContext>(
+        store_->internals().journal(), store_->internals().database(),
+        store_->internals().projector(), store_->clock());
     repo_ = make_user_alias_repository(*context_);
   }
 
   UserAliasRepository& aliases() { return *repo_; }
-  uint64_t head() { return store_->journal().head(); }
+  uint64_t head() { return store_->internals().journal().head(); }
 
   static void expect_invalid(const Status& s, const std::string& field, const std::string& what) {
     EXPECT_EQ(s.code(), Code::kInvalidArgument) << what << ": " << s.to_string();

@@ -10,16 +10,16 @@
 
 #include <gmock/gmock.h>
 
-#include "repositories/access_repository.h"
-#include "repositories/access_request_repository.h"
-#include "repositories/app_instance_repository.h"
-#include "repositories/mcp_auth_repository.h"
-#include "repositories/mcp_repository.h"
-#include "repositories/model_repository.h"
-#include "repositories/settings_repository.h"
-#include "repositories/token_repository.h"
-#include "repositories/toolset_repository.h"
-#include "repositories/user_alias_repository.h"
+#include "annals/access.h"
+#include "annals/access_requests.h"
+#include "annals/app_instance.h"
+#include "annals/mcp_auth.h"
+#include "annals/mcp_servers.h"
+#include "annals/models.h"
+#include "annals/settings.h"
+#include "annals/tokens.h"
+#include "annals/toolsets.h"
+#include "annals/user_aliases.h"
 
 namespace annals::repositories {
 
