@@ -28,11 +28,12 @@
 #include "journal/event_log.h"
 #include "projections/database.h"
 #include "projections/projector.h"
+#include "projections/table_contents.h"
 
 namespace annals::projections {
 
 struct Progress {
-  std::string phase;     // "replay", "catch-up", "check", "replay <projection>"
+  std::string phase;      // "replay", "catch-up", "check", "replay <projection>"
   uint64_t position = 0;  // reached
   uint64_t target = 0;    // the journal head when the phase started
 };
@@ -51,13 +52,13 @@ struct RebuildOptions {
 };
 
 struct RebuildPlan {
-  std::string live;    // what serves reads now
-  std::string target;  // where the rebuild builds
-  bool target_exists = false;       // a previous rebuild stopped part-way
-  uint64_t target_checkpoint = 0;   // where it stopped (when it exists)
+  std::string live;                // what serves reads now
+  std::string target;              // where the rebuild builds
+  bool target_exists = false;      // a previous rebuild stopped part-way
+  uint64_t target_checkpoint = 0;  // where it stopped (when it exists)
   uint64_t journal_head = 0;
   int migrations = 0;
-  std::vector<std::string> steps;   // what rebuild() would do, in words
+  std::vector<std::string> steps;  // what rebuild() would do, in words
 };
 
 struct RebuildReport {
@@ -69,19 +70,12 @@ struct RebuildReport {
   double seconds = 0;
 };
 
-// One table whose contents differ, and the row that shows it.
-struct TableDifference {
-  std::string table;
-  std::string key;   // the primary key, "col=value, ..." (the whole row without one)
-  std::string what;  // "only in live", "only in rebuilt", "differs"
-};
-
 struct CheckReport {
-  uint64_t position = 0;                         // both schemas were compared at
-  std::map<std::string, std::string> digests;   // table -> SHA-256 of its contents (live)
-  std::map<std::string, uint64_t> rows;          // table -> rows (live)
-  std::vector<TableDifference> differences;      // empty: identical
-  bool truncated = false;                        // more differences than listed
+  uint64_t position = 0;                       // both schemas were compared at
+  std::map<std::string, std::string> digests;  // table -> SHA-256 of its contents (live)
+  std::map<std::string, uint64_t> rows;        // table -> rows (live)
+  std::vector<TableDifference> differences;    // empty: identical
+  bool truncated = false;                      // more differences than listed
 };
 
 // Operations on the read database `live` (the one queries read; on
@@ -123,21 +117,5 @@ class Rebuilder {
   RebuildOptions options_;
   SystemClock system_clock_;
 };
-
-// Every table of a read database, row by row (every org's rows: use a
-// connection that row-level security does not filter). Used to compare
-// schemas; `schema` is the PostgreSQL schema pair's name.
-struct TableContents {
-  std::vector<std::string> columns;
-  std::map<std::string, std::string> rows;  // primary key -> the row as text
-  std::string digest;                        // SHA-256 over the rows in key order
-};
-Result<std::map<std::string, TableContents>> read_all_tables(db::Database& database,
-                                                             const std::string& pg_schema);
-
-// Differences between two schemas' tables, at most `limit` of them.
-std::vector<TableDifference> compare_tables(const std::map<std::string, TableContents>& live,
-                                            const std::map<std::string, TableContents>& rebuilt,
-                                            size_t limit, bool* truncated);
 
 }  // namespace annals::projections
