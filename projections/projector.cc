@@ -1,9 +1,9 @@
 #include "projections/projector.h"
 
-#include <kj/exception.h>
-
 #include <algorithm>
 #include <optional>
+
+#include "projections/apply_loop.h"
 
 namespace annals::projections {
 
@@ -12,9 +12,10 @@ Projector::Projector(journal::EventLog& journal, db::Database& database,
     : journal_(journal),
       database_(database),
       projections_(std::move(projections)),
-      options_(options),
-      positions_(projections_.size(), 0),
-      stops_(projections_.size()) {}
+      options_(options) {
+  states_.resize(projections_.size());
+  for (size_t i = 0; i < projections_.size(); ++i) states_[i].name = projections_[i]->name();
+}
 
 Projector::~Projector() { stop(); }
 
@@ -29,35 +30,31 @@ Status Projector::start() {
 
 Status Projector::load_checkpoints_locked() {
   ANNALS_ASSIGN_OR_RETURN(auto txn, database_.begin(db::Access::kRead));
-  ANNALS_ASSIGN_OR_RETURN(auto rows,
-                          txn->query("SELECT projection, position FROM projection_checkpoints"));
-  std::map<std::string, uint64_t> stored;
-  for (const auto& row : rows) stored[row.text(0)] = static_cast<uint64_t>(row.i64(1));
-  ANNALS_ASSIGN_OR_RETURN(
-      auto failure_rows, txn->query("SELECT projection, position, error FROM projection_failures"));
-  std::map<std::string, Stop> failures;
-  for (const auto& row : failure_rows) {
-    failures[row.text(0)] = Stop{static_cast<uint64_t>(row.i64(1)), row.text(2)};
-  }
+  ANNALS_ASSIGN_OR_RETURN(auto stored, read_checkpoints(*txn));
+  ANNALS_ASSIGN_OR_RETURN(auto failures, read_failures(*txn));
   uint64_t head = journal_.head();
-  std::vector<uint64_t> loaded(projections_.size(), 0);
-  std::vector<Stop> stops(projections_.size());
-  for (size_t i = 0; i < projections_.size(); ++i) {
-    const std::string name = projections_[i]->name();
-    uint64_t p = stored.count(name) ? stored[name] : 0;
-    if (p > head) {
+  std::vector<ProjectionState> loaded;
+  for (const auto& projection : projections_) {
+    ProjectionState state;
+    state.name = projection->name();
+    auto stored_at = stored.find(state.name);
+    state.position = stored_at != stored.end() ? stored_at->second : 0;
+    if (state.position > head) {
       return Status::invalid_argument(
-          "database", "projection '" + name + "' in " + database_.describe() + " is at position " +
-                          std::to_string(p) + ", past the journal head " + std::to_string(head) +
+          "database", "projection '" + state.name + "' in " + database_.describe() +
+                          " is at position " + std::to_string(state.position) +
+                          ", past the journal head " + std::to_string(head) +
                           ": this read database was built from another journal; rebuild it");
     }
-    loaded[i] = p;
-    if (auto it = failures.find(name); it != failures.end()) stops[i] = it->second;
+    if (auto it = failures.find(state.name); it != failures.end()) {
+      state.failed_at = it->second.failed_at;
+      state.error = it->second.error;
+    }
+    loaded.push_back(std::move(state));
   }
   {
     std::lock_guard state_lock(state_mu_);
-    positions_ = std::move(loaded);
-    stops_ = std::move(stops);
+    states_ = std::move(loaded);
     uint64_t lowest = lowest_running();
     min_checkpoint_.store(lowest == ~uint64_t{0} ? head : lowest);
   }
@@ -67,8 +64,8 @@ Status Projector::load_checkpoints_locked() {
 
 uint64_t Projector::lowest_running() const {
   uint64_t lowest = ~uint64_t{0};
-  for (size_t i = 0; i < projections_.size(); ++i) {
-    if (stops_[i].position == 0) lowest = std::min(lowest, positions_[i]);
+  for (const auto& state : states_) {
+    if (state.failed_at == 0) lowest = std::min(lowest, state.position);
   }
   return lowest;
 }
@@ -95,17 +92,13 @@ void Projector::stop() {
 std::map<std::string, uint64_t> Projector::checkpoints() const {
   std::lock_guard lock(state_mu_);
   std::map<std::string, uint64_t> out;
-  for (size_t i = 0; i < projections_.size(); ++i) out[projections_[i]->name()] = positions_[i];
+  for (const auto& state : states_) out[state.name] = state.position;
   return out;
 }
 
 std::vector<ProjectionState> Projector::states() const {
   std::lock_guard lock(state_mu_);
-  std::vector<ProjectionState> out;
-  for (size_t i = 0; i < projections_.size(); ++i) {
-    out.push_back({projections_[i]->name(), positions_[i], stops_[i].position, stops_[i].error});
-  }
-  return out;
+  return states_;
 }
 
 Status Projector::last_error() const {
@@ -137,155 +130,24 @@ Result<uint64_t> Projector::catch_up_until(uint64_t limit, const BatchObserver& 
 }
 
 Result<uint64_t> Projector::catch_up_locked(uint64_t limit, const BatchObserver& observer) {
-  for (;;) {
-    uint64_t lowest;
-    {
-      std::lock_guard lock(state_mu_);
-      lowest = lowest_running();
-    }
-    if (lowest == ~uint64_t{0}) return min_checkpoint_.load();  // every projection is stopped
-    uint64_t from = lowest + 1;
-    // Never past what a power cut could take back from the journal.
-    uint64_t end = std::min(limit, journal_.durable_head());
-    if (from > end) return lowest;
-    size_t count = static_cast<size_t>(std::min<uint64_t>(options_.batch_size, end - from + 1));
-    ANNALS_ASSIGN_OR_RETURN(auto batch, journal_.read(from, count));
-    if (batch.empty()) return lowest;
-    // A command's events are applied in one transaction: when the batch
-    // ends inside a command, read the rest of it.
-    const auto& tail = batch.back().envelope();
-    if (tail.getCommandEvents() > tail.getCommandIndex() + 1) {
-      uint64_t missing = tail.getCommandEvents() - tail.getCommandIndex() - 1;
-      ANNALS_ASSIGN_OR_RETURN(auto rest, journal_.read(batch.back().position() + 1, missing));
-      for (auto& e : rest) batch.push_back(std::move(e));
-    }
-    uint64_t last = batch.back().position();
-
-    // The fast path: every projection in one transaction. When it fails
-    // and the policy isolates, the batch is applied again command by
-    // command under savepoints, so only the failing projection stops. A
-    // database that is unavailable is not a projection's failure: the
-    // batch is retried later as a whole.
-    std::vector<uint64_t> reached;
-    std::vector<Stop> stops;
-    Status s = apply_batch(batch, /*isolating=*/false, &reached, &stops);
-    if (!s.is_ok()) {
-      if (options_.on_failure == FailurePolicy::kAbort || s.code() == Code::kUnavailable) return s;
-      ANNALS_RETURN_IF_ERROR(apply_batch(batch, /*isolating=*/true, &reached, &stops));
-    }
-    uint64_t lowest_now;
+  auto publish = [&](const std::vector<ProjectionState>& states, uint64_t last) {
     {
       // Under state_mu_, so a waiter cannot check the checkpoints and then
       // miss this notification.
       std::lock_guard lock(state_mu_);
-      positions_ = std::move(reached);
-      for (size_t i = 0; i < stops.size(); ++i) {
-        if (stops[i].position != 0) stops_[i] = std::move(stops[i]);
-      }
-      lowest_now = lowest_running();
+      states_ = states;
+      uint64_t lowest_now = lowest_running();
       if (lowest_now != ~uint64_t{0}) min_checkpoint_.store(lowest_now, std::memory_order_release);
     }
     progress_cv_.notify_all();
-    if (observer && !observer(last)) return last;
-  }
-}
-
-Status Projector::apply_batch(const std::vector<events::Event>& batch, bool isolating,
-                              std::vector<uint64_t>* reached, std::vector<Stop>* stops) {
-  const uint64_t last = batch.back().position();
-  *reached = positions_;
-  stops->assign(projections_.size(), Stop{});
-  auto apply_one = [&](db::Transaction& txn, Projection& projection,
-                       const events::Event& event) -> Status {
-    Status s;
-    try {
-      s = txn.set_org(event.org_id());
-      if (s.is_ok()) s = projection.apply(txn, event);
-    } catch (const kj::Exception& e) {
-      s = Status::corruption(std::string("event does not decode: ") + e.getDescription().cStr(),
-                             "position " + std::to_string(event.position()));
-    } catch (const std::exception& e) {
-      s = Status::internal(std::string("projection threw: ") + e.what());
-    }
-    if (!s.is_ok()) {
-      return s.with_context("projection '" + projection.name() + "' failed at position " +
-                            std::to_string(event.position()) + " (" +
-                            events::payload_type_name(event.type()) + ")");
-    }
-    return s;
+    return !observer || observer(last);
   };
-
-  ANNALS_ASSIGN_OR_RETURN(auto txn, database_.begin(db::Access::kWrite));
-  for (size_t i = 0; i < projections_.size(); ++i) {
-    if (stops_[i].position != 0) continue;  // stopped earlier: untouched until a replay
-    Projection& projection = *projections_[i];
-    if (!isolating) {
-      for (const auto& event : batch) {
-        if (event.position() <= positions_[i] || !projection.handles(event.type())) continue;
-        ANNALS_RETURN_IF_ERROR(apply_one(*txn, projection, event));
-      }
-      (*reached)[i] = std::max(positions_[i], last);
-    } else {
-      // Command by command, each under a savepoint; with a savepoint per
-      // event inside, so that a deferred statement's error names its event.
-      for (size_t k = 0; k < batch.size();) {
-        size_t j = k + 1;
-        while (j < batch.size() && batch[j].envelope().getCommandIndex() != 0) ++j;
-        const uint64_t command_start = batch[k].position();
-        bool any = false;
-        for (size_t e = k; e < j; ++e) {
-          any |= batch[e].position() > positions_[i] && projection.handles(batch[e].type());
-        }
-        if (!any) {
-          k = j;
-          continue;
-        }
-        ANNALS_RETURN_IF_ERROR(txn->savepoint("annals_command"));
-        Status s;
-        uint64_t failed_at = 0;
-        for (size_t e = k; e < j && s.is_ok(); ++e) {
-          const auto& event = batch[e];
-          if (event.position() <= positions_[i] || !projection.handles(event.type())) continue;
-          s = txn->savepoint("annals_event");
-          if (s.is_ok()) s = apply_one(*txn, projection, event);
-          if (s.is_ok()) {
-            s = txn->release_savepoint("annals_event");
-            if (!s.is_ok()) {
-              s = s.with_context("projection '" + projection.name() + "' failed at position " +
-                                 std::to_string(event.position()) + " (" +
-                                 events::payload_type_name(event.type()) + ")");
-            }
-          }
-          if (!s.is_ok()) failed_at = event.position();
-        }
-        if (s.is_ok()) s = txn->release_savepoint("annals_command");
-        if (!s.is_ok()) {
-          if (s.code() == Code::kUnavailable) return s;  // the database, not the projection
-          ANNALS_RETURN_IF_ERROR(txn->rollback_to_savepoint("annals_command"));
-          (*stops)[i] = Stop{failed_at != 0 ? failed_at : command_start, s.to_string()};
-          (*reached)[i] = std::max(positions_[i], command_start - 1);
-          break;
-        }
-        k = j;
-      }
-      if ((*stops)[i].position == 0) (*reached)[i] = std::max(positions_[i], last);
-    }
-    if ((*reached)[i] > positions_[i] || (*stops)[i].position != 0) {
-      ANNALS_RETURN_IF_ERROR(
-          txn->execute_deferred("INSERT INTO projection_checkpoints (projection, position)"
-                                " VALUES ($1, $2) ON CONFLICT (projection)"
-                                " DO UPDATE SET position = excluded.position",
-                                {projection.name(), static_cast<int64_t>((*reached)[i])}));
-    }
-    if ((*stops)[i].position != 0) {
-      ANNALS_RETURN_IF_ERROR(txn->execute_deferred(
-          "INSERT INTO projection_failures (projection, position, error) VALUES ($1, $2, $3)"
-          " ON CONFLICT (projection) DO UPDATE SET position = excluded.position,"
-          " error = excluded.error",
-          {projection.name(), static_cast<int64_t>((*stops)[i].position), (*stops)[i].error}));
-    }
-  }
-  return txn->commit();
+  ApplyLoop loop(journal_, projections_, options_.on_failure, options_.batch_size);
+  // states_ changes only under apply_mu_, which this thread holds.
+  ANNALS_ASSIGN_OR_RETURN(uint64_t reached, loop.run(database_, states_, limit, publish));
+  // Every projection is stopped: the checkpoint stays where the last one was.
+  if (reached == ApplyLoop::kNoneRunning) return min_checkpoint_.load();
+  return reached;
 }
 
 Status Projector::wait_for(uint64_t position, std::chrono::milliseconds timeout,
@@ -302,14 +164,14 @@ Status Projector::wait_for(uint64_t position, std::chrono::milliseconds timeout,
   auto verdict = [&]() -> std::optional<Status> {
     bool all = true;
     for (size_t i : relevant) {
-      if (positions_[i] >= position) continue;
-      if (stops_[i].position != 0) {
-        return Status::timed_out("the write is committed at position " + std::to_string(position) +
-                                 " but not visible: projection '" + projections_[i]->name() +
-                                 "' is stopped at position " + std::to_string(stops_[i].position) +
-                                 " (" + stops_[i].error +
-                                 "); once the cause is fixed, `annals replay " +
-                                 projections_[i]->name() + "` resumes it");
+      const ProjectionState& state = states_[i];
+      if (state.position >= position) continue;
+      if (state.failed_at != 0) {
+        return Status::timed_out(
+            "the write is committed at position " + std::to_string(position) +
+            " but not visible: projection '" + state.name + "' is stopped at position " +
+            std::to_string(state.failed_at) + " (" + state.error +
+            "); once the cause is fixed, `annals replay " + state.name + "` resumes it");
       }
       all = false;
     }

@@ -1,9 +1,11 @@
 // Projectors: turn journal events into rows of read tables.
 //
 // A Projection says how one event changes its tables. The Projector runtime
-// feeds it events from the journal in batches; each batch is applied in one
-// database transaction that also advances the projection's checkpoint, so a
-// crash or an error never loses or doubles an event's effect.
+// feeds it events from the journal in batches (through the ApplyLoop of
+// projections/apply_loop.h, which rebuild and replay run too); each batch is
+// applied in one database transaction that also advances the projection's
+// checkpoint, so a crash or an error never loses or doubles an event's
+// effect.
 #pragma once
 
 #include <atomic>
@@ -117,15 +119,7 @@ class Projector {
   ProjectorMode mode() const { return options_.mode; }
 
  private:
-  struct Stop {
-    uint64_t position = 0;  // 0: running
-    std::string error;
-  };
   Result<uint64_t> catch_up_locked(uint64_t limit, const BatchObserver& observer);
-  // Applies `batch` in one transaction. isolating: each projection's commands
-  // under savepoints, so a failing one stops alone (into `stops`).
-  Status apply_batch(const std::vector<events::Event>& batch, bool isolating,
-                     std::vector<uint64_t>* reached, std::vector<Stop>* stops);
   Status load_checkpoints_locked();
   uint64_t lowest_running() const;  // under state_mu_'s writers; ~0 when none runs
   void run();
@@ -136,9 +130,9 @@ class Projector {
   std::vector<std::unique_ptr<Projection>> projections_;
   const ProjectorOptions options_;
 
-  std::mutex apply_mu_;              // one batch at a time
-  std::vector<uint64_t> positions_;  // guarded by apply_mu_ and state_mu_ for writes
-  std::vector<Stop> stops_;          // as positions_
+  std::mutex apply_mu_;                  // one batch at a time
+  std::vector<ProjectionState> states_;  // one per projection; guarded by apply_mu_ and
+                                         // state_mu_ for writes
   std::atomic<uint64_t> min_checkpoint_{0};
   bool started_ = false;  // guarded by apply_mu_
 

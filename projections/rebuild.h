@@ -28,6 +28,7 @@
 #include "journal/event_log.h"
 #include "projections/database.h"
 #include "projections/projector.h"
+#include "projections/table_contents.h"
 
 namespace annals::projections {
 
@@ -67,13 +68,6 @@ struct RebuildReport {
   uint64_t position = 0;         // the position the swapped-in schema holds
   uint64_t events_replayed = 0;  // events read from the journal this time
   double seconds = 0;
-};
-
-// One table whose contents differ, and the row that shows it.
-struct TableDifference {
-  std::string table;
-  std::string key;   // the primary key, "col=value, ..." (the whole row without one)
-  std::string what;  // "only in live", "only in rebuilt", "differs"
 };
 
 struct CheckReport {
@@ -123,21 +117,5 @@ class Rebuilder {
   RebuildOptions options_;
   SystemClock system_clock_;
 };
-
-// Every table of a read database, row by row (every org's rows: use a
-// connection that row-level security does not filter). Used to compare
-// schemas; `schema` is the PostgreSQL schema pair's name.
-struct TableContents {
-  std::vector<std::string> columns;
-  std::map<std::string, std::string> rows;  // primary key -> the row as text
-  std::string digest;                       // SHA-256 over the rows in key order
-};
-Result<std::map<std::string, TableContents>> read_all_tables(db::Database& database,
-                                                             const std::string& pg_schema);
-
-// Differences between two schemas' tables, at most `limit` of them.
-std::vector<TableDifference> compare_tables(const std::map<std::string, TableContents>& live,
-                                            const std::map<std::string, TableContents>& rebuilt,
-                                            size_t limit, bool* truncated);
 
 }  // namespace annals::projections

@@ -7,6 +7,7 @@
 #include <set>
 #include <thread>
 
+#include "projections/apply_loop.h"
 #include "projections/migrate.h"
 #include "projections/postgres_setup.h"
 #include "projections/standard_projections.h"
@@ -593,6 +594,45 @@ TEST_P(ProjectorTest, ConcurrentInlineCatchUpsApplyEachEventOnce) {
   EXPECT_EQ(count(*read_db_.admin, "test_applied"), 200);
   EXPECT_EQ(dump(*read_db_.admin, "SELECT key, value FROM settings ORDER BY key"),
             "t0|49|\nt1|49|\nt2|49|\nt3|49|\n");
+}
+
+// The loop inside a transaction its caller holds (what replay uses): under
+// kIsolate the failing projection still stops alone, and nothing is written
+// until the caller commits.
+TEST_P(ProjectorTest, InOneTransactionTheIsolatingLoopStopsOnlyTheFailingProjection) {
+  append_settings(6);
+  fail_at_ = 4;
+  std::vector<std::unique_ptr<Projection>> projections = standard_projections();
+  projections.push_back(std::make_unique<RecordingProjection>(&fail_at_));
+  std::vector<ProjectionState> states(projections.size());
+  for (size_t i = 0; i < projections.size(); ++i) states[i].name = projections[i]->name();
+  ApplyLoop loop(*journal_, projections, FailurePolicy::kIsolate, /*batch_size=*/4);
+  auto txn = read_db_.projector().begin(db::Access::kWrite);
+  ASSERT_OK(txn);
+  std::vector<uint64_t> batches;
+  ProjectionState recording;
+  auto reached =
+      loop.run(**txn, states, 6, [&](const std::vector<ProjectionState>& now, uint64_t last) {
+        batches.push_back(last);
+        recording = now.back();
+        return true;
+      });
+  ASSERT_OK(reached);
+  EXPECT_EQ(*reached, 6u);  // the lowest of the projections still running
+  EXPECT_EQ(batches, (std::vector<uint64_t>{4, 6}));
+  EXPECT_EQ(recording.position, 3u);
+  EXPECT_EQ(recording.failed_at, 4u);
+  EXPECT_NE(recording.error.find("injected failure"), std::string::npos) << recording.error;
+  EXPECT_EQ(count(*read_db_.admin, "test_applied"), 0);
+  ASSERT_OK((*txn)->commit());
+  EXPECT_EQ(dump(*read_db_.admin, "SELECT position FROM test_applied ORDER BY 1"), "1|\n2|\n3|\n");
+  EXPECT_EQ(count(*read_db_.admin, "settings"), 6);
+  EXPECT_EQ(dump(*read_db_.admin, "SELECT projection, position FROM projection_failures"),
+            "recording|4|\n");
+  EXPECT_EQ(dump(*read_db_.admin,
+                 "SELECT projection, position FROM projection_checkpoints"
+                 " WHERE projection IN ('recording', 'settings') ORDER BY 1"),
+            "recording|3|\nsettings|6|\n");
 }
 
 TEST_P(ProjectorTest, CatchUpBeforeStartIsAnError) {
