@@ -1,5 +1,6 @@
 // mcp_auth_headers, mcp_oauth_configs and mcp_oauth_tokens tables: the
 // McpRepository's credentials. Only sealed secrets reach these tables.
+#include "core/fold.h"  // the *_key columns fold as the reservations do
 #include "projections/standard_projections.h"
 
 namespace annals::projections {
@@ -17,15 +18,6 @@ db::Value nullable_text(bool has, capnp::Text::Reader t) {
 
 db::Value nullable_time(schema::McpOptionalTime::Reader t) {
   return t.isMicros() ? db::Value(t.getMicros()) : db::Value(db::Null{});
-}
-
-// ASCII case folding, exactly as repositories::ascii_lower.
-std::string name_key(capnp::Text::Reader t) {
-  std::string out = text(t);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
 }
 
 // An UPDATE or DELETE of one row must find it.
@@ -53,20 +45,23 @@ class McpAuthProjection final : public Projection {
     switch (e.which()) {
       case McpAuthEvent::AUTH_HEADER_CREATED: {
         auto p = e.getAuthHeaderCreated();
-        return txn
-            .execute_deferred(
-                "INSERT INTO mcp_auth_headers (org_id, id, name, name_key, mcp_server_id,"
-                " header_key, sealed_header_value, created_by, created_at, updated_at, version,"
-                " created_position) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11)",
-                {org, text(p.getId()), text(p.getName()), name_key(p.getName()),
-                 text(p.getMcpServerId()), text(p.getHeaderKey()), text(p.getSealedHeaderValue()),
-                 text(p.getCreatedBy()), at, version, position});
+        return txn.execute_deferred(
+            "INSERT INTO mcp_auth_headers (org_id, id, name, name_key, mcp_server_id,"
+            " header_key, sealed_header_value, created_by, created_at, updated_at, version,"
+            " created_position) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11)",
+            {org, text(p.getId()), text(p.getName()), name_key(text(p.getName())),
+             text(p.getMcpServerId()), text(p.getHeaderKey()), text(p.getSealedHeaderValue()),
+             text(p.getCreatedBy()), at, version, position});
       }
       case McpAuthEvent::AUTH_HEADER_UPDATED: {
         auto p = e.getAuthHeaderUpdated();
-        std::vector<db::Value> params = {
-            org, text(p.getId()), text(p.getName()), name_key(p.getName()), text(p.getHeaderKey()),
-            at,  version};
+        std::vector<db::Value> params = {org,
+                                         text(p.getId()),
+                                         text(p.getName()),
+                                         name_key(text(p.getName())),
+                                         text(p.getHeaderKey()),
+                                         at,
+                                         version};
         std::string sql =
             "UPDATE mcp_auth_headers SET name = $3, name_key = $4, header_key = $5,"
             " updated_at = $6, version = $7";
@@ -89,25 +84,24 @@ class McpAuthProjection final : public Projection {
       }
       case McpAuthEvent::OAUTH_CONFIG_CREATED: {
         auto p = e.getOauthConfigCreated();
-        return txn
-            .execute_deferred(
-                "INSERT INTO mcp_oauth_configs (org_id, id, name, name_key, mcp_server_id,"
-                " registration_type, client_id, sealed_client_secret, authorization_endpoint,"
-                " token_endpoint, registration_endpoint, sealed_registration_access_token,"
-                " client_id_issued_at, token_endpoint_auth_method, scopes, created_by, created_at,"
-                " updated_at, version, created_position) VALUES ($1, $2, $3, $4, $5, $6, $7, $8,"
-                " $9, $10, $11, $12, $13, $14, $15, $16, $17, $17, $18, $19)",
-                {org, text(p.getId()), text(p.getName()), name_key(p.getName()),
-                 text(p.getMcpServerId()), text(p.getRegistrationType()), text(p.getClientId()),
-                 nullable_text(p.hasSealedClientSecret(), p.getSealedClientSecret()),
-                 text(p.getAuthorizationEndpoint()), text(p.getTokenEndpoint()),
-                 nullable_text(p.hasRegistrationEndpoint(), p.getRegistrationEndpoint()),
-                 nullable_text(p.hasSealedRegistrationAccessToken(),
-                               p.getSealedRegistrationAccessToken()),
-                 nullable_time(p.getClientIdIssuedAt()),
-                 nullable_text(p.hasTokenEndpointAuthMethod(), p.getTokenEndpointAuthMethod()),
-                 nullable_text(p.hasScopes(), p.getScopes()), text(p.getCreatedBy()), at, version,
-                 position});
+        return txn.execute_deferred(
+            "INSERT INTO mcp_oauth_configs (org_id, id, name, name_key, mcp_server_id,"
+            " registration_type, client_id, sealed_client_secret, authorization_endpoint,"
+            " token_endpoint, registration_endpoint, sealed_registration_access_token,"
+            " client_id_issued_at, token_endpoint_auth_method, scopes, created_by, created_at,"
+            " updated_at, version, created_position) VALUES ($1, $2, $3, $4, $5, $6, $7, $8,"
+            " $9, $10, $11, $12, $13, $14, $15, $16, $17, $17, $18, $19)",
+            {org, text(p.getId()), text(p.getName()), name_key(text(p.getName())),
+             text(p.getMcpServerId()), text(p.getRegistrationType()), text(p.getClientId()),
+             nullable_text(p.hasSealedClientSecret(), p.getSealedClientSecret()),
+             text(p.getAuthorizationEndpoint()), text(p.getTokenEndpoint()),
+             nullable_text(p.hasRegistrationEndpoint(), p.getRegistrationEndpoint()),
+             nullable_text(p.hasSealedRegistrationAccessToken(),
+                           p.getSealedRegistrationAccessToken()),
+             nullable_time(p.getClientIdIssuedAt()),
+             nullable_text(p.hasTokenEndpointAuthMethod(), p.getTokenEndpointAuthMethod()),
+             nullable_text(p.hasScopes(), p.getScopes()), text(p.getCreatedBy()), at, version,
+             position});
       }
       case McpAuthEvent::OAUTH_CONFIG_DELETED: {
         // The config and every token of it, in this one event.

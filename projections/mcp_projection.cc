@@ -1,4 +1,5 @@
 // mcp_servers and mcps tables.
+#include "core/fold.h"  // the *_key columns fold as the reservations do
 #include "events/mcp_events.capnp.h"
 #include "projections/standard_projections.h"
 
@@ -10,16 +11,6 @@ using events::PayloadType;
 using schema::McpEvent;
 
 std::string text(capnp::Text::Reader t) { return std::string(t.begin(), t.size()); }
-
-// A lookup key: ASCII lower case, as repositories::ascii_lower (projections
-// do not link the repositories library). URLs arrive trimmed already.
-std::string fold(capnp::Text::Reader t) {
-  std::string out = text(t);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
 
 template <typename Union>
 db::Value optional_value(Union u) {
@@ -61,14 +52,13 @@ class McpProjection final : public Projection {
     switch (group.which()) {
       case McpEvent::SERVER_CREATED: {
         auto p = group.getServerCreated();
-        return txn
-            .execute_deferred(
-                "INSERT INTO mcp_servers (org_id, id, url, url_key, name, description, enabled,"
-                " created_by, updated_by, created_at, updated_at, version, created_position)"
-                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $9, $10, $11)",
-                {org, text(p.getId()), text(p.getUrl()), fold(p.getUrl()), text(p.getName()),
-                 optional_value(p.getDescription()), p.getEnabled(), text(p.getActor()), at,
-                 version, position});
+        return txn.execute_deferred(
+            "INSERT INTO mcp_servers (org_id, id, url, url_key, name, description, enabled,"
+            " created_by, updated_by, created_at, updated_at, version, created_position)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $9, $10, $11)",
+            {org, text(p.getId()), text(p.getUrl()), url_key(text(p.getUrl())), text(p.getName()),
+             optional_value(p.getDescription()), p.getEnabled(), text(p.getActor()), at, version,
+             position});
       }
       case McpEvent::SERVER_UPDATED: {
         auto p = group.getServerUpdated();
@@ -77,26 +67,24 @@ class McpProjection final : public Projection {
             txn.execute("UPDATE mcp_servers SET url = $3, url_key = $4, name = $5,"
                         " description = $6, enabled = $7, updated_by = $8, updated_at = $9,"
                         " version = $10 WHERE org_id = $1 AND id = $2",
-                        {org, text(p.getId()), text(p.getUrl()), fold(p.getUrl()),
+                        {org, text(p.getId()), text(p.getUrl()), url_key(text(p.getUrl())),
                          text(p.getName()), optional_value(p.getDescription()), p.getEnabled(),
                          text(p.getActor()), at, version}));
         return expect_one(changed, "mcp.serverUpdated", "server", p.getId());
       }
       case McpEvent::INSTANCE_CREATED: {
         auto p = group.getInstanceCreated();
-        return txn
-            .execute_deferred(
-                "INSERT INTO mcps (org_id, id, created_by, mcp_server_id, name, slug, slug_key,"
-                " description, enabled, tools_cache, tools_filter, auth_type, auth_uuid,"
-                " created_at, updated_at, version, created_position)"
-                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15,"
-                " $16)",
-                {org, text(p.getId()), text(p.getCreatedBy()), text(p.getMcpServerId()),
-                 text(p.getName()), text(p.getSlug()), fold(p.getSlug()),
-                 optional_value(p.getDescription()), p.getEnabled(),
-                 optional_json(p.getToolsCache()), optional_json(p.getToolsFilter()),
-                 auth_type_name(p.getAuthType()), optional_value(p.getAuthUuid()), at, version,
-                 position});
+        return txn.execute_deferred(
+            "INSERT INTO mcps (org_id, id, created_by, mcp_server_id, name, slug, slug_key,"
+            " description, enabled, tools_cache, tools_filter, auth_type, auth_uuid,"
+            " created_at, updated_at, version, created_position)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15,"
+            " $16)",
+            {org, text(p.getId()), text(p.getCreatedBy()), text(p.getMcpServerId()),
+             text(p.getName()), text(p.getSlug()), slug_key(text(p.getSlug())),
+             optional_value(p.getDescription()), p.getEnabled(), optional_json(p.getToolsCache()),
+             optional_json(p.getToolsFilter()), auth_type_name(p.getAuthType()),
+             optional_value(p.getAuthUuid()), at, version, position});
       }
       case McpEvent::INSTANCE_UPDATED: {
         auto p = group.getInstanceUpdated();
@@ -108,7 +96,7 @@ class McpProjection final : public Projection {
                 " auth_uuid = $12, updated_at = $13, version = $14"
                 " WHERE org_id = $1 AND id = $2 AND created_by = $3",
                 {org, text(p.getId()), text(p.getCreatedBy()), text(p.getName()), text(p.getSlug()),
-                 fold(p.getSlug()), optional_value(p.getDescription()), p.getEnabled(),
+                 slug_key(text(p.getSlug())), optional_value(p.getDescription()), p.getEnabled(),
                  optional_json(p.getToolsCache()), optional_json(p.getToolsFilter()),
                  auth_type_name(p.getAuthType()), optional_value(p.getAuthUuid()), at, version}));
         return expect_one(changed, "mcp.instanceUpdated", "instance", p.getId());

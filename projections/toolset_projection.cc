@@ -1,4 +1,5 @@
 // toolsets and app_toolset_configs tables.
+#include "core/fold.h"  // the *_key columns fold as the reservations do
 #include "events/toolset_events.capnp.h"
 #include "projections/standard_projections.h"
 
@@ -10,16 +11,6 @@ using events::PayloadType;
 using schema::ToolsetEvent;
 
 std::string text(capnp::Text::Reader t) { return std::string(t.begin(), t.size()); }
-
-// The slug's lookup key: ASCII lower case, as repositories::ascii_lower
-// (projections do not link the repositories library).
-std::string slug_key(capnp::Text::Reader slug) {
-  std::string out = text(slug);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
 
 template <typename Union>
 db::Value optional_value(Union u) {
@@ -56,15 +47,14 @@ class ToolsetProjection final : public Projection {
         auto p = group.getToolsetCreated();
         db::Value sealed = db::Null{};
         if (p.getApiKey().isSealed()) sealed = text(p.getApiKey().getSealed());
-        return txn
-            .execute_deferred(
-                "INSERT INTO toolsets (org_id, id, user_id, toolset_type, slug, slug_key,"
-                " description, enabled, sealed_api_key, created_at, updated_at, version,"
-                " created_position)"
-                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12)",
-                {org, text(p.getId()), text(p.getUserId()), text(p.getToolsetType()),
-                 text(p.getSlug()), slug_key(p.getSlug()), optional_value(p.getDescription()),
-                 p.getEnabled(), sealed, at, version, static_cast<int64_t>(event.position())});
+        return txn.execute_deferred(
+            "INSERT INTO toolsets (org_id, id, user_id, toolset_type, slug, slug_key,"
+            " description, enabled, sealed_api_key, created_at, updated_at, version,"
+            " created_position)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12)",
+            {org, text(p.getId()), text(p.getUserId()), text(p.getToolsetType()), text(p.getSlug()),
+             slug_key(text(p.getSlug())), optional_value(p.getDescription()), p.getEnabled(),
+             sealed, at, version, static_cast<int64_t>(event.position())});
       }
       case ToolsetEvent::TOOLSET_UPDATED: {
         auto p = group.getToolsetUpdated();
@@ -72,7 +62,7 @@ class ToolsetProjection final : public Projection {
                                          text(p.getId()),
                                          text(p.getUserId()),
                                          text(p.getSlug()),
-                                         slug_key(p.getSlug()),
+                                         slug_key(text(p.getSlug())),
                                          optional_value(p.getDescription()),
                                          p.getEnabled(),
                                          at,

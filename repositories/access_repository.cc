@@ -1,6 +1,7 @@
 #include "repositories/access_repository.h"
 
 #include "core/validate.h"
+#include "repositories/command.h"
 #include "repositories/common.h"
 
 namespace annals::repositories {
@@ -76,17 +77,13 @@ class SqlAccessRepository final : public AccessRepository {
     // Each request is a stream of its own; its id is the position of this
     // event, known only once appended.
     std::string key = new_uuid();
-    std::string stream = "user-access-request/" + key;
-    journal::AppendRequest request;
-    request.org_id = std::string(org_id);
-    events::NewEvent event(org_id, stream, user_id);
-    auto p = event.payload().initAccess().initUserAccessRequested();
+    Command cmd(ctx_, org_id, "user-access-request/" + key, user_id);
+    cmd.expect_new();
+    auto p = cmd.add_event().initAccess().initUserAccessRequested();
     p.setUsername(std::string(username));
     p.setUserId(std::string(user_id));
     p.setKey(key);
-    request.events.push_back(std::move(event));
-    request.expectations.push_back({stream, journal::ExpectedVersion::no_stream()});
-    ANNALS_ASSIGN_OR_RETURN(auto appended, ctx_.write(std::move(request)));
+    ANNALS_ASSIGN_OR_RETURN(auto appended, cmd.append());
     ANNALS_ASSIGN_OR_RETURN(auto stored,
                             find(org_id, static_cast<int64_t>(appended.first_position)));
     return stored.request;
@@ -126,18 +123,13 @@ class SqlAccessRepository final : public AccessRepository {
     ANNALS_RETURN_IF_ERROR(validate_text("reviewer", reviewer, {kMaxReviewerBytes}));
     ANNALS_ASSIGN_OR_RETURN(auto stored, find(org_id, id));
 
-    journal::AppendRequest request;
-    request.org_id = std::string(org_id);
-    events::NewEvent event(org_id, stored.stream_id, reviewer);
-    auto p = event.payload().initAccess().initUserAccessReviewed();
+    Command cmd(ctx_, org_id, stored.stream_id, reviewer);
+    cmd.expect_version(stored.version);
+    auto p = cmd.add_event().initAccess().initUserAccessReviewed();
     p.setId(id);
     p.setStatus(to_schema(status));
     p.setReviewer(std::string(reviewer));
-    request.events.push_back(std::move(event));
-    request.expectations.push_back(
-        {stored.stream_id, journal::ExpectedVersion::exactly(stored.version)});
-    ANNALS_ASSIGN_OR_RETURN(auto appended, ctx_.write(std::move(request)));
-    (void)appended;
+    ANNALS_RETURN_IF_ERROR(cmd.append().status());
     ANNALS_ASSIGN_OR_RETURN(auto updated, find(org_id, id));
     return updated.request;
   }

@@ -1,6 +1,7 @@
 #include "repositories/access_request_repository.h"
 
 #include "core/validate.h"
+#include "repositories/command.h"
 #include "repositories/common.h"
 
 namespace annals::repositories {
@@ -91,12 +92,10 @@ class SqlAccessRequestRepository final : public AccessRequestRepository {
         validate_text("redirect_uri", r.redirect_uri, {kMaxRedirectUriBytes, true}));
     ANNALS_RETURN_IF_ERROR(validate_json("requested", r.requested, kMaxAccessJsonBytes));
 
-    std::string stream = stream_of(r.id);
-    journal::AppendRequest request;
-    request.org_id = std::string(org_id);
-    request.idempotency_key = "app_access_request.create/" + r.id;
-    events::NewEvent event(org_id, stream, r.app_client_id);
-    auto p = event.payload().initAccess().initAppAccessRequestCreated();
+    Command cmd(ctx_, org_id, stream_of(r.id), r.app_client_id);
+    cmd.expect_new();
+    cmd.idempotency_key("app_access_request.create/" + r.id);
+    auto p = cmd.add_event().initAccess().initAppAccessRequestCreated();
     p.setId(r.id);
     p.setAppClientId(r.app_client_id);
     p.setAppName(r.app_name);
@@ -105,10 +104,8 @@ class SqlAccessRequestRepository final : public AccessRequestRepository {
     p.setRedirectUri(r.redirect_uri);
     p.setRequested(r.requested);
     p.setExpiresAtMicros(to_micros(r.expires_at));
-    request.events.push_back(std::move(event));
-    request.expectations.push_back({stream, journal::ExpectedVersion::no_stream()});
 
-    auto appended = ctx_.write(std::move(request));
+    auto appended = cmd.append();
     if (!appended.is_ok()) {
       if (appended.status().code() == Code::kConcurrencyConflict) return id_taken(r.id);
       return appended.status();
@@ -147,11 +144,8 @@ class SqlAccessRequestRepository final : public AccessRequestRepository {
                                   " and can no longer be approved");
     }
 
-    std::string stream = stream_of(id);
-    journal::AppendRequest request;
-    request.org_id = std::string(org_id);
-    events::NewEvent event(org_id, stream, user_id);
-    auto p = event.payload().initAccess().initAppAccessRequestApproved();
+    Command cmd(ctx_, org_id, stream_of(id), user_id);
+    auto p = cmd.add_event().initAccess().initAppAccessRequestApproved();
     p.setId(std::string(id));
     p.setUserId(std::string(user_id));
     p.setApproved(std::string(approved));
@@ -159,11 +153,9 @@ class SqlAccessRequestRepository final : public AccessRequestRepository {
     if (scope.has_value()) {
       p.setAccessRequestScope(*scope);
       // Never released: requests are not deleted and an approval is final.
-      request.reservations.push_back(
-          journal::Reservation::claim(kAppAccessRequestScopeRule, *scope, stream));
+      cmd.claim(kAppAccessRequestScopeRule, *scope);
     }
-    request.events.push_back(std::move(event));
-    return change(org_id, id, stored.version, std::move(request));
+    return change(org_id, id, stored.version, std::move(cmd));
   }
 
   Result<AppAccessRequest> deny(std::string_view org_id, std::string_view id,
@@ -173,15 +165,11 @@ class SqlAccessRequestRepository final : public AccessRequestRepository {
     ANNALS_RETURN_IF_ERROR(validate_user(user_id));
     ANNALS_ASSIGN_OR_RETURN(auto stored, find_draft(org_id, id, "deny"));
 
-    std::string stream = stream_of(id);
-    journal::AppendRequest request;
-    request.org_id = std::string(org_id);
-    events::NewEvent event(org_id, stream, user_id);
-    auto p = event.payload().initAccess().initAppAccessRequestDenied();
+    Command cmd(ctx_, org_id, stream_of(id), user_id);
+    auto p = cmd.add_event().initAccess().initAppAccessRequestDenied();
     p.setId(std::string(id));
     p.setUserId(std::string(user_id));
-    request.events.push_back(std::move(event));
-    return change(org_id, id, stored.version, std::move(request));
+    return change(org_id, id, stored.version, std::move(cmd));
   }
 
   Result<AppAccessRequest> fail(std::string_view org_id, std::string_view id,
@@ -192,15 +180,11 @@ class SqlAccessRequestRepository final : public AccessRequestRepository {
         validate_text("error_message", error_message, {kMaxAccessErrorMessageBytes}));
     ANNALS_ASSIGN_OR_RETURN(auto stored, find_draft(org_id, id, "fail"));
 
-    std::string stream = stream_of(id);
-    journal::AppendRequest request;
-    request.org_id = std::string(org_id);
-    events::NewEvent event(org_id, stream, "system");
-    auto p = event.payload().initAccess().initAppAccessRequestFailed();
+    Command cmd(ctx_, org_id, stream_of(id), "system");
+    auto p = cmd.add_event().initAccess().initAppAccessRequestFailed();
     p.setId(std::string(id));
     p.setErrorMessage(std::string(error_message));
-    request.events.push_back(std::move(event));
-    return change(org_id, id, stored.version, std::move(request));
+    return change(org_id, id, stored.version, std::move(cmd));
   }
 
   Result<AppAccessRequest> get_by_access_request_scope(std::string_view org_id,
@@ -225,10 +209,9 @@ class SqlAccessRequestRepository final : public AccessRequestRepository {
 
   // Appends a state change of the draft read at `version`, then reads it back.
   Result<AppAccessRequest> change(std::string_view org_id, std::string_view id, uint64_t version,
-                                  journal::AppendRequest request) {
-    request.expectations.push_back({stream_of(id), journal::ExpectedVersion::exactly(version)});
-    ANNALS_ASSIGN_OR_RETURN(auto appended, ctx_.write(std::move(request)));
-    (void)appended;
+                                  Command cmd) {
+    cmd.expect_version(version);
+    ANNALS_RETURN_IF_ERROR(cmd.append().status());
     ANNALS_ASSIGN_OR_RETURN(auto updated, find(org_id, id));
     return updated.request;
   }

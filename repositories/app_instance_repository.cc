@@ -1,6 +1,7 @@
 #include "repositories/app_instance_repository.h"
 
 #include "core/validate.h"
+#include "repositories/command.h"
 #include "repositories/secrets.h"
 
 namespace annals::repositories {
@@ -61,17 +62,13 @@ class SqlAppInstanceRepository final : public AppInstanceRepository {
     ANNALS_ASSIGN_OR_RETURN(std::string sealed,
                             secrets->seal(org_id, purpose_of(a.client_id), a.client_secret));
 
-    journal::AppendRequest request;
-    request.org_id = std::string(org_id);
-    events::NewEvent event(org_id, kStream, "system");
-    auto p = event.payload().initAccess().initAppInstanceUpserted();
+    Command cmd(ctx_, org_id, kStream, "system");
+    auto p = cmd.add_event().initAccess().initAppInstanceUpserted();
     p.setClientId(a.client_id);
     p.setSealedClientSecret(sealed);
     p.setScope(a.scope);
     p.setStatus(a.status);
-    request.events.push_back(std::move(event));
-    ANNALS_ASSIGN_OR_RETURN(auto appended, ctx_.write(std::move(request)));
-    (void)appended;
+    ANNALS_RETURN_IF_ERROR(cmd.append().status());
     ANNALS_ASSIGN_OR_RETURN(auto stored, find(org_id));
     if (stored.instance.client_secret == sealed) {
       stored.instance.client_secret = a.client_secret;
@@ -90,26 +87,20 @@ class SqlAppInstanceRepository final : public AppInstanceRepository {
     ANNALS_RETURN_IF_ERROR(validate_status(status));
     ANNALS_ASSIGN_OR_RETURN(auto stored, find(org_id));
 
-    journal::AppendRequest request;
-    request.org_id = std::string(org_id);
-    events::NewEvent event(org_id, kStream, "system");
-    event.payload().initAccess().initAppInstanceStatusChanged().setStatus(std::string(status));
-    request.events.push_back(std::move(event));
-    request.expectations.push_back({kStream, journal::ExpectedVersion::exactly(stored.version)});
-    return ctx_.write(std::move(request)).status();
+    Command cmd(ctx_, org_id, kStream, "system");
+    cmd.expect_version(stored.version);
+    cmd.add_event().initAccess().initAppInstanceStatusChanged().setStatus(std::string(status));
+    return cmd.append().status();
   }
 
   Status remove(std::string_view org_id) override {
     ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
     ANNALS_ASSIGN_OR_RETURN(auto stored, find(org_id));
 
-    journal::AppendRequest request;
-    request.org_id = std::string(org_id);
-    events::NewEvent event(org_id, kStream, "system");
-    event.payload().initAccess().initAppInstanceDeleted();
-    request.events.push_back(std::move(event));
-    request.expectations.push_back({kStream, journal::ExpectedVersion::exactly(stored.version)});
-    return ctx_.write(std::move(request)).status();
+    Command cmd(ctx_, org_id, kStream, "system");
+    cmd.expect_version(stored.version);
+    cmd.add_event().initAccess().initAppInstanceDeleted();
+    return cmd.append().status();
   }
 
  private:

@@ -8,23 +8,6 @@
 
 namespace annals::repositories {
 
-std::string ascii_lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
-
-std::string_view trim(std::string_view s) {
-  auto space = [](char c) {
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
-  };
-  while (!s.empty() && space(s.front())) s.remove_prefix(1);
-  while (!s.empty() && space(s.back())) s.remove_suffix(1);
-  return s;
-}
-
 Status validate_json(std::string_view field, std::string_view text, size_t max_bytes) {
   ANNALS_RETURN_IF_ERROR(validate_text(field, text, {max_bytes}));
   if (!nlohmann::json::accept(text.begin(), text.end())) {

@@ -6,17 +6,10 @@
 #include <string_view>
 
 #include "annals/status.h"
+#include "core/fold.h"  // ascii_lower, trim: shared with the projections
 #include "projections/database.h"
 
 namespace annals::repositories {
-
-// ASCII case folding: the same on every backend (SQLite's lower() and
-// PostgreSQL's lower() differ outside ASCII, so case-insensitive rules fold
-// in C++ and store the folded key).
-std::string ascii_lower(std::string_view s);
-
-// Without leading and trailing ASCII whitespace.
-std::string_view trim(std::string_view s);
 
 // Valid JSON text (kept byte for byte; only checked).
 Status validate_json(std::string_view field, std::string_view text, size_t max_bytes);

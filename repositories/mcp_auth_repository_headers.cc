@@ -101,25 +101,20 @@ Result<McpAuthHeader> SqlMcpAuthRepository::create_auth_header(std::string_view 
   ANNALS_RETURN_IF_ERROR(validate_user("created_by", h.created_by));
   ANNALS_ASSIGN_OR_RETURN(std::string sealed, seal(org_id, header_value_purpose(h.id), h.value));
 
-  std::string stream = header_stream(h.id);
-  journal::AppendRequest request;
-  request.org_id = std::string(org_id);
+  Command cmd(ctx_, org_id, header_stream(h.id), h.created_by);
+  cmd.expect_new();
   // Creating the same header twice (a retry) appends it once.
-  request.idempotency_key = "mcp_auth_header.create/" + h.id;
-  events::NewEvent event(org_id, stream, h.created_by);
-  auto p = event.payload().initMcpAuth().initAuthHeaderCreated();
+  cmd.idempotency_key("mcp_auth_header.create/" + h.id);
+  cmd.claim(kHeaderNameRule, name_reservation(h.mcp_server_id, h.name));
+  auto p = cmd.add_event().initMcpAuth().initAuthHeaderCreated();
   p.setId(h.id);
   p.setName(h.name);
   p.setMcpServerId(h.mcp_server_id);
   p.setHeaderKey(h.header_key);
   p.setSealedHeaderValue(sealed);
   p.setCreatedBy(h.created_by);
-  request.events.push_back(std::move(event));
-  request.expectations.push_back({stream, journal::ExpectedVersion::no_stream()});
-  request.reservations.push_back(journal::Reservation::claim(
-      kHeaderNameRule, name_reservation(h.mcp_server_id, h.name), stream));
 
-  auto appended = ctx_.write(std::move(request));
+  auto appended = cmd.append();
   if (!appended.is_ok()) {
     if (appended.status().code() == Code::kConcurrencyConflict) return header_id_taken(h.id);
     return appended.status();
@@ -157,27 +152,18 @@ Result<McpAuthHeader> SqlMcpAuthRepository::update_auth_header(std::string_view 
       validate_secret_change("value", u.value, Clearable::kNo, validate_header_value));
   ANNALS_ASSIGN_OR_RETURN(auto stored, find_header(org_id, id));
 
-  std::string stream = header_stream(id);
-  journal::AppendRequest request;
-  request.org_id = std::string(org_id);
-  events::NewEvent event(org_id, stream, "system");
-  auto p = event.payload().initMcpAuth().initAuthHeaderUpdated();
+  Command cmd(ctx_, org_id, header_stream(id), "system");
+  cmd.expect_version(stored.version);
+  // A rename: the old name is freed and the new one claimed in the same append.
+  cmd.rename(kHeaderNameRule, name_reservation(stored.header.mcp_server_id, stored.header.name),
+             name_reservation(stored.header.mcp_server_id, u.name));
+  auto p = cmd.add_event().initMcpAuth().initAuthHeaderUpdated();
   p.setId(std::string(id));
   p.setName(u.name);
   p.setHeaderKey(u.header_key);
   ANNALS_RETURN_IF_ERROR(
       write_secret_change(ctx_, org_id, header_value_purpose(id), u.value, p.initHeaderValue()));
-  request.events.push_back(std::move(event));
-  request.expectations.push_back({stream, journal::ExpectedVersion::exactly(stored.version)});
-  const std::string old_key = name_reservation(stored.header.mcp_server_id, stored.header.name);
-  const std::string new_key = name_reservation(stored.header.mcp_server_id, u.name);
-  if (old_key != new_key) {
-    // A rename: the old name is freed and the new one claimed in the same append.
-    request.reservations.push_back(journal::Reservation::release(kHeaderNameRule, old_key, stream));
-    request.reservations.push_back(journal::Reservation::claim(kHeaderNameRule, new_key, stream));
-  }
-  ANNALS_ASSIGN_OR_RETURN(auto appended, ctx_.write(std::move(request)));
-  (void)appended;
+  ANNALS_RETURN_IF_ERROR(cmd.append().status());
   ANNALS_ASSIGN_OR_RETURN(auto updated, find_header(org_id, id));
   return updated.header;
 }
@@ -187,16 +173,11 @@ Status SqlMcpAuthRepository::delete_auth_header(std::string_view org_id, std::st
   ANNALS_RETURN_IF_ERROR(validate_id("id", id));
   ANNALS_ASSIGN_OR_RETURN(auto stored, find_header(org_id, id));
 
-  std::string stream = header_stream(id);
-  journal::AppendRequest request;
-  request.org_id = std::string(org_id);
-  events::NewEvent event(org_id, stream, "system");
-  event.payload().initMcpAuth().initAuthHeaderDeleted().setId(std::string(id));
-  request.events.push_back(std::move(event));
-  request.expectations.push_back({stream, journal::ExpectedVersion::exactly(stored.version)});
-  request.reservations.push_back(journal::Reservation::release(
-      kHeaderNameRule, name_reservation(stored.header.mcp_server_id, stored.header.name), stream));
-  return ctx_.write(std::move(request)).status();
+  Command cmd(ctx_, org_id, header_stream(id), "system");
+  cmd.expect_version(stored.version);
+  cmd.release(kHeaderNameRule, name_reservation(stored.header.mcp_server_id, stored.header.name));
+  cmd.add_event().initMcpAuth().initAuthHeaderDeleted().setId(std::string(id));
+  return cmd.append().status();
 }
 
 Result<std::vector<McpAuthHeader>> SqlMcpAuthRepository::list_auth_headers(

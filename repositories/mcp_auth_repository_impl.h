@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/validate.h"
+#include "repositories/command.h"
 #include "repositories/common.h"
 #include "repositories/mcp_auth_repository.h"
 #include "repositories/reservation_rules.h"

@@ -87,13 +87,12 @@ Result<McpOAuthConfig> SqlMcpAuthRepository::create_oauth_config(std::string_vie
         sealed_rat, seal(org_id, registration_token_purpose(c.id), *c.registration_access_token));
   }
 
-  std::string stream = config_stream(c.id);
-  journal::AppendRequest request;
-  request.org_id = std::string(org_id);
+  Command cmd(ctx_, org_id, config_stream(c.id), c.created_by);
+  cmd.expect_new();
   // Creating the same config twice (a retry) appends it once.
-  request.idempotency_key = "mcp_oauth_config.create/" + c.id;
-  events::NewEvent event(org_id, stream, c.created_by);
-  auto p = event.payload().initMcpAuth().initOauthConfigCreated();
+  cmd.idempotency_key("mcp_oauth_config.create/" + c.id);
+  cmd.claim(kConfigNameRule, name_reservation(c.mcp_server_id, c.name));
+  auto p = cmd.add_event().initMcpAuth().initOauthConfigCreated();
   p.setId(c.id);
   p.setName(c.name);
   p.setMcpServerId(c.mcp_server_id);
@@ -112,12 +111,8 @@ Result<McpOAuthConfig> SqlMcpAuthRepository::create_oauth_config(std::string_vie
   if (c.token_endpoint_auth_method) p.setTokenEndpointAuthMethod(*c.token_endpoint_auth_method);
   if (c.scopes) p.setScopes(*c.scopes);
   p.setCreatedBy(c.created_by);
-  request.events.push_back(std::move(event));
-  request.expectations.push_back({stream, journal::ExpectedVersion::no_stream()});
-  request.reservations.push_back(journal::Reservation::claim(
-      kConfigNameRule, name_reservation(c.mcp_server_id, c.name), stream));
 
-  auto appended = ctx_.write(std::move(request));
+  auto appended = cmd.append();
   if (!appended.is_ok()) {
     if (appended.status().code() == Code::kConcurrencyConflict) return config_id_taken(c.id);
     return appended.status();
@@ -192,18 +187,13 @@ Status SqlMcpAuthRepository::delete_config(std::string_view org_id, std::string_
   // One event deletes the config and (in its projection) every token of
   // it. Token commands expect the config's stream at the version they read,
   // so none can follow this one.
-  std::string stream = config_stream(id);
-  journal::AppendRequest request;
-  request.org_id = std::string(org_id);
-  events::NewEvent event(org_id, stream, "system");
-  auto p = event.payload().initMcpAuth().initOauthConfigDeleted();
+  Command cmd(ctx_, org_id, config_stream(id), "system");
+  cmd.expect_version(stored.version);
+  cmd.release(kConfigNameRule, name_reservation(stored.config.mcp_server_id, stored.config.name));
+  auto p = cmd.add_event().initMcpAuth().initOauthConfigDeleted();
   p.setId(std::string(id));
   p.setWithTokens(with_tokens);
-  request.events.push_back(std::move(event));
-  request.expectations.push_back({stream, journal::ExpectedVersion::exactly(stored.version)});
-  request.reservations.push_back(journal::Reservation::release(
-      kConfigNameRule, name_reservation(stored.config.mcp_server_id, stored.config.name), stream));
-  return ctx_.write(std::move(request)).status();
+  return cmd.append().status();
 }
 
 Result<McpOAuthClientCredentials> SqlMcpAuthRepository::get_oauth_client_credentials(

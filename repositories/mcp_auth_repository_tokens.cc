@@ -75,13 +75,12 @@ Result<McpOAuthToken> SqlMcpAuthRepository::create_oauth_token(std::string_view 
                             seal(org_id, refresh_token_purpose(t.id), *t.refresh_token));
   }
 
-  std::string stream = token_stream(t.id);
-  journal::AppendRequest request;
-  request.org_id = std::string(org_id);
+  Command cmd(ctx_, org_id, token_stream(t.id), t.created_by);
+  cmd.expect_new();
+  cmd.expect_version(config_stream(t.mcp_oauth_config_id), config.version);
   // Creating the same token twice (a retry) appends it once.
-  request.idempotency_key = "mcp_oauth_token.create/" + t.id;
-  events::NewEvent event(org_id, stream, t.created_by);
-  auto p = event.payload().initMcpAuth().initOauthTokenCreated();
+  cmd.idempotency_key("mcp_oauth_token.create/" + t.id);
+  auto p = cmd.add_event().initMcpAuth().initOauthTokenCreated();
   p.setId(t.id);
   p.setMcpOauthConfigId(t.mcp_oauth_config_id);
   p.setSealedAccessToken(sealed_access);
@@ -89,15 +88,11 @@ Result<McpOAuthToken> SqlMcpAuthRepository::create_oauth_token(std::string_view 
   if (t.scopes_granted) p.setScopesGranted(*t.scopes_granted);
   set_optional_time(p.initExpiresAt(), t.expires_at);
   p.setCreatedBy(t.created_by);
-  request.events.push_back(std::move(event));
-  request.expectations.push_back({stream, journal::ExpectedVersion::no_stream()});
-  request.expectations.push_back(
-      {config_stream(t.mcp_oauth_config_id), journal::ExpectedVersion::exactly(config.version)});
 
-  auto appended = ctx_.write(std::move(request));
+  auto appended = cmd.append();
   if (!appended.is_ok()) {
     if (appended.status().code() != Code::kConcurrencyConflict) return appended.status();
-    ANNALS_ASSIGN_OR_RETURN(uint64_t version, ctx_.journal().stream_version(org_id, stream));
+    ANNALS_ASSIGN_OR_RETURN(uint64_t version, ctx_.journal().stream_version(org_id, cmd.stream()));
     if (version > 0) return token_id_taken(t.id);
     // The config moved on (was deleted) since it was read.
     ANNALS_RETURN_IF_ERROR(find_config(org_id, t.mcp_oauth_config_id).status());
@@ -166,11 +161,10 @@ Result<McpOAuthToken> SqlMcpAuthRepository::update_oauth_token(std::string_view 
   ANNALS_RETURN_IF_ERROR(validate_scopes_granted(u.scopes_granted));
   ANNALS_ASSIGN_OR_RETURN(auto stored, find_token_for_user(org_id, user_id, id));
 
-  std::string stream = token_stream(id);
-  journal::AppendRequest request;
-  request.org_id = std::string(org_id);
-  events::NewEvent event(org_id, stream, user_id);
-  auto p = event.payload().initMcpAuth().initOauthTokenUpdated();
+  Command cmd(ctx_, org_id, token_stream(id), user_id);
+  cmd.expect_version(stored.version);
+  cmd.expect_version(config_stream(stored.token.mcp_oauth_config_id), stored.config_version);
+  auto p = cmd.add_event().initMcpAuth().initOauthTokenUpdated();
   p.setId(std::string(id));
   ANNALS_RETURN_IF_ERROR(write_secret_change(ctx_, org_id, access_token_purpose(id), u.access_token,
                                              p.initAccessToken()));
@@ -178,12 +172,7 @@ Result<McpOAuthToken> SqlMcpAuthRepository::update_oauth_token(std::string_view 
                                              u.refresh_token, p.initRefreshToken()));
   if (u.scopes_granted) p.setScopesGranted(*u.scopes_granted);
   set_optional_time(p.initExpiresAt(), u.expires_at);
-  request.events.push_back(std::move(event));
-  request.expectations.push_back({stream, journal::ExpectedVersion::exactly(stored.version)});
-  request.expectations.push_back({config_stream(stored.token.mcp_oauth_config_id),
-                                  journal::ExpectedVersion::exactly(stored.config_version)});
-  ANNALS_ASSIGN_OR_RETURN(auto appended, ctx_.write(std::move(request)));
-  (void)appended;
+  ANNALS_RETURN_IF_ERROR(cmd.append().status());
   ANNALS_ASSIGN_OR_RETURN(auto updated, find_token(org_id, id));
   return updated.token;
 }
@@ -195,18 +184,13 @@ Status SqlMcpAuthRepository::delete_oauth_token(std::string_view org_id, std::st
   ANNALS_RETURN_IF_ERROR(validate_id("id", id));
   ANNALS_ASSIGN_OR_RETURN(auto stored, find_token_for_user(org_id, user_id, id));
 
-  std::string stream = token_stream(id);
-  journal::AppendRequest request;
-  request.org_id = std::string(org_id);
-  events::NewEvent event(org_id, stream, user_id);
-  auto p = event.payload().initMcpAuth().initOauthTokenDeleted();
+  Command cmd(ctx_, org_id, token_stream(id), user_id);
+  cmd.expect_version(stored.version);
+  cmd.expect_version(config_stream(stored.token.mcp_oauth_config_id), stored.config_version);
+  auto p = cmd.add_event().initMcpAuth().initOauthTokenDeleted();
   p.setId(std::string(id));
   p.setMcpOauthConfigId(stored.token.mcp_oauth_config_id);
-  request.events.push_back(std::move(event));
-  request.expectations.push_back({stream, journal::ExpectedVersion::exactly(stored.version)});
-  request.expectations.push_back({config_stream(stored.token.mcp_oauth_config_id),
-                                  journal::ExpectedVersion::exactly(stored.config_version)});
-  return ctx_.write(std::move(request)).status();
+  return cmd.append().status();
 }
 
 Result<int64_t> SqlMcpAuthRepository::delete_oauth_tokens_of_config(
@@ -240,24 +224,18 @@ Result<int64_t> SqlMcpAuthRepository::delete_tokens_of_config(
   ANNALS_ASSIGN_OR_RETURN(auto rows, txn->query(sql, params));
   if (rows.empty()) return int64_t{0};
 
-  // One append: every token goes, or (a token changed meanwhile) none does.
-  journal::AppendRequest request;
-  request.org_id = std::string(org_id);
-  const std::string actor = user_id.value_or("system");
+  // One append of the config: every token goes, or (a token changed
+  // meanwhile) none does.
+  Command cmd(ctx_, org_id, config_stream(config_id), user_id.value_or("system"));
   for (const auto& row : rows) {
     std::string stream = token_stream(row.text(0));
-    events::NewEvent event(org_id, stream, actor);
-    auto p = event.payload().initMcpAuth().initOauthTokenDeleted();
+    cmd.expect_version(stream, static_cast<uint64_t>(row.i64(1)));
+    auto p = cmd.add_event(stream).initMcpAuth().initOauthTokenDeleted();
     p.setId(row.text(0));
     p.setMcpOauthConfigId(std::string(config_id));
-    request.events.push_back(std::move(event));
-    request.expectations.push_back(
-        {stream, journal::ExpectedVersion::exactly(static_cast<uint64_t>(row.i64(1)))});
   }
-  request.expectations.push_back(
-      {config_stream(config_id), journal::ExpectedVersion::exactly(config.version)});
-  ANNALS_ASSIGN_OR_RETURN(auto appended, ctx_.write(std::move(request)));
-  (void)appended;
+  cmd.expect_version(config.version);
+  ANNALS_RETURN_IF_ERROR(cmd.append().status());
   return static_cast<int64_t>(rows.size());
 }
 

@@ -1,5 +1,6 @@
 // McpServerRepository: instances (a user's instances of a server).
 #include "core/validate.h"
+#include "repositories/command.h"
 #include "repositories/common.h"
 #include "repositories/mcp_repository.h"
 #include "repositories/mcp_repository_internal.h"
@@ -16,11 +17,7 @@ constexpr const char* kColumns =
     " m.version";
 constexpr size_t kColumnCount = 14;
 
-// The slug rule's value: per user, ASCII case-insensitive. A slug holds no
-// '/', so the first '/' ends it.
-std::string slug_value(std::string_view slug, std::string_view user_id) {
-  return rules::slug_value(slug, user_id);
-}
+using rules::slug_value;
 
 Status validate_id(std::string_view id) { return validate_identifier("id", id, kMaxMcpIdBytes); }
 Status validate_user(std::string_view user_id) {
@@ -143,18 +140,13 @@ Result<McpInstance> SqlMcpServerRepository::create_instance(std::string_view org
 
   const McpInstanceUpdate fields{m.name,        m.slug,         m.description, m.enabled,
                                  m.tools_cache, m.tools_filter, m.auth_type,   m.auth_uuid};
-  std::string stream = instance_stream(m.id);
-  journal::AppendRequest request;
-  request.org_id = std::string(org_id);
-  events::NewEvent event(org_id, stream, m.created_by);
-  fill(event.payload().initMcp().initInstanceCreated(), m.id, m.created_by, m.mcp_server_id,
+  Command cmd(ctx_, org_id, instance_stream(m.id), m.created_by);
+  cmd.expect_new();
+  cmd.claim(kSlugRule, slug_value(m.slug, m.created_by));
+  fill(cmd.add_event().initMcp().initInstanceCreated(), m.id, m.created_by, m.mcp_server_id,
        fields);
-  request.events.push_back(std::move(event));
-  request.expectations.push_back({stream, journal::ExpectedVersion::no_stream()});
-  request.reservations.push_back(
-      journal::Reservation::claim(kSlugRule, slug_value(m.slug, m.created_by), stream));
 
-  auto appended = ctx_.write(std::move(request));
+  auto appended = cmd.append();
   if (!appended.is_ok()) {
     if (appended.status().code() == Code::kConcurrencyConflict) {
       return Status::conflict(kIdRule, "MCP instance id '" + m.id + "' is already used");
@@ -182,11 +174,11 @@ Result<McpInstance> SqlMcpServerRepository::get_instance_by_slug(std::string_vie
   ANNALS_RETURN_IF_ERROR(validate_user(user_id));
   ANNALS_RETURN_IF_ERROR(validate_slug(slug));
   ANNALS_ASSIGN_OR_RETURN(auto txn, ctx_.read(org_id));
-  ANNALS_ASSIGN_OR_RETURN(
-      auto rows, txn->query(std::string("SELECT ") + kColumns +
-                                " FROM mcps m WHERE m.org_id = $1 AND m.created_by = $2"
-                                " AND m.slug_key = $3",
-                            {std::string(org_id), std::string(user_id), ascii_lower(slug)}));
+  ANNALS_ASSIGN_OR_RETURN(auto rows,
+                          txn->query(std::string("SELECT ") + kColumns +
+                                         " FROM mcps m WHERE m.org_id = $1 AND m.created_by = $2"
+                                         " AND m.slug_key = $3",
+                                     {std::string(org_id), std::string(user_id), slug_key(slug)}));
   if (rows.empty()) {
     return Status::not_found("no MCP instance with slug '" + std::string(slug) + "'");
   }
@@ -225,22 +217,12 @@ Result<McpInstance> SqlMcpServerRepository::update_instance(std::string_view org
                                          u.tools_filter, u.auth_type, u.auth_uuid));
   ANNALS_ASSIGN_OR_RETURN(auto stored, find_instance_for_user(org_id, user_id, id));
 
-  std::string stream = instance_stream(id);
-  journal::AppendRequest request;
-  request.org_id = std::string(org_id);
-  events::NewEvent event(org_id, stream, user_id);
-  fill(event.payload().initMcp().initInstanceUpdated(), id, user_id, stored.instance.mcp_server_id,
+  Command cmd(ctx_, org_id, instance_stream(id), user_id);
+  cmd.expect_version(stored.version);
+  cmd.rename(kSlugRule, slug_value(stored.instance.slug, user_id), slug_value(u.slug, user_id));
+  fill(cmd.add_event().initMcp().initInstanceUpdated(), id, user_id, stored.instance.mcp_server_id,
        u);
-  request.events.push_back(std::move(event));
-  request.expectations.push_back({stream, journal::ExpectedVersion::exactly(stored.version)});
-  std::string old_value = slug_value(stored.instance.slug, user_id);
-  std::string new_value = slug_value(u.slug, user_id);
-  if (old_value != new_value) {
-    request.reservations.push_back(journal::Reservation::release(kSlugRule, old_value, stream));
-    request.reservations.push_back(journal::Reservation::claim(kSlugRule, new_value, stream));
-  }
-  ANNALS_ASSIGN_OR_RETURN(auto appended, ctx_.write(std::move(request)));
-  (void)appended;
+  ANNALS_RETURN_IF_ERROR(cmd.append().status());
   ANNALS_ASSIGN_OR_RETURN(auto updated, find_instance(org_id, id));
   return updated.instance;
 }
@@ -252,19 +234,14 @@ Status SqlMcpServerRepository::delete_instance(std::string_view org_id, std::str
   ANNALS_RETURN_IF_ERROR(validate_id(id));
   ANNALS_ASSIGN_OR_RETURN(auto stored, find_instance_for_user(org_id, user_id, id));
 
-  std::string stream = instance_stream(id);
-  journal::AppendRequest request;
-  request.org_id = std::string(org_id);
-  events::NewEvent event(org_id, stream, user_id);
-  auto p = event.payload().initMcp().initInstanceDeleted();
+  Command cmd(ctx_, org_id, instance_stream(id), user_id);
+  cmd.expect_version(stored.version);
+  cmd.release(kSlugRule, slug_value(stored.instance.slug, user_id));
+  auto p = cmd.add_event().initMcp().initInstanceDeleted();
   p.setId(std::string(id));
   p.setCreatedBy(std::string(user_id));
   p.setSlug(stored.instance.slug);
-  request.events.push_back(std::move(event));
-  request.expectations.push_back({stream, journal::ExpectedVersion::exactly(stored.version)});
-  request.reservations.push_back(
-      journal::Reservation::release(kSlugRule, slug_value(stored.instance.slug, user_id), stream));
-  return ctx_.write(std::move(request)).status();
+  return cmd.append().status();
 }
 
 Result<StoredInstance> SqlMcpServerRepository::find_instance(std::string_view org_id,

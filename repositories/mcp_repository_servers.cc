@@ -1,5 +1,6 @@
 // McpServerRepository: servers (the org's allow-list).
 #include "core/validate.h"
+#include "repositories/command.h"
 #include "repositories/common.h"
 #include "repositories/mcp_repository.h"
 #include "repositories/mcp_repository_internal.h"
@@ -14,9 +15,6 @@ constexpr const char* kIdRule = "mcp_server.id";
 constexpr const char* kColumns =
     "id, url, name, description, enabled, created_by, updated_by, created_at, updated_at,"
     " version";
-
-// The url rule's value and lookup key: trimmed, ASCII lower case.
-std::string url_key(std::string_view url) { return rules::url_value(url); }
 
 Status validate_id(std::string_view id) { return validate_identifier("id", id, kMaxMcpIdBytes); }
 
@@ -67,17 +65,13 @@ Result<McpServer> SqlMcpServerRepository::create_server(std::string_view org_id,
   ANNALS_RETURN_IF_ERROR(validate_fields(url, s.name, s.description));
   ANNALS_RETURN_IF_ERROR(validate_text("created_by", s.created_by, {kMaxMcpUserIdBytes}));
 
-  std::string stream = server_stream(s.id);
-  journal::AppendRequest request;
-  request.org_id = std::string(org_id);
-  events::NewEvent event(org_id, stream, s.created_by);
-  fill(event.payload().initMcp().initServerCreated(), s.id, url, s.name, s.description, s.enabled,
+  Command cmd(ctx_, org_id, server_stream(s.id), s.created_by);
+  cmd.expect_new();
+  cmd.claim(kUrlRule, rules::url_value(url));
+  fill(cmd.add_event().initMcp().initServerCreated(), s.id, url, s.name, s.description, s.enabled,
        s.created_by);
-  request.events.push_back(std::move(event));
-  request.expectations.push_back({stream, journal::ExpectedVersion::no_stream()});
-  request.reservations.push_back(journal::Reservation::claim(kUrlRule, url_key(url), stream));
 
-  auto appended = ctx_.write(std::move(request));
+  auto appended = cmd.append();
   if (!appended.is_ok()) {
     if (appended.status().code() == Code::kConcurrencyConflict) {
       return Status::conflict(kIdRule, "MCP server id '" + s.id + "' is already used");
@@ -98,22 +92,12 @@ Result<McpServer> SqlMcpServerRepository::update_server(std::string_view org_id,
   ANNALS_RETURN_IF_ERROR(validate_text("updated_by", u.updated_by, {kMaxMcpUserIdBytes}));
   ANNALS_ASSIGN_OR_RETURN(auto stored, find_server(org_id, id));
 
-  std::string stream = server_stream(id);
-  journal::AppendRequest request;
-  request.org_id = std::string(org_id);
-  events::NewEvent event(org_id, stream, u.updated_by);
-  fill(event.payload().initMcp().initServerUpdated(), id, url, u.name, u.description, u.enabled,
+  Command cmd(ctx_, org_id, server_stream(id), u.updated_by);
+  cmd.expect_version(stored.version);
+  cmd.rename(kUrlRule, rules::url_value(stored.server.url), rules::url_value(url));
+  fill(cmd.add_event().initMcp().initServerUpdated(), id, url, u.name, u.description, u.enabled,
        u.updated_by);
-  request.events.push_back(std::move(event));
-  request.expectations.push_back({stream, journal::ExpectedVersion::exactly(stored.version)});
-  std::string old_key = url_key(stored.server.url);
-  std::string new_key = url_key(url);
-  if (old_key != new_key) {
-    request.reservations.push_back(journal::Reservation::release(kUrlRule, old_key, stream));
-    request.reservations.push_back(journal::Reservation::claim(kUrlRule, new_key, stream));
-  }
-  ANNALS_ASSIGN_OR_RETURN(auto appended, ctx_.write(std::move(request)));
-  (void)appended;
+  ANNALS_RETURN_IF_ERROR(cmd.append().status());
   ANNALS_ASSIGN_OR_RETURN(auto updated, find_server(org_id, id));
   return updated.server;
 }
@@ -195,22 +179,17 @@ Result<int64_t> SqlMcpServerRepository::clear_instance_tools(std::string_view or
   txn.reset();
   if (rows.empty()) return int64_t{0};
 
-  // One command: every instance is cleared, or (an instance changed since
-  // it was read) none is.
-  journal::AppendRequest request;
-  request.org_id = std::string(org_id);
+  // One command of the server: every instance is cleared, or (an instance
+  // changed since it was read) none is.
+  Command cmd(ctx_, org_id, server_stream(server_id), "system");
   for (const auto& row : rows) {
     std::string stream = instance_stream(row.text(0));
-    events::NewEvent event(org_id, stream, "system");
-    auto p = event.payload().initMcp().initInstanceToolsCleared();
+    cmd.expect_version(stream, static_cast<uint64_t>(row.i64(1)));
+    auto p = cmd.add_event(stream).initMcp().initInstanceToolsCleared();
     p.setId(row.text(0));
     p.setMcpServerId(std::string(server_id));
-    request.events.push_back(std::move(event));
-    request.expectations.push_back(
-        {stream, journal::ExpectedVersion::exactly(static_cast<uint64_t>(row.i64(1)))});
   }
-  ANNALS_ASSIGN_OR_RETURN(auto appended, ctx_.write(std::move(request)));
-  (void)appended;
+  ANNALS_RETURN_IF_ERROR(cmd.append().status());
   return static_cast<int64_t>(rows.size());
 }
 

@@ -94,10 +94,12 @@ Result<ApiModelAlias> SqlModelRepository::create_api_alias(std::string_view org_
   std::string stream = stream_of(alias.id);
   ANNALS_ASSIGN_OR_RETURN(uint64_t version, ctx_.journal().stream_version(org_id, stream));
 
-  journal::AppendRequest append;
-  append.org_id = std::string(org_id);
-  events::NewEvent event(org_id, stream, "system");
-  auto p = event.payload().initModel().initApiModelAliasCreated();
+  Command cmd(ctx_, org_id, stream, "system");
+  cmd.expect_version(version);
+  // Taken by a live alias (whatever the version): conflict.
+  cmd.claim_for(id_owner(alias.id, version + 1), kIdRule, alias.id);
+  if (reserved(alias.prefix)) cmd.claim(kPrefixRule, *alias.prefix);
+  auto p = cmd.add_event().initModel().initApiModelAliasCreated();
   p.setId(alias.id);
   p.setApiFormat(alias.api_format);
   p.setBaseUrl(alias.base_url);
@@ -111,15 +113,7 @@ Result<ApiModelAlias> SqlModelRepository::create_api_alias(std::string_view org_
     p.setSealedApiKey(*sealed);
     p.setHasApiKey(true);
   }
-  append.events.push_back(std::move(event));
-  append.expectations.push_back({stream, journal::ExpectedVersion::exactly(version)});
-  // Taken by a live alias (whatever the version): conflict.
-  append.reservations.push_back(
-      journal::Reservation::claim(kIdRule, alias.id, id_owner(alias.id, version + 1)));
-  if (reserved(alias.prefix)) {
-    append.reservations.push_back(journal::Reservation::claim(kPrefixRule, *alias.prefix, stream));
-  }
-  auto appended = ctx_.write(std::move(append));
+  auto appended = cmd.append();
   if (!appended.is_ok()) {
     if (appended.status().code() == Code::kConcurrencyConflict) {
       return Status::conflict(kIdRule, "API model alias id '" + alias.id + "' is already taken");
@@ -149,11 +143,15 @@ Result<ApiModelAlias> SqlModelRepository::update_api_alias(std::string_view org_
       validate_secret_change("api_key", update.api_key, Clearable::kYes, validate_api_key));
   ANNALS_ASSIGN_OR_RETURN(auto stored, find_alias(org_id, id));
 
-  std::string stream = stream_of(id);
-  journal::AppendRequest append;
-  append.org_id = std::string(org_id);
-  events::NewEvent event(org_id, stream, "system");
-  auto p = event.payload().initModel().initApiModelAliasUpdated();
+  Command cmd(ctx_, org_id, stream_of(id), "system");
+  cmd.expect_version(stored.version);
+  const auto& old_prefix = stored.alias.prefix;
+  const auto& new_prefix = update.prefix;
+  bool renamed = reserved(old_prefix) != reserved(new_prefix) ||
+                 (reserved(old_prefix) && *old_prefix != *new_prefix);
+  if (renamed && reserved(old_prefix)) cmd.release(kPrefixRule, *old_prefix);
+  if (renamed && reserved(new_prefix)) cmd.claim(kPrefixRule, *new_prefix);
+  auto p = cmd.add_event().initModel().initApiModelAliasUpdated();
   p.setId(std::string(id));
   p.setApiFormat(update.api_format);
   p.setBaseUrl(update.base_url);
@@ -165,19 +163,7 @@ Result<ApiModelAlias> SqlModelRepository::update_api_alias(std::string_view org_
   p.setForwardAllWithPrefix(update.forward_all_with_prefix);
   ANNALS_RETURN_IF_ERROR(
       write_secret_change(ctx_, org_id, key_purpose(id), update.api_key, p.initApiKey()));
-  append.events.push_back(std::move(event));
-  append.expectations.push_back({stream, journal::ExpectedVersion::exactly(stored.version)});
-  const auto& old_prefix = stored.alias.prefix;
-  const auto& new_prefix = update.prefix;
-  bool renamed = reserved(old_prefix) != reserved(new_prefix) ||
-                 (reserved(old_prefix) && *old_prefix != *new_prefix);
-  if (renamed && reserved(old_prefix)) {
-    append.reservations.push_back(journal::Reservation::release(kPrefixRule, *old_prefix, stream));
-  }
-  if (renamed && reserved(new_prefix)) {
-    append.reservations.push_back(journal::Reservation::claim(kPrefixRule, *new_prefix, stream));
-  }
-  ANNALS_RETURN_IF_ERROR(ctx_.write(std::move(append)).status());
+  ANNALS_RETURN_IF_ERROR(cmd.append().status());
   ANNALS_ASSIGN_OR_RETURN(auto updated, find_alias(org_id, id));
   return updated.alias;
 }
@@ -191,17 +177,13 @@ Result<ApiModelAlias> SqlModelRepository::update_api_alias_cache(std::string_vie
   ANNALS_RETURN_IF_ERROR(validate_json("models_cache", models_cache, kMaxModelsCacheBytes));
   ANNALS_ASSIGN_OR_RETURN(auto stored, find_alias(org_id, id));
 
-  std::string stream = stream_of(id);
-  journal::AppendRequest append;
-  append.org_id = std::string(org_id);
-  events::NewEvent event(org_id, stream, "system");
-  auto p = event.payload().initModel().initApiModelAliasModelsCached();
+  Command cmd(ctx_, org_id, stream_of(id), "system");
+  cmd.expect_version(stored.version);
+  auto p = cmd.add_event().initModel().initApiModelAliasModelsCached();
   p.setId(std::string(id));
   p.setModelsCache(std::string(models_cache));
   p.setFetchedAtMicros(to_micros(fetched_at));
-  append.events.push_back(std::move(event));
-  append.expectations.push_back({stream, journal::ExpectedVersion::exactly(stored.version)});
-  ANNALS_RETURN_IF_ERROR(ctx_.write(std::move(append)).status());
+  ANNALS_RETURN_IF_ERROR(cmd.append().status());
   ANNALS_ASSIGN_OR_RETURN(auto updated, find_alias(org_id, id));
   return updated.alias;
 }
@@ -211,20 +193,12 @@ Status SqlModelRepository::delete_api_alias(std::string_view org_id, std::string
   ANNALS_RETURN_IF_ERROR(validate_id(id));
   ANNALS_ASSIGN_OR_RETURN(auto stored, find_alias(org_id, id));
 
-  std::string stream = stream_of(id);
-  journal::AppendRequest append;
-  append.org_id = std::string(org_id);
-  events::NewEvent event(org_id, stream, "system");
-  event.payload().initModel().initApiModelAliasDeleted().setId(std::string(id));
-  append.events.push_back(std::move(event));
-  append.expectations.push_back({stream, journal::ExpectedVersion::exactly(stored.version)});
-  append.reservations.push_back(journal::Reservation::release(
-      kIdRule, std::string(id), id_owner(id, stored.created_version)));
-  if (reserved(stored.alias.prefix)) {
-    append.reservations.push_back(
-        journal::Reservation::release(kPrefixRule, *stored.alias.prefix, stream));
-  }
-  return ctx_.write(std::move(append)).status();
+  Command cmd(ctx_, org_id, stream_of(id), "system");
+  cmd.expect_version(stored.version);
+  cmd.release_for(id_owner(id, stored.created_version), kIdRule, std::string(id));
+  if (reserved(stored.alias.prefix)) cmd.release(kPrefixRule, *stored.alias.prefix);
+  cmd.add_event().initModel().initApiModelAliasDeleted().setId(std::string(id));
+  return cmd.append().status();
 }
 
 Result<std::vector<ApiModelAlias>> SqlModelRepository::list_api_aliases(std::string_view org_id) {

@@ -105,14 +105,10 @@ Result<DownloadRequest> SqlModelRepository::create_download_request(
   ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
   ANNALS_RETURN_IF_ERROR(validate_input(request));
 
-  std::string stream = stream_of(request.id);
-  journal::AppendRequest append;
-  append.org_id = std::string(org_id);
-  events::NewEvent event(org_id, stream, "system");
-  fill(event.payload().initModel().initDownloadRequestCreated(), request);
-  append.events.push_back(std::move(event));
-  append.expectations.push_back({stream, journal::ExpectedVersion::no_stream()});
-  auto appended = ctx_.write(std::move(append));
+  Command cmd(ctx_, org_id, stream_of(request.id), "system");
+  cmd.expect_new();
+  fill(cmd.add_event().initModel().initDownloadRequestCreated(), request);
+  auto appended = cmd.append();
   if (!appended.is_ok()) {
     if (appended.status().code() == Code::kConcurrencyConflict) {
       return Status::conflict(kIdRule, "download request id '" + request.id + "' is already taken");
@@ -137,14 +133,10 @@ Result<DownloadRequest> SqlModelRepository::update_download_request(
   ANNALS_RETURN_IF_ERROR(validate_input(request));
   ANNALS_ASSIGN_OR_RETURN(auto stored, find_download(org_id, request.id));
 
-  std::string stream = stream_of(request.id);
-  journal::AppendRequest append;
-  append.org_id = std::string(org_id);
-  events::NewEvent event(org_id, stream, "system");
-  fill(event.payload().initModel().initDownloadRequestUpdated(), request);
-  append.events.push_back(std::move(event));
-  append.expectations.push_back({stream, journal::ExpectedVersion::exactly(stored.version)});
-  ANNALS_RETURN_IF_ERROR(ctx_.write(std::move(append)).status());
+  Command cmd(ctx_, org_id, stream_of(request.id), "system");
+  cmd.expect_version(stored.version);
+  fill(cmd.add_event().initModel().initDownloadRequestUpdated(), request);
+  ANNALS_RETURN_IF_ERROR(cmd.append().status());
   ANNALS_ASSIGN_OR_RETURN(auto updated, find_download(org_id, request.id));
   return updated.request;
 }

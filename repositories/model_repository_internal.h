@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "core/validate.h"
+#include "repositories/command.h"
 #include "repositories/common.h"
 #include "repositories/model_repository.h"
 

@@ -128,11 +128,11 @@ Result<ModelMetadata> SqlModelRepository::upsert_model_metadata(std::string_view
   ANNALS_RETURN_IF_ERROR(validate_input(m));
 
   const std::string digest = identity_digest(m);
-  const std::string stream = "model_metadata/" + digest;
-  journal::AppendRequest append;
-  append.org_id = std::string(org_id);
-  events::NewEvent event(org_id, stream, "system");
-  auto p = event.payload().initModel().initModelMetadataUpserted();
+  Command cmd(ctx_, org_id, "model_metadata/" + digest, "system");
+  // One identity, one stream: the last upsert wins, and every upsert of the
+  // identity lands on the same row.
+  cmd.claim(kIdentityRule, digest);
+  auto p = cmd.add_event().initModel().initModelMetadataUpserted();
   p.setSource(m.source == ModelSource::kApi ? schema::ModelSource::API
                                             : schema::ModelSource::MODEL);
   p.setRepo(m.repo);
@@ -168,11 +168,7 @@ Result<ModelMetadata> SqlModelRepository::upsert_model_metadata(std::string_view
     p.setHasChatTemplate(true);
   }
   p.setExtractedAtMicros(to_micros(m.extracted_at));
-  append.events.push_back(std::move(event));
-  // One identity, one stream: the last upsert wins, and every upsert of the
-  // identity lands on the same row.
-  append.reservations.push_back(journal::Reservation::claim(kIdentityRule, digest, stream));
-  ANNALS_RETURN_IF_ERROR(ctx_.write(std::move(append)).status());
+  ANNALS_RETURN_IF_ERROR(cmd.append().status());
   ANNALS_ASSIGN_OR_RETURN(auto row, find_metadata(org_id, m));
   if (!row.has_value()) return Status::internal("model metadata upserted but not found");
   return *row;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/fold.h"
 #include "journal/format.h"
 #include "repositories/common.h"
 
@@ -10,13 +11,13 @@ namespace annals::repositories {
 namespace rules {
 
 std::string slug_value(std::string_view slug, std::string_view user_id) {
-  return ascii_lower(slug) + "/" + std::string(user_id);
+  return slug_key(slug) + "/" + std::string(user_id);
 }
 
-std::string url_value(std::string_view url) { return ascii_lower(trim(url)); }
+std::string url_value(std::string_view url) { return url_key(url); }
 
 std::string name_value(std::string_view server_id, std::string_view name) {
-  return std::string(server_id) + "/" + ascii_lower(name);
+  return std::string(server_id) + "/" + name_key(name);
 }
 
 std::string alias_id_owner(std::string_view stream, uint64_t created_version) {

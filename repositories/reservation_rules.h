@@ -44,8 +44,9 @@ inline constexpr const char* kModelMetadataIdentity = "model_metadata.identity";
 inline constexpr const char* kAppAccessRequestScope = "app_access_request.scope";  // approved
 inline constexpr const char* kUserAliasAlias = "user_alias.alias";  // user alias c/u/d
 
-// Values, folded as every backend folds them (ASCII only):
-// a slug, unique per user, case-insensitive ("<lower slug>/<user>").
+// Values, folded as the projections fold their *_key columns (core/fold.h):
+// a slug, unique per user, case-insensitive ("<lower slug>/<user>"; a slug
+// holds no '/', so the first '/' ends it).
 std::string slug_value(std::string_view slug, std::string_view user_id);
 // an MCP server URL, trimmed and case-insensitive.
 std::string url_value(std::string_view url);

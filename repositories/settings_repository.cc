@@ -1,6 +1,7 @@
 #include "repositories/settings_repository.h"
 
 #include "core/validate.h"
+#include "repositories/command.h"
 #include "repositories/reservation_rules.h"
 
 namespace annals::repositories {
@@ -44,18 +45,13 @@ class SqlSettingsRepository final : public SettingsRepository {
     ANNALS_RETURN_IF_ERROR(
         validate_identifier("value_type", value_type, kMaxSettingValueTypeBytes));
 
-    std::string stream = stream_of(key);
-    journal::AppendRequest request;
-    request.org_id = std::string(org_id);
-    events::NewEvent event(org_id, stream, "system");
-    auto p = event.payload().initSettingUpserted();
+    Command cmd(ctx_, org_id, stream_of(key), "system");
+    cmd.claim(kKeyRule, std::string(key));
+    auto p = cmd.add_event().initSettingUpserted();
     p.setKey(std::string(key));
     p.setValue(std::string(value));
     events::set_setting_value_type(p, value_type);
-    request.events.push_back(std::move(event));
-    request.reservations.push_back(journal::Reservation::claim(kKeyRule, std::string(key), stream));
-    ANNALS_ASSIGN_OR_RETURN(auto appended, ctx_.write(std::move(request)));
-    (void)appended;
+    ANNALS_RETURN_IF_ERROR(cmd.append().status());
     return get(org_id, key);
   }
 
@@ -64,16 +60,11 @@ class SqlSettingsRepository final : public SettingsRepository {
     ANNALS_RETURN_IF_ERROR(validate_key(key));
     ANNALS_ASSIGN_OR_RETURN(auto stored, find(org_id, key));
 
-    std::string stream = stream_of(key);
-    journal::AppendRequest request;
-    request.org_id = std::string(org_id);
-    events::NewEvent event(org_id, stream, "system");
-    event.payload().initSettingDeleted().setKey(std::string(key));
-    request.events.push_back(std::move(event));
-    request.expectations.push_back({stream, journal::ExpectedVersion::exactly(stored.version)});
-    request.reservations.push_back(
-        journal::Reservation::release(kKeyRule, std::string(key), stream));
-    return ctx_.write(std::move(request)).status();
+    Command cmd(ctx_, org_id, stream_of(key), "system");
+    cmd.expect_version(stored.version);
+    cmd.release(kKeyRule, std::string(key));
+    cmd.add_event().initSettingDeleted().setKey(std::string(key));
+    return cmd.append().status();
   }
 
   Result<std::vector<Setting>> list(std::string_view org_id) override {

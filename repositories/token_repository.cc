@@ -1,6 +1,7 @@
 #include "repositories/token_repository.h"
 
 #include "core/validate.h"
+#include "repositories/command.h"
 #include "repositories/reservation_rules.h"
 
 namespace annals::repositories {
@@ -61,13 +62,12 @@ class SqlTokenRepository final : public TokenRepository {
     ANNALS_RETURN_IF_ERROR(validate_text("scopes", t.scopes, {kMaxScopesBytes}));
     ANNALS_RETURN_IF_ERROR(validate_status(t.status));
 
-    std::string stream = stream_of(t.id);
-    journal::AppendRequest request;
-    request.org_id = std::string(org_id);
+    Command cmd(ctx_, org_id, stream_of(t.id), t.user_id);
+    cmd.expect_new();
     // Creating the same token twice (a retry) appends it once.
-    request.idempotency_key = "token.create/" + t.id;
-    events::NewEvent event(org_id, stream, t.user_id);
-    auto p = event.payload().initTokenCreated();
+    cmd.idempotency_key("token.create/" + t.id);
+    cmd.claim(kPrefixRule, t.token_prefix, /*across_orgs=*/true);
+    auto p = cmd.add_event().initTokenCreated();
     p.setId(t.id);
     p.setUserId(t.user_id);
     p.setName(t.name);
@@ -75,12 +75,8 @@ class SqlTokenRepository final : public TokenRepository {
     p.setTokenHash(t.token_hash);
     p.setScopes(t.scopes);
     p.setStatus(to_schema(t.status));
-    request.events.push_back(std::move(event));
-    request.expectations.push_back({stream, journal::ExpectedVersion::no_stream()});
-    request.reservations.push_back(
-        journal::Reservation::claim(kPrefixRule, t.token_prefix, stream, /*across_orgs=*/true));
 
-    auto appended = ctx_.write(std::move(request));
+    auto appended = cmd.append();
     if (!appended.is_ok()) {
       if (appended.status().code() == Code::kConcurrencyConflict) return id_taken(t.id);
       return appended.status();
@@ -151,19 +147,14 @@ class SqlTokenRepository final : public TokenRepository {
     ANNALS_RETURN_IF_ERROR(validate_status(status));
     ANNALS_ASSIGN_OR_RETURN(auto stored, find_for_user(org_id, user_id, id));
 
-    std::string stream = stream_of(id);
-    journal::AppendRequest request;
-    request.org_id = std::string(org_id);
-    events::NewEvent event(org_id, stream, user_id);
-    auto p = event.payload().initTokenUpdated();
+    Command cmd(ctx_, org_id, stream_of(id), user_id);
+    cmd.expect_version(stored.version);
+    auto p = cmd.add_event().initTokenUpdated();
     p.setId(std::string(id));
     p.setUserId(std::string(user_id));
     p.setName(std::string(name));
     p.setStatus(to_schema(status));
-    request.events.push_back(std::move(event));
-    request.expectations.push_back({stream, journal::ExpectedVersion::exactly(stored.version)});
-    ANNALS_ASSIGN_OR_RETURN(auto appended, ctx_.write(std::move(request)));
-    (void)appended;
+    ANNALS_RETURN_IF_ERROR(cmd.append().status());
     ANNALS_ASSIGN_OR_RETURN(auto updated, find(org_id, id));
     return updated.token;
   }

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "core/validate.h"
+#include "repositories/command.h"
 #include "repositories/common.h"
 #include "repositories/reservation_rules.h"
 #include "repositories/secrets.h"
@@ -27,11 +28,7 @@ std::string config_stream_of(std::string_view type) {
   return "app-toolset-config/" + std::string(type);
 }
 std::string api_key_purpose(std::string_view id) { return "toolsets.api_key/" + std::string(id); }
-// The slug rule's value: per user, ASCII case-insensitive. A slug holds no
-// '/', so the first '/' ends it.
-std::string slug_value(std::string_view slug, std::string_view user_id) {
-  return rules::slug_value(slug, user_id);
-}
+using rules::slug_value;
 
 bool is_builtin(std::string_view type) {
   return std::find(std::begin(kBuiltinTypes), std::end(kBuiltinTypes), type) !=
@@ -103,11 +100,10 @@ class SqlToolsetRepository final : public ToolsetRepository {
       ANNALS_ASSIGN_OR_RETURN(sealed, secrets->seal(org_id, api_key_purpose(t.id), *t.api_key));
     }
 
-    std::string stream = stream_of(t.id);
-    journal::AppendRequest request;
-    request.org_id = std::string(org_id);
-    events::NewEvent event(org_id, stream, t.user_id);
-    auto p = event.payload().initToolset().initToolsetCreated();
+    Command cmd(ctx_, org_id, stream_of(t.id), t.user_id);
+    cmd.expect_new();
+    cmd.claim(kSlugRule, slug_value(t.slug, t.user_id));
+    auto p = cmd.add_event().initToolset().initToolsetCreated();
     p.setId(t.id);
     p.setUserId(t.user_id);
     p.setToolsetType(t.toolset_type);
@@ -115,12 +111,8 @@ class SqlToolsetRepository final : public ToolsetRepository {
     if (t.description.has_value()) p.getDescription().setValue(*t.description);
     p.setEnabled(t.enabled);
     if (sealed.has_value()) p.getApiKey().setSealed(*sealed);
-    request.events.push_back(std::move(event));
-    request.expectations.push_back({stream, journal::ExpectedVersion::no_stream()});
-    request.reservations.push_back(
-        journal::Reservation::claim(kSlugRule, slug_value(t.slug, t.user_id), stream));
 
-    auto appended = ctx_.write(std::move(request));
+    auto appended = cmd.append();
     if (!appended.is_ok()) {
       if (appended.status().code() == Code::kConcurrencyConflict) {
         return Status::conflict(kIdRule, "toolset id '" + t.id + "' is already used");
@@ -150,7 +142,7 @@ class SqlToolsetRepository final : public ToolsetRepository {
         auto rows, txn->query(std::string("SELECT ") + kColumns +
                                   " FROM toolsets WHERE org_id = $1 AND user_id = $2"
                                   " AND slug_key = $3",
-                              {std::string(org_id), std::string(user_id), ascii_lower(slug)}));
+                              {std::string(org_id), std::string(user_id), slug_key(slug)}));
     if (rows.empty()) {
       return Status::not_found("no toolset with slug '" + std::string(slug) + "'");
     }
@@ -168,11 +160,10 @@ class SqlToolsetRepository final : public ToolsetRepository {
         validate_secret_change("api_key", u.api_key, Clearable::kYes, validate_api_key));
     ANNALS_ASSIGN_OR_RETURN(auto stored, find_for_user(org_id, user_id, id));
 
-    std::string stream = stream_of(id);
-    journal::AppendRequest request;
-    request.org_id = std::string(org_id);
-    events::NewEvent event(org_id, stream, user_id);
-    auto p = event.payload().initToolset().initToolsetUpdated();
+    Command cmd(ctx_, org_id, stream_of(id), user_id);
+    cmd.expect_version(stored.version);
+    cmd.rename(kSlugRule, slug_value(stored.toolset.slug, user_id), slug_value(u.slug, user_id));
+    auto p = cmd.add_event().initToolset().initToolsetUpdated();
     p.setId(std::string(id));
     p.setUserId(std::string(user_id));
     p.setSlug(u.slug);
@@ -180,16 +171,7 @@ class SqlToolsetRepository final : public ToolsetRepository {
     p.setEnabled(u.enabled);
     ANNALS_RETURN_IF_ERROR(
         write_secret_change(ctx_, org_id, api_key_purpose(id), u.api_key, p.initApiKey()));
-    request.events.push_back(std::move(event));
-    request.expectations.push_back({stream, journal::ExpectedVersion::exactly(stored.version)});
-    std::string old_value = slug_value(stored.toolset.slug, user_id);
-    std::string new_value = slug_value(u.slug, user_id);
-    if (old_value != new_value) {
-      request.reservations.push_back(journal::Reservation::release(kSlugRule, old_value, stream));
-      request.reservations.push_back(journal::Reservation::claim(kSlugRule, new_value, stream));
-    }
-    ANNALS_ASSIGN_OR_RETURN(auto appended, ctx_.write(std::move(request)));
-    (void)appended;
+    ANNALS_RETURN_IF_ERROR(cmd.append().status());
     ANNALS_ASSIGN_OR_RETURN(auto updated, find(org_id, id));
     return updated.toolset;
   }
@@ -220,19 +202,14 @@ class SqlToolsetRepository final : public ToolsetRepository {
     ANNALS_RETURN_IF_ERROR(validate_id(id));
     ANNALS_ASSIGN_OR_RETURN(auto stored, find_for_user(org_id, user_id, id));
 
-    std::string stream = stream_of(id);
-    journal::AppendRequest request;
-    request.org_id = std::string(org_id);
-    events::NewEvent event(org_id, stream, user_id);
-    auto p = event.payload().initToolset().initToolsetDeleted();
+    Command cmd(ctx_, org_id, stream_of(id), user_id);
+    cmd.expect_version(stored.version);
+    cmd.release(kSlugRule, slug_value(stored.toolset.slug, user_id));
+    auto p = cmd.add_event().initToolset().initToolsetDeleted();
     p.setId(std::string(id));
     p.setUserId(std::string(user_id));
     p.setSlug(stored.toolset.slug);
-    request.events.push_back(std::move(event));
-    request.expectations.push_back({stream, journal::ExpectedVersion::exactly(stored.version)});
-    request.reservations.push_back(
-        journal::Reservation::release(kSlugRule, slug_value(stored.toolset.slug, user_id), stream));
-    return ctx_.write(std::move(request)).status();
+    return cmd.append().status();
   }
 
   Result<std::optional<std::string>> get_api_key(std::string_view org_id, std::string_view user_id,
@@ -254,21 +231,15 @@ class SqlToolsetRepository final : public ToolsetRepository {
     ANNALS_RETURN_IF_ERROR(validate_type(toolset_type));
     ANNALS_RETURN_IF_ERROR(validate_text("updated_by", updated_by, {kMaxToolsetUserIdBytes}));
 
-    std::string stream = config_stream_of(toolset_type);
-    journal::AppendRequest request;
-    request.org_id = std::string(org_id);
-    events::NewEvent event(org_id, stream, updated_by);
-    auto p = event.payload().initToolset().initAppToolsetConfigSet();
+    Command cmd(ctx_, org_id, config_stream_of(toolset_type), updated_by);
+    // One stream per type makes the type unique per org; the claim (always
+    // by that stream) records the rule as the settings key does.
+    cmd.claim(kConfigTypeRule, std::string(toolset_type));
+    auto p = cmd.add_event().initToolset().initAppToolsetConfigSet();
     p.setToolsetType(std::string(toolset_type));
     p.setEnabled(enabled);
     p.setUpdatedBy(std::string(updated_by));
-    request.events.push_back(std::move(event));
-    // One stream per type makes the type unique per org; the claim (always
-    // by that stream) records the rule as the settings key does.
-    request.reservations.push_back(
-        journal::Reservation::claim(kConfigTypeRule, std::string(toolset_type), stream));
-    ANNALS_ASSIGN_OR_RETURN(auto appended, ctx_.write(std::move(request)));
-    (void)appended;
+    ANNALS_RETURN_IF_ERROR(cmd.append().status());
     ANNALS_ASSIGN_OR_RETURN(auto stored, find_config(org_id, toolset_type));
     if (!stored.has_value()) {
       return Status::internal("app toolset config '" + std::string(toolset_type) +

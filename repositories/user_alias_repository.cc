@@ -1,6 +1,7 @@
 #include "repositories/user_alias_repository.h"
 
 #include "core/validate.h"
+#include "repositories/command.h"
 #include "repositories/common.h"
 
 namespace annals::repositories {
@@ -72,17 +73,12 @@ class SqlUserAliasRepository final : public UserAliasRepository {
     ANNALS_RETURN_IF_ERROR(validate_id(id));
     ANNALS_RETURN_IF_ERROR(validate_fields(f));
 
-    std::string stream = stream_of(id);
-    journal::AppendRequest request;
-    request.org_id = std::string(org_id);
-    events::NewEvent event(org_id, stream, "system");
-    fill(event.payload().initAccess().initUserAliasCreated(), id, f);
-    request.events.push_back(std::move(event));
+    Command cmd(ctx_, org_id, stream_of(id), "system");
     // A stream that exists (even of a deleted alias) refuses the create.
-    request.expectations.push_back({stream, journal::ExpectedVersion::no_stream()});
-    request.reservations.push_back(
-        journal::Reservation::claim(kUserAliasAliasRule, f.alias, stream));
-    auto appended = ctx_.write(std::move(request));
+    cmd.expect_new();
+    cmd.claim(kUserAliasAliasRule, f.alias);
+    fill(cmd.add_event().initAccess().initUserAliasCreated(), id, f);
+    auto appended = cmd.append();
     if (!appended.is_ok()) {
       if (appended.status().code() == Code::kConcurrencyConflict) {
         return Status::conflict(kUserAliasIdRule,
@@ -120,22 +116,12 @@ class SqlUserAliasRepository final : public UserAliasRepository {
     ANNALS_RETURN_IF_ERROR(validate_fields(f));
     ANNALS_ASSIGN_OR_RETURN(auto stored, find(org_id, id));
 
-    std::string stream = stream_of(id);
-    journal::AppendRequest request;
-    request.org_id = std::string(org_id);
-    events::NewEvent event(org_id, stream, "system");
-    fill(event.payload().initAccess().initUserAliasUpdated(), id, f);
-    request.events.push_back(std::move(event));
-    request.expectations.push_back({stream, journal::ExpectedVersion::exactly(stored.version)});
-    if (stored.alias.alias != f.alias) {
-      // A rename: the old name is free and the new one taken in one append.
-      request.reservations.push_back(
-          journal::Reservation::release(kUserAliasAliasRule, stored.alias.alias, stream));
-      request.reservations.push_back(
-          journal::Reservation::claim(kUserAliasAliasRule, f.alias, stream));
-    }
-    ANNALS_ASSIGN_OR_RETURN(auto appended, ctx_.write(std::move(request)));
-    (void)appended;
+    Command cmd(ctx_, org_id, stream_of(id), "system");
+    cmd.expect_version(stored.version);
+    // A rename: the old name is free and the new one taken in one append.
+    cmd.rename(kUserAliasAliasRule, stored.alias.alias, f.alias);
+    fill(cmd.add_event().initAccess().initUserAliasUpdated(), id, f);
+    ANNALS_RETURN_IF_ERROR(cmd.append().status());
     ANNALS_ASSIGN_OR_RETURN(auto updated, find(org_id, id));
     return updated.alias;
   }
@@ -145,16 +131,11 @@ class SqlUserAliasRepository final : public UserAliasRepository {
     ANNALS_RETURN_IF_ERROR(validate_id(id));
     ANNALS_ASSIGN_OR_RETURN(auto stored, find(org_id, id));
 
-    std::string stream = stream_of(id);
-    journal::AppendRequest request;
-    request.org_id = std::string(org_id);
-    events::NewEvent event(org_id, stream, "system");
-    event.payload().initAccess().initUserAliasDeleted().setId(std::string(id));
-    request.events.push_back(std::move(event));
-    request.expectations.push_back({stream, journal::ExpectedVersion::exactly(stored.version)});
-    request.reservations.push_back(
-        journal::Reservation::release(kUserAliasAliasRule, stored.alias.alias, stream));
-    return ctx_.write(std::move(request)).status();
+    Command cmd(ctx_, org_id, stream_of(id), "system");
+    cmd.expect_version(stored.version);
+    cmd.release(kUserAliasAliasRule, stored.alias.alias);
+    cmd.add_event().initAccess().initUserAliasDeleted().setId(std::string(id));
+    return cmd.append().status();
   }
 
   Result<std::vector<UserAlias>> list(std::string_view org_id) override {
