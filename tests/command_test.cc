@@ -33,7 +33,7 @@ class CommandTest : public ::testing::Test {
       annals::testing::expect_reservations_follow_the_events(store_->internals().journal());
   }
 
-  RepositoryContext& ctx() { return store_->context(); }
+  RepositoryContext& ctx() { return store_->internals().context(); }
   uint64_t head() { return store_->internals().journal().head(); }
 
   // A setting upsert on the stream of `key`, claiming the key.
