@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "annals/clock.h"
+#include "annals/rebuild.h"
 #include "annals/status.h"
 #include "journal/event_log.h"
 #include "projections/database.h"
@@ -31,14 +32,6 @@
 #include "projections/table_contents.h"
 
 namespace annals::projections {
-
-struct Progress {
-  std::string phase;      // "replay", "catch-up", "check", "replay <projection>"
-  uint64_t position = 0;  // reached
-  uint64_t target = 0;    // the journal head when the phase started
-};
-// Returning false interrupts the work at the next batch boundary.
-using ProgressFn = std::function<bool(const Progress&)>;
 
 struct RebuildOptions {
   // PostgreSQL: a superuser URL (schemas are created, renamed and dropped).
@@ -49,33 +42,6 @@ struct RebuildOptions {
   size_t batch_size = 2000;
   ProgressFn progress;
   Clock* clock = nullptr;  // stamps the migration record; null: the system clock
-};
-
-struct RebuildPlan {
-  std::string live;                // what serves reads now
-  std::string target;              // where the rebuild builds
-  bool target_exists = false;      // a previous rebuild stopped part-way
-  uint64_t target_checkpoint = 0;  // where it stopped (when it exists)
-  uint64_t journal_head = 0;
-  int migrations = 0;
-  std::vector<std::string> steps;  // what rebuild() would do, in words
-};
-
-struct RebuildReport {
-  std::string target;
-  bool resumed = false;
-  uint64_t from = 0;             // the first position replayed
-  uint64_t position = 0;         // the position the swapped-in schema holds
-  uint64_t events_replayed = 0;  // events read from the journal this time
-  double seconds = 0;
-};
-
-struct CheckReport {
-  uint64_t position = 0;                       // both schemas were compared at
-  std::map<std::string, std::string> digests;  // table -> SHA-256 of its contents (live)
-  std::map<std::string, uint64_t> rows;        // table -> rows (live)
-  std::vector<TableDifference> differences;    // empty: identical
-  bool truncated = false;                      // more differences than listed
 };
 
 // Operations on the read database `live` (the one queries read; on

@@ -8,17 +8,11 @@
 #include <string>
 #include <vector>
 
+#include "annals/rebuild.h"
 #include "annals/status.h"
 #include "projections/database.h"
 
 namespace annals::projections {
-
-// One table whose contents differ, and the row that shows it.
-struct TableDifference {
-  std::string table;
-  std::string key;   // the primary key, "col=value, ..." (the whole row without one)
-  std::string what;  // "only in live", "only in rebuilt", "differs"
-};
 
 // Every table of a read database, row by row (every org's rows: use a
 // connection that row-level security does not filter). Used to compare

@@ -37,6 +37,47 @@ UserAliasRepository& Store::user_aliases() { return *internals_->user_aliases_; 
 SettingsRepository& Store::settings() { return *internals_->settings_; }
 Clock& Store::clock() { return *internals_->clock_; }
 
+namespace {
+
+constexpr size_t kMaxRebuildBatch = 1000000;
+
+Result<projections::RebuildOptions> rebuild_options(const RebuildRequest& request) {
+  if (request.batch_size == 0 || request.batch_size > kMaxRebuildBatch) {
+    return Status::invalid_argument("batch_size", "batch_size must be 1.." +
+                                                      std::to_string(kMaxRebuildBatch) + ", not " +
+                                                      std::to_string(request.batch_size));
+  }
+  projections::RebuildOptions options;
+  options.admin_url = request.admin_url;
+  options.progress = request.progress;
+  options.batch_size = request.batch_size;
+  return options;
+}
+
+}  // namespace
+
+Result<projections::RebuildPlan> Store::plan_rebuild(const RebuildRequest& request) {
+  ANNALS_ASSIGN_OR_RETURN(auto options, rebuild_options(request));
+  return internals_->rebuilder(std::move(options)).plan();
+}
+Result<projections::RebuildReport> Store::rebuild(const RebuildRequest& request) {
+  ANNALS_ASSIGN_OR_RETURN(auto options, rebuild_options(request));
+  return internals_->rebuilder(std::move(options)).rebuild();
+}
+Status Store::discard_rebuild(const RebuildRequest& request) {
+  ANNALS_ASSIGN_OR_RETURN(auto options, rebuild_options(request));
+  return internals_->rebuilder(std::move(options)).discard();
+}
+Result<projections::CheckReport> Store::check_rebuild(const RebuildRequest& request) {
+  ANNALS_ASSIGN_OR_RETURN(auto options, rebuild_options(request));
+  return internals_->rebuilder(std::move(options)).check();
+}
+Result<uint64_t> Store::replay(const std::string& projection, uint64_t from,
+                               const RebuildRequest& request) {
+  ANNALS_ASSIGN_OR_RETURN(auto options, rebuild_options(request));
+  return internals_->rebuilder(std::move(options)).replay(projection, from);
+}
+
 Status Store::forget_org(std::string_view org_id) {
   StoreInternals& s = *internals_;
   if (s.secrets_) return s.secrets_->forget(org_id);

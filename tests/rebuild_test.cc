@@ -398,6 +398,79 @@ TEST(RetargetSchemaTest, RenamesSchemaQualifiedNamesOutsideFunctionBodies) {
   EXPECT_EQ(projections::retarget_schema(sql, "annals"), sql);
 }
 
+// The operator tools an app reaches through Store alone (annals/rebuild.h),
+// without the operator header.
+TEST_P(RebuildTest, TheStoreRebuildsChecksAndReplaysThroughItsPublicApi) {
+  write_history(5);
+  uint64_t head = store_->internals().journal().head();
+  repositories::RebuildRequest request;
+  if (GetParam() == testing::Backend::kPostgres) request.admin_url = db_->url();
+  int progress_calls = 0;
+  request.progress = [&](const projections::Progress&) { return ++progress_calls > 0; };
+
+  auto plan = store_->plan_rebuild(request);
+  ASSERT_OK(plan);
+  EXPECT_EQ(plan->journal_head, head);
+  EXPECT_FALSE(plan->steps.empty());
+
+  auto report = store_->rebuild(request);
+  ASSERT_OK(report);
+  EXPECT_EQ(report->position, head);
+  EXPECT_GT(progress_calls, 0);
+  auto found = store_->tokens().get_by_prefix("bodhiapp_org-a-3");
+  ASSERT_OK(found);
+  EXPECT_EQ(found->org_id, "org-a");
+
+  auto check = store_->check_rebuild(request);
+  ASSERT_OK(check);
+  EXPECT_TRUE(check->differences.empty());
+  EXPECT_EQ(check->rows["api_tokens"], 10u);
+
+  auto replayed = store_->replay("tokens", 1, request);
+  ASSERT_OK(replayed);
+  EXPECT_EQ(*replayed, head);
+  EXPECT_OK(store_->discard_rebuild(request));
+  EXPECT_OK(store_->tokens().get_by_prefix("bodhiapp_org-b-4"));
+}
+
+TEST_P(RebuildTest, TheStoresOperatorCallsRefuseBadInputAndChangeNothing) {
+  write_history(2);
+  auto before = tables();
+  repositories::RebuildRequest request;
+  if (GetParam() == testing::Backend::kPostgres) request.admin_url = db_->url();
+
+  for (const char* name :
+       {"", "no-such-projection", "tokens'; DROP TABLE api_tokens; --", "\xff\xfe"}) {
+    SCOPED_TRACE(name);
+    EXPECT_CODE(store_->replay(name, 1, request), Code::kNotFound);
+  }
+  repositories::RebuildRequest zero = request;
+  zero.batch_size = 0;
+  auto refused = store_->rebuild(zero);
+  EXPECT_CODE(refused, Code::kInvalidArgument);
+  EXPECT_EQ(refused.status().subject(), "batch_size");
+  repositories::RebuildRequest huge = request;
+  huge.batch_size = size_t{1} << 40;
+  EXPECT_CODE(store_->check_rebuild(huge), Code::kInvalidArgument);
+
+  // An interrupted rebuild leaves the live schema as it was.
+  repositories::RebuildRequest interrupted = request;
+  interrupted.progress = [](const projections::Progress&) { return false; };
+  EXPECT_CODE(store_->rebuild(interrupted), Code::kUnavailable);
+  EXPECT_OK(store_->discard_rebuild(request));
+
+  auto after = tables();
+  ASSERT_EQ(before.size(), after.size());
+  for (const auto& [table, contents] : before) {
+    EXPECT_EQ(after[table].digest, contents.digest) << table;
+  }
+  if (GetParam() == testing::Backend::kPostgres) {
+    // PostgreSQL: without a superuser URL the rebuild is refused.
+    EXPECT_FALSE(store_->rebuild({}).is_ok());
+    EXPECT_OK(store_->tokens().get_by_prefix("bodhiapp_org-a-1"));
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, RebuildTest,
                          ::testing::Values(testing::Backend::kSqlite, testing::Backend::kPostgres),
                          testing::BackendName);

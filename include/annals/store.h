@@ -20,6 +20,7 @@
 #include "annals/mcp_servers.h"
 #include "annals/models.h"
 #include "annals/options.h"
+#include "annals/rebuild.h"
 #include "annals/settings.h"
 #include "annals/status.h"
 #include "annals/tokens.h"
@@ -102,6 +103,27 @@ class Store {
   // written.
   Status forget_org(std::string_view org_id);
   Clock& clock();
+
+  // Operator tools over this store's read database (annals/rebuild.h,
+  // docs/OPERATIONS.md): the repositories keep serving while they run. On
+  // PostgreSQL each needs a superuser URL in request.admin_url.
+  //
+  // What rebuild() would do; changes nothing.
+  Result<projections::RebuildPlan> plan_rebuild(const RebuildRequest& request = {});
+  // Builds (or resumes) a read schema from the whole journal beside the
+  // live one and swaps it in. On an error or an interruption the live
+  // schema is untouched.
+  Result<projections::RebuildReport> rebuild(const RebuildRequest& request = {});
+  // Drops what an interrupted rebuild left; fine when there is none.
+  Status discard_rebuild(const RebuildRequest& request = {});
+  // Builds a second schema up to the live one's checkpoint and compares
+  // every table with the live one, row by row; then drops it.
+  Result<projections::CheckReport> check_rebuild(const RebuildRequest& request = {});
+  // Re-runs one projection (its name as `annals status` lists it) from
+  // position `from` (1: the whole journal), in one transaction; returns the
+  // position reached. kNotFound for an unknown projection.
+  Result<uint64_t> replay(const std::string& projection, uint64_t from,
+                          const RebuildRequest& request = {});
 
   StoreInternals& internals() { return *internals_; }
 
