@@ -1,4 +1,4 @@
-// Rebuild throughput: Store::rebuilder().rebuild() of a journal of N
+// Rebuild throughput: Store::rebuild() of a journal of N
 // token-created events (1,000,000; 20,000 in quick mode) into a new SQLite
 // file or a new PostgreSQL schema pair, swapped in at the end. Beside each,
 // raw inserts of the same N rows into the same table: the ceiling a replay
@@ -51,11 +51,10 @@ Result<std::unique_ptr<repositories::Store>> filled_store(const std::string& dat
 void run_rebuild(benchmark::State& state, repositories::Store& store, int64_t n,
                  const std::string& admin_url = "") {
   for (auto _ : state) {
-    projections::RebuildOptions options;
-    options.admin_url = admin_url;
-    auto rebuilder = store.internals().rebuilder(options);
+    repositories::RebuildRequest request;
+    request.admin_url = admin_url;
     auto start = Clock::now();
-    auto report = rebuilder.rebuild();
+    auto report = store.rebuild(request);
     double seconds = std::chrono::duration<double>(Clock::now() - start).count();
     if (!report.is_ok()) return skip(state, "rebuild failed: " + report.status().to_string());
     if (report->position != store.internals().journal().head()) {
@@ -73,7 +72,7 @@ void BM_RebuildSqlite(benchmark::State& state) {
   if (!store.is_ok()) return skip(state, "setup failed: " + store.status().to_string());
   run_rebuild(state, **store, n);
   set_pair(state, "rebuild/sqlite", Side::kAnnals,
-           "Store::rebuilder().rebuild() of " + std::to_string(n) +
+           "Store::rebuild() of " + std::to_string(n) +
                " token-created events: migrate a new SQLite file, replay the journal into it"
                " (2000 events a transaction), rename it over the live one");
 }
@@ -87,7 +86,7 @@ void BM_RebuildPostgres(benchmark::State& state) {
   if (!store.is_ok()) return skip(state, "setup failed: " + store.status().to_string());
   run_rebuild(state, **store, n, pg->url());
   set_pair(state, "rebuild/postgres", Side::kAnnals,
-           "Store::rebuilder().rebuild() of " + std::to_string(n) +
+           "Store::rebuild() of " + std::to_string(n) +
                " token-created events: create and migrate a new schema pair, replay the journal"
                " into it (2000 events a transaction, statements deferred into one round trip per "
                "batch), swap it in");

@@ -33,9 +33,7 @@ target_link_libraries(annals_lib PRIVATE
 # private dependencies.
 target_link_options(annals_lib PRIVATE -Wl,--no-undefined)
 
-install(TARGETS annals_lib EXPORT AnnalsTargets
-  LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
-  INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(TARGETS annals_lib EXPORT AnnalsTargets LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
 install(DIRECTORY ${CMAKE_SOURCE_DIR}/include/annals DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(TARGETS annals RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(EXPORT AnnalsTargets NAMESPACE Annals::
@@ -52,7 +50,6 @@ install(FILES ${CMAKE_BINARY_DIR}/AnnalsConfig.cmake ${CMAKE_BINARY_DIR}/AnnalsC
 # --prefix), so the file is written then.
 install(CODE "
   set(prefix \"\${CMAKE_INSTALL_PREFIX}\")
-  set(CMAKE_INSTALL_PREFIX \"\${prefix}\")
   set(PROJECT_VERSION \"${PROJECT_VERSION}\")
   set(ANNALS_PC_LIBDIR \"\\\${prefix}/${CMAKE_INSTALL_LIBDIR}\")
   set(ANNALS_PC_INCLUDEDIR \"\\\${prefix}/${CMAKE_INSTALL_INCLUDEDIR}\")

@@ -35,7 +35,7 @@ ToolsetRepository& Store::toolsets() { return *internals_->toolsets_; }
 McpRepository& Store::mcp() { return *internals_->mcp_; }
 UserAliasRepository& Store::user_aliases() { return *internals_->user_aliases_; }
 SettingsRepository& Store::settings() { return *internals_->settings_; }
-Clock& Store::clock() { return *internals_->clock_; }
+Clock& Store::clock() { return internals_->clock(); }
 
 namespace {
 
