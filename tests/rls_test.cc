@@ -4,16 +4,9 @@
 
 #include <pqxx/pqxx>
 
+#include "annals/store.h"
 #include "projections/postgres_setup.h"
-#include "repositories/access_repository.h"
-#include "repositories/access_request_repository.h"
-#include "repositories/app_instance_repository.h"
-#include "repositories/mcp_auth_repository.h"
-#include "repositories/mcp_repository.h"
-#include "repositories/model_repository.h"
 #include "repositories/operator.h"
-#include "repositories/toolset_repository.h"
-#include "repositories/user_alias_repository.h"
 #include "tests/test_support.h"
 
 namespace annals {
@@ -32,6 +25,7 @@ class RowLevelSecurityTest : public ::testing::Test {
     options.database_url = db_->url();  // superuser: set up, then served as the roles
     options.setup_database = true;      // a superuser URL: set it up first
     options.clock = &clock_;
+    options.master_key = std::string(32, 'k');  // for the rows that hold secrets
     auto store = Store::open(options);
     ASSERT_OK(store);
     store_ = std::move(store).value();
@@ -49,10 +43,7 @@ class RowLevelSecurityTest : public ::testing::Test {
     }
     // --- ModelRepository: download_requests, api_model_aliases, model_metadata ---
     {
-      repositories::RepositoryContext context(
-          store_->internals().journal(), store_->internals().database(),
-          store_->internals().projector(), store_->clock(), {}, store_->internals().secrets());
-      auto models = repositories::make_model_repository(context);
+      auto* models = &store_->models();
       for (const char* org : {"org_a", "org_b", "o.r-g_c"}) {
         for (int i = 0; i < 2; ++i) {
           const std::string n = std::to_string(i);
@@ -79,20 +70,7 @@ class RowLevelSecurityTest : public ::testing::Test {
     // --- end ModelRepository ---
     // --- McpAuthRepository: mcp_auth_headers, mcp_oauth_configs, mcp_oauth_tokens ---
     {
-      // Secrets need a master key: the store's, or (opened without one) our own.
-      std::unique_ptr<repositories::Secrets> own_secrets;
-      repositories::Secrets* secrets = store_->internals().secrets();
-      if (secrets == nullptr) {
-        auto created =
-            repositories::Secrets::create(store_->internals().journal(), std::string(32, 'k'));
-        ASSERT_OK(created);
-        own_secrets = std::move(created).value();
-        secrets = own_secrets.get();
-      }
-      repositories::RepositoryContext context(
-          store_->internals().journal(), store_->internals().database(),
-          store_->internals().projector(), store_->clock(), {}, secrets);
-      auto mcp_auth = repositories::make_mcp_auth_repository(context);
+      auto* mcp_auth = &store_->mcp().credentials();
       for (const std::string org : {"org_a", "org_b", "o.r-g_c"}) {
         for (int i = 0; i < 2; ++i) {
           const std::string n = org + "-" + std::to_string(i);
@@ -121,23 +99,10 @@ class RowLevelSecurityTest : public ::testing::Test {
     // --- end McpAuthRepository ---
     // --- Access: user_access_requests, app_access_requests, app_instances, user_aliases ---
     {
-      // The app instance's secret needs a master key: the store's, or our own.
-      std::unique_ptr<repositories::Secrets> own_secrets;
-      repositories::Secrets* secrets = store_->internals().secrets();
-      if (secrets == nullptr) {
-        auto created =
-            repositories::Secrets::create(store_->internals().journal(), std::string(32, 'k'));
-        ASSERT_OK(created);
-        own_secrets = std::move(created).value();
-        secrets = own_secrets.get();
-      }
-      repositories::RepositoryContext context(
-          store_->internals().journal(), store_->internals().database(),
-          store_->internals().projector(), store_->clock(), {}, secrets);
-      auto access = repositories::make_access_repository(context);
-      auto app_requests = repositories::make_access_request_repository(context);
-      auto instances = repositories::make_app_instance_repository(context);
-      auto user_aliases = repositories::make_user_alias_repository(context);
+      auto* access = &store_->access();
+      auto* app_requests = &store_->access_requests();
+      auto* instances = &store_->app_instance();
+      auto* user_aliases = &store_->user_aliases();
       for (const std::string org : {"org_a", "org_b", "o.r-g_c"}) {
         for (int i = 0; i < 2; ++i) {
           const std::string n = org + "-" + std::to_string(i);
@@ -163,21 +128,8 @@ class RowLevelSecurityTest : public ::testing::Test {
     // --- ToolsetRepository and McpServerRepository: toolsets, app_toolset_configs,
     // mcp_servers, mcps ---
     {
-      // A toolset's API key needs a master key: the store's, or our own.
-      std::unique_ptr<repositories::Secrets> own_secrets;
-      repositories::Secrets* secrets = store_->internals().secrets();
-      if (secrets == nullptr) {
-        auto created =
-            repositories::Secrets::create(store_->internals().journal(), std::string(32, 'k'));
-        ASSERT_OK(created);
-        own_secrets = std::move(created).value();
-        secrets = own_secrets.get();
-      }
-      repositories::RepositoryContext context(
-          store_->internals().journal(), store_->internals().database(),
-          store_->internals().projector(), store_->clock(), {}, secrets);
-      auto toolsets = repositories::make_toolset_repository(context);
-      auto mcp = repositories::make_mcp_server_repository(context);
+      auto* toolsets = &store_->toolsets();
+      auto* mcp = &store_->mcp().servers();
       for (const std::string org : {"org_a", "org_b", "o.r-g_c"}) {
         for (int i = 0; i < 2; ++i) {
           const std::string n = org + "-" + std::to_string(i);
