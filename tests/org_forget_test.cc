@@ -15,6 +15,7 @@
 #include "annals/status.h"
 #include "core/validate.h"
 #include "repositories/operator.h"
+#include "tests/secret_rows.h"
 #include "tests/test_support.h"
 
 namespace annals::repositories {
@@ -84,66 +85,8 @@ class OrgForgetTest : public ::testing::TestWithParam<Backend> {
 
   // A secret in every place that holds one, and rows that hold none.
   void write_org(const std::string& org) {
-    NewApiModelAlias alias;
-    alias.id = "alias-1";
-    alias.api_format = "openai";
-    alias.base_url = "https://api.example.com/v1";
-    alias.models = "[\"gpt-4\"]";
-    alias.api_key = secret(org, "alias");
-    ASSERT_OK(store_->models().create_api_alias(org, alias));
-
-    NewAppInstance instance;
-    instance.client_id = "client-1";
-    instance.client_secret = secret(org, "app-instance");
-    instance.scope = "scope_user";
-    ASSERT_OK(store_->app_instance().upsert(org, instance));
-
-    NewToolset toolset;
-    toolset.id = "ts-1";
-    toolset.user_id = "user-1";
-    toolset.toolset_type = "builtin-exa-search";
-    toolset.slug = "exa";
-    toolset.api_key = secret(org, "toolset");
-    ASSERT_OK(store_->toolsets().create(org, toolset));
-
-    NewMcpServer server;
-    server.id = "srv-1";
-    server.url = "https://mcp.example.com";
-    server.name = "example";
-    server.created_by = "admin";
-    ASSERT_OK(store_->mcp().servers().create_server(org, server));
-
-    auto& credentials = store_->mcp().credentials();
-    NewMcpAuthHeader header;
-    header.id = "hdr-1";
-    header.name = "api key";
-    header.mcp_server_id = "srv-1";
-    header.header_key = "X-API-Key";
-    header.value = secret(org, "header");
-    header.created_by = "admin";
-    ASSERT_OK(credentials.create_auth_header(org, header));
-
-    NewMcpOAuthConfig config;
-    config.id = "oc-1";
-    config.name = "oauth";
-    config.mcp_server_id = "srv-1";
-    config.registration_type = "dynamic";
-    config.client_id = "oauth-client-1";
-    config.client_secret = secret(org, "oauth-client");
-    config.authorization_endpoint = "https://auth.example.com/authorize";
-    config.token_endpoint = "https://auth.example.com/token";
-    config.registration_endpoint = "https://auth.example.com/register";
-    config.registration_access_token = secret(org, "oauth-regtoken");
-    config.created_by = "admin";
-    ASSERT_OK(credentials.create_oauth_config(org, config));
-
-    NewMcpOAuthToken token;
-    token.id = "tok-1";
-    token.mcp_oauth_config_id = "oc-1";
-    token.access_token = secret(org, "token-access");
-    token.refresh_token = secret(org, "token-refresh");
-    token.created_by = "user-1";
-    ASSERT_OK(credentials.create_oauth_token(org, token));
+    ASSERT_NO_FATAL_FAILURE(annals::testing::write_secret_rows(
+        *store_, org, [&](const std::string& what) { return secret(org, what); }, false));
 
     NewApiToken api_token;
     api_token.id = org + "-t1";

@@ -3,11 +3,13 @@
 // a PostgreSQL dump are searched for it.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 
 #include "repositories/operator.h"
+#include "tests/secret_rows.h"
 #include "tests/test_support.h"
 
 namespace annals::repositories {
@@ -19,8 +21,8 @@ using annals::testing::Backend;
 std::string secret(const std::string& what) { return "S3CRET-" + what + "-q8Zr2vXkP1mW7tYb"; }
 
 const std::vector<std::string> kCalls = {
-    "alias-create",  "alias-update",    "app-instance",    "toolset-create", "toolset-update",
-    "header-create", "header-update",   "oauth-client",    "oauth-regtoken", "token-access",
+    "alias",         "alias-update",    "app-instance",    "toolset",        "toolset-update",
+    "header",        "header-update",   "oauth-client",    "oauth-regtoken", "token-access",
     "token-refresh", "token-access-v2", "token-refresh-v2"};
 
 class SecretStorageTest : public ::testing::TestWithParam<Backend> {
@@ -42,87 +44,21 @@ class SecretStorageTest : public ::testing::TestWithParam<Backend> {
     store_ = std::move(store).value();
   }
 
+  // Writes every secret of kCalls, and checks each was handed to a call, so
+  // that a search for one that finds nothing means something.
   void write_every_secret() {
-    const std::string org = "acme";
-    NewApiModelAlias alias;
-    alias.id = "alias-1";
-    alias.api_format = "openai";
-    alias.base_url = "https://api.example.com/v1";
-    alias.models = "[\"gpt-4\"]";
-    alias.api_key = secret("alias-create");
-    ASSERT_OK(store_->models().create_api_alias(org, alias));
-    ApiModelAliasUpdate alias_update;
-    alias_update.api_format = "openai";
-    alias_update.base_url = "https://api.example.com/v1";
-    alias_update.models = "[\"gpt-4\"]";
-    alias_update.api_key = SecretChange::set(secret("alias-update"));
-    ASSERT_OK(store_->models().update_api_alias(org, "alias-1", alias_update));
-
-    NewAppInstance instance;
-    instance.client_id = "client-1";
-    instance.client_secret = secret("app-instance");
-    instance.scope = "scope_user";
-    ASSERT_OK(store_->app_instance().upsert(org, instance));
-
-    NewToolset toolset;
-    toolset.id = "ts-1";
-    toolset.user_id = "user-1";
-    toolset.toolset_type = "builtin-exa-search";
-    toolset.slug = "exa";
-    toolset.api_key = secret("toolset-create");
-    ASSERT_OK(store_->toolsets().create(org, toolset));
-    ToolsetUpdate toolset_update;
-    toolset_update.slug = "exa";
-    toolset_update.api_key = SecretChange::set(secret("toolset-update"));
-    ASSERT_OK(store_->toolsets().update(org, "user-1", "ts-1", toolset_update));
-
-    NewMcpServer server;
-    server.id = "srv-1";
-    server.url = "https://mcp.example.com";
-    server.name = "example";
-    server.created_by = "admin";
-    ASSERT_OK(store_->mcp().servers().create_server(org, server));
-
-    auto& credentials = store_->mcp().credentials();
-    NewMcpAuthHeader header;
-    header.id = "hdr-1";
-    header.name = "api key";
-    header.mcp_server_id = "srv-1";
-    header.header_key = "X-API-Key";
-    header.value = secret("header-create");
-    header.created_by = "admin";
-    ASSERT_OK(credentials.create_auth_header(org, header));
-    McpAuthHeaderUpdate header_update;
-    header_update.name = "api key";
-    header_update.header_key = "X-API-Key";
-    header_update.value = SecretChange::set(secret("header-update"));
-    ASSERT_OK(credentials.update_auth_header(org, "hdr-1", header_update));
-
-    NewMcpOAuthConfig config;
-    config.id = "oc-1";
-    config.name = "oauth";
-    config.mcp_server_id = "srv-1";
-    config.registration_type = "dynamic";
-    config.client_id = "oauth-client-1";
-    config.client_secret = secret("oauth-client");
-    config.authorization_endpoint = "https://auth.example.com/authorize";
-    config.token_endpoint = "https://auth.example.com/token";
-    config.registration_endpoint = "https://auth.example.com/register";
-    config.registration_access_token = secret("oauth-regtoken");
-    config.created_by = "admin";
-    ASSERT_OK(credentials.create_oauth_config(org, config));
-
-    NewMcpOAuthToken token;
-    token.id = "tok-1";
-    token.mcp_oauth_config_id = "oc-1";
-    token.access_token = secret("token-access");
-    token.refresh_token = secret("token-refresh");
-    token.created_by = "user-1";
-    ASSERT_OK(credentials.create_oauth_token(org, token));
-    McpOAuthTokenUpdate token_update;
-    token_update.access_token = SecretChange::set(secret("token-access-v2"));
-    token_update.refresh_token = SecretChange::set(secret("token-refresh-v2"));
-    ASSERT_OK(credentials.update_oauth_token(org, "user-1", "tok-1", token_update));
+    std::vector<std::string> written;
+    ASSERT_NO_FATAL_FAILURE(annals::testing::write_secret_rows(
+        *store_, "acme",
+        [&](const std::string& call) {
+          written.push_back(call);
+          return secret(call);
+        },
+        true));
+    std::sort(written.begin(), written.end());
+    std::vector<std::string> expected = kCalls;
+    std::sort(expected.begin(), expected.end());
+    ASSERT_EQ(written, expected);
   }
 
   // Every file under `root`, concatenated.
