@@ -6,8 +6,8 @@
 //   ack <first> <last> <thread> <n>            after command n of a thread was acknowledged
 //   err <message>                              then exits with status 3
 // Every command's content is a function of (run, thread, n), so the test can
-// check each record without being told what was written. The functions below
-// are repeated in journal_crash_test.cc and must stay identical to them.
+// check each record without being told what was written
+// (tests/journal_crash_workload.h).
 #include <unistd.h>
 
 #include <cerrno>
@@ -19,42 +19,14 @@
 #include <vector>
 
 #include "journal/journal.h"
+#include "tests/journal_crash_workload.h"
 
 namespace {
 
 using annals::journal::AppendRequest;
 using annals::journal::Journal;
 
-constexpr int kThreads = 2;
-constexpr const char* kOrg = "crash-org";
-
-// --- Shared with journal_crash_test.cc -------------------------------------
-
-int events_in_command(int thread, uint64_t n) { return 1 + static_cast<int>((n * 7 + thread) % 3); }
-
-std::string setting_key(int thread, uint64_t n) {
-  return "k" + std::to_string(thread) + "-" + std::to_string(n);
-}
-
-std::string command_key(uint64_t run, int thread, uint64_t n) {
-  return "crash-" + std::to_string(run) + "-" + std::to_string(thread) + "-" + std::to_string(n);
-}
-
-// Deterministic, of varying length (24..151 bytes), poorly compressible.
-std::string setting_value(uint64_t run, int thread, uint64_t n, int index) {
-  std::string v = "v" + std::to_string(run) + "." + std::to_string(thread) + "." +
-                  std::to_string(n) + "." + std::to_string(index) + ":";
-  uint64_t x = run * 0x9E3779B97F4A7C15ull ^ (n + 1) * 0xBF58476D1CE4E5B9ull ^
-               static_cast<uint64_t>(thread * 4 + index + 1) * 0x94D049BB133111EBull;
-  size_t length = 24 + x % 128;
-  while (v.size() < length) {
-    x = x * 6364136223846793005ull + 1442695040888963407ull;
-    v.push_back(static_cast<char>('a' + (x >> 33) % 26));
-  }
-  return v;
-}
-
-// ----------------------------------------------------------------------------
+using namespace annals::testing::crash;
 
 std::mutex out_mu;
 

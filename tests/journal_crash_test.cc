@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "journal/journal.h"
+#include "tests/journal_crash_workload.h"
 #include "tests/test_support.h"
 
 namespace annals::journal {
@@ -36,35 +37,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
-constexpr const char* kOrg = "crash-org";
-constexpr int kThreads = 2;
-
-// --- Identical to journal_crash_child.cc -------------------------------------
-
-int events_in_command(int thread, uint64_t n) { return 1 + static_cast<int>((n * 7 + thread) % 3); }
-
-std::string setting_key(int thread, uint64_t n) {
-  return "k" + std::to_string(thread) + "-" + std::to_string(n);
-}
-
-std::string command_key(uint64_t run, int thread, uint64_t n) {
-  return "crash-" + std::to_string(run) + "-" + std::to_string(thread) + "-" + std::to_string(n);
-}
-
-std::string setting_value(uint64_t run, int thread, uint64_t n, int index) {
-  std::string v = "v" + std::to_string(run) + "." + std::to_string(thread) + "." +
-                  std::to_string(n) + "." + std::to_string(index) + ":";
-  uint64_t x = run * 0x9E3779B97F4A7C15ull ^ (n + 1) * 0xBF58476D1CE4E5B9ull ^
-               static_cast<uint64_t>(thread * 4 + index + 1) * 0x94D049BB133111EBull;
-  size_t length = 24 + x % 128;
-  while (v.size() < length) {
-    x = x * 6364136223846793005ull + 1442695040888963407ull;
-    v.push_back(static_cast<char>('a' + (x >> 33) % 26));
-  }
-  return v;
-}
-
-// ----------------------------------------------------------------------------
+using namespace annals::testing::crash;
 
 // One command of the child, identified by the run (head when the child
 // opened the journal), the appending thread and its command counter.
