@@ -26,6 +26,7 @@
 #include "journal/journal.h"
 #include "tests/power_cut_fs.h"
 #include "tests/test_support.h"
+#include "tests/writers_until_failure.h"
 
 namespace annals::journal {
 namespace {
@@ -85,52 +86,32 @@ class PowerCutTest : public ::testing::TestWithParam<Durability> {
     // kBatch and kNone: an explicit sync() at a random point makes what was
     // acknowledged before it durable.
     const int sync_at = GetParam() != Durability::kSync ? static_cast<int>(rng() % 40) : -1;
-    std::mutex mu;
-    std::vector<Acked> acked;
-    std::atomic<int> count{0};
-    std::atomic<int> next{0};
-    std::atomic<int> running{kWriters};
-    std::vector<std::thread> writers;
-    for (int w = 0; w < kWriters; ++w) {
-      writers.emplace_back([&, w] {
-        struct Done {
-          std::atomic<int>& running;
-          ~Done() { --running; }
-        } done{running};
-        for (;;) {
-          int n = next++;
+    testing::WritersUntilFailure<Acked> writers(
+        kWriters, [&](int w, int n) -> std::optional<Acked> {
           std::string key =
               "cut" + std::to_string(cut) + "-w" + std::to_string(w) + "-" + std::to_string(n);
           auto r = journal->append(command(key, 1 + n % 3));
-          if (!r.is_ok()) return;  // the power is off
-          std::lock_guard lock(mu);
-          acked.push_back({r->first_position, r->last_position, key});
-          ++count;
-        }
-      });
-    }
+          if (!r.is_ok()) return std::nullopt;  // the power is off
+          return Acked{r->first_position, r->last_position, key};
+        });
     size_t durable_before = 0;  // kBatch, kNone: acked entries a sync() covered
     // Half the cuts come after a number of acknowledged commands, half
     // right after a write reached a file and before its sync.
     const bool between_write_and_sync = rng() % 2 == 0;
     if (between_write_and_sync) fs->cut_after_appends(1 + static_cast<int64_t>(rng() % 120));
-    while (!fs->off() && count.load() < target && running.load() == kWriters) {
+    while (!fs->off() && writers.acknowledged() < target && writers.all_running()) {
       std::this_thread::yield();
     }
     if (between_write_and_sync) {
-      while (!fs->off() && running.load() == kWriters) std::this_thread::yield();
+      while (!fs->off() && writers.all_running()) std::this_thread::yield();
     }
-    if (running.load() != kWriters && !fs->off()) {
+    if (!writers.all_running() && !fs->off()) {
       fs->cut();
-      for (auto& t : writers) t.join();
+      writers.join();
       FAIL() << "a write failed before the power was cut";
     }
     if (sync_at >= 0 && sync_at <= target && !fs->off()) {
-      size_t covered = 0;
-      {
-        std::lock_guard lock(mu);
-        covered = acked.size();
-      }
+      const size_t covered = writers.acked().size();
       Status synced = journal->sync();
       if (synced.is_ok()) {
         durable_before = covered;
@@ -139,7 +120,8 @@ class PowerCutTest : public ::testing::TestWithParam<Durability> {
       }
     }
     fs->cut();
-    for (auto& t : writers) t.join();
+    writers.join();
+    const std::vector<Acked> acked = writers.acked();
     journal.reset();  // its closing writes fail: the power is off
     fs->restore_synced();
     files_cut_ += fs->files_cut();

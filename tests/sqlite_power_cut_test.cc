@@ -40,6 +40,7 @@
 #include "tests/power_cut_fs.h"
 #include "tests/power_cut_vfs.h"
 #include "tests/test_support.h"
+#include "tests/writers_until_failure.h"
 
 namespace annals::repositories {
 namespace {
@@ -268,39 +269,27 @@ class SqlitePowerCutTest : public ::testing::TestWithParam<Param> {
       }
     });
 
-    std::mutex mu;
-    std::vector<Acked> acked;
-    std::atomic<int> count{0};
-    std::atomic<int> next{0};
-    std::atomic<int> running{kWriters};
-    std::vector<std::thread> writers;
-    std::string last_error;
-    for (int w = 0; w < kWriters; ++w) {
-      writers.emplace_back([&, w] {
-        struct Done {
-          std::atomic<int>& running;
-          ~Done() { --running; }
-        } done{running};
-        for (;;) {
-          int n = next++;
+    std::mutex error_mu;
+    std::string last_error;  // guarded by error_mu
+    testing::WritersUntilFailure<Acked> writers(
+        kWriters, [&](int w, int n) -> std::optional<Acked> {
+          // Each acknowledged token syncs the journal: leave the unsynced
+          // appends time to run ahead.
+          if (GetParam().unsynced_writer && n >= kWriters) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(2));
+          }
           std::string id =
               "c" + std::to_string(cut) + "-w" + std::to_string(w) + "-" + std::to_string(n);
           std::string org = n % 2 == 0 ? "acme" : "globex";
           std::string prefix = "p" + id;
           auto r = store_->tokens().create(org, token(id, prefix));
-          std::lock_guard lock(mu);
           if (!r.is_ok()) {
+            std::lock_guard lock(error_mu);
             last_error = r.status().to_string();
-            return;  // the power is off
+            return std::nullopt;  // the power is off
           }
-          acked.push_back({org, id, prefix});
-          ++count;
-          // Each acknowledged token syncs the journal: leave the unsynced
-          // appends time to run ahead.
-          if (GetParam().unsynced_writer) std::this_thread::sleep_for(std::chrono::milliseconds(2));
-        }
-      });
-    }
+          return Acked{org, id, prefix};
+        });
 
     std::atomic<bool> stop_appends{false};
     std::atomic<size_t> appends{0};
@@ -333,27 +322,31 @@ class SqlitePowerCutTest : public ::testing::TestWithParam<Param> {
         break;
     }
     const int limit = how == 0 ? target : kMostCommandsPerRound;
-    while (!fs->off() && count.load() < limit && running.load() == kWriters) {
+    while (!fs->off() && writers.acknowledged() < limit && writers.all_running()) {
       std::this_thread::yield();
     }
-    bool failed_with_power_on = running.load() != kWriters && !fs->off();
+    bool failed_with_power_on = !writers.all_running() && !fs->off();
     if (how != 0 && !fs->off()) ++cuts_forced_;
     vfs_.cut();  // both disks at once (and nothing when the power is already off)
     // Background mode: writers waiting to see their write give up now.
     store_->internals().projector().stop();
-    for (auto& t : writers) t.join();
+    writers.join();
     stop_checkpoints = true;
     checkpointer.join();
     stop_appends = true;
     if (appender.joinable()) appender.join();
     unsynced_appends_ += appends.load();
     store_.reset();  // its closing writes fail: the power is off
-    ASSERT_FALSE(failed_with_power_on) << "a write failed before the power was cut: " << last_error;
+    {
+      std::lock_guard lock(error_mu);
+      ASSERT_FALSE(failed_with_power_on)
+          << "a write failed before the power was cut: " << last_error;
+    }
     ASSERT_TRUE(fs->off());
     fs->restore_synced();
     journal_files_cut_ += fs->files_cut();
     vfs_.restore();
-    for (auto& a : acked) acked_.push_back(a);
+    for (auto& a : writers.acked()) acked_.push_back(a);
   }
 
   TempDir dir_{scratch_parent()};
