@@ -50,20 +50,7 @@ std::vector<int64_t> ids_of(const std::vector<UserAccessRequest>& rows) {
 
 class AccessRepositoryTest : public testing::RepositoryTest {
  protected:
-  void opened() override {
-    context_ = std::make_unique<RepositoryContext>(
-        store_->internals().journal(), store_->internals().database(),
-        store_->internals().projector(), store_->clock());
-    repo_ = make_access_repository(*context_);
-  }
-
-  void close() override {
-    repo_.reset();
-    context_.reset();
-    RepositoryTest::close();
-  }
-
-  AccessRepository& access() { return *repo_; }
+  AccessRepository& access() { return store().access(); }
 
   // Inserts a request and returns its id.
   int64_t insert(const std::string& org, const std::string& username, const std::string& user) {
@@ -71,9 +58,6 @@ class AccessRepositoryTest : public testing::RepositoryTest {
     EXPECT_OK(r);
     return r.is_ok() ? r->id : 0;
   }
-
-  std::unique_ptr<RepositoryContext> context_;
-  std::unique_ptr<AccessRepository> repo_;
 };
 
 TEST_P(AccessRepositoryTest, InsertPendingReturnsTheRowWithItsJournalPositionAsId) {

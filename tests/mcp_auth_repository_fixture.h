@@ -90,21 +90,7 @@ class McpAuthRepositoryTest : public testing::RepositoryTest {
  protected:
   void configure(StoreOptions& options) override { options.master_key = std::string(32, 'k'); }
 
-  void opened() override {
-    context_ = std::make_unique<RepositoryContext>(
-        store_->internals().journal(), store_->internals().database(),
-        store_->internals().projector(), store_->clock(), RepositoryOptions{},
-        store_->internals().secrets());
-    repo_ = make_mcp_auth_repository(*context_);
-  }
-
-  void close() override {
-    repo_.reset();
-    context_.reset();
-    RepositoryTest::close();
-  }
-
-  McpAuthRepository& repo() { return *repo_; }
+  McpAuthRepository& repo() { return store().mcp().credentials(); }
 
   // Whether any journalled event's bytes contain `needle`.
   bool journal_contains(const std::string& needle) {
@@ -171,9 +157,6 @@ class McpAuthRepositoryTest : public testing::RepositoryTest {
     EXPECT_OK(rows);
     return rows->front().i64(0);
   }
-
-  std::unique_ptr<RepositoryContext> context_;
-  std::unique_ptr<McpAuthRepository> repo_;
 };
 
 }  // namespace annals::repositories

@@ -85,26 +85,10 @@ inline std::vector<std::string> ids_of(const std::vector<McpInstanceWithServer>&
   return out;
 }
 
-// The McpServerRepository over the store's journal, database and projector.
+// The fixture of the McpServerRepository tests: the store's servers half of McpRepository.
 class McpServerRepositoryTest : public testing::RepositoryTest {
  protected:
-  void opened() override {
-    context_ = std::make_unique<RepositoryContext>(
-        store_->internals().journal(), store_->internals().database(),
-        store_->internals().projector(), store_->clock());
-    repo_ = make_mcp_server_repository(*context_);
-  }
-
-  void close() override {
-    repo_.reset();
-    context_.reset();
-    RepositoryTest::close();
-  }
-
-  McpServerRepository& mcp() { return *repo_; }
-
-  std::unique_ptr<RepositoryContext> context_;
-  std::unique_ptr<McpServerRepository> repo_;
+  McpServerRepository& mcp() { return store().mcp().servers(); }
 };
 
 }  // namespace annals::repositories

@@ -64,21 +64,7 @@ class ToolsetRepositoryTest : public testing::RepositoryTest {
  protected:
   void configure(StoreOptions& options) override { options.master_key = std::string(32, 'k'); }
 
-  void opened() override {
-    context_ = std::make_unique<RepositoryContext>(
-        store_->internals().journal(), store_->internals().database(),
-        store_->internals().projector(), store_->clock(), RepositoryOptions{},
-        store_->internals().secrets());
-    repo_ = make_toolset_repository(*context_);
-  }
-
-  void close() override {
-    repo_.reset();
-    context_.reset();
-    RepositoryTest::close();
-  }
-
-  ToolsetRepository& toolsets() { return *repo_; }
+  ToolsetRepository& toolsets() { return store().toolsets(); }
 
   // Every event of the journal, printed with all its fields.
   std::vector<std::string> printed_events() {
@@ -105,9 +91,6 @@ class ToolsetRepositoryTest : public testing::RepositoryTest {
     }
     return out;
   }
-
-  std::unique_ptr<RepositoryContext> context_;
-  std::unique_ptr<ToolsetRepository> repo_;
 };
 
 }  // namespace toolset_tests
