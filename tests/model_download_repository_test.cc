@@ -5,7 +5,6 @@
 #include <barrier>
 #include <chrono>
 #include <functional>
-#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -13,14 +12,9 @@
 
 #include "annals/clock.h"
 #include "annals/status.h"
-#include "repositories/model_repository.h"
-#include "repositories/operator.h"
-#include "tests/test_support.h"
+#include "tests/model_repository_fixture.h"
 
 namespace annals {
-
-void PrintTo(Code code, std::ostream* os) { *os << code_name(code); }
-
 namespace repositories {
 
 void PrintTo(const DownloadRequest& r, std::ostream* os) {
@@ -38,7 +32,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-const Timestamp kStart = from_micros(1'767'225'600'000'000);  // 2026-01-01T00:00:00Z
+const Timestamp kStart = testing::kFixtureStart;
 
 DownloadRequestInput new_request(std::string id, std::string repo = "TheBloke/Llama-2-7B-GGUF",
                                  std::string filename = "llama-2-7b.Q4_K_M.gguf") {
@@ -62,55 +56,7 @@ std::vector<std::string> ids_of(const std::vector<DownloadRequest>& rows) {
   return out;
 }
 
-class ModelDownloadRepositoryTest : public ::testing::TestWithParam<testing::Backend> {
- protected:
-  void SetUp() override {
-    ANNALS_SETUP_BACKEND(db_, GetParam(), dir_);
-    open();
-  }
-
-  void TearDown() override {
-    if (store_)
-      annals::testing::expect_reservations_follow_the_events(store_->internals().journal());
-    repo_.reset();
-    context_.reset();
-    store_.reset();
-  }
-
-  void open() {
-    repo_.reset();
-    context_.reset();
-    store_.reset();
-    StoreOptions options;
-    options.data_dir = dir_.path();
-    options.database_url = db_->url();
-    options.setup_database = true;  // a superuser URL: set it up first
-    options.clock = &clock_;
-    auto store = Store::open(options);
-    ASSERT_OK(store);
-    store_ = std::move(store).value();
-    context_ = std::make_unique<RepositoryContext>(
-        store_->internals().journal(), store_->internals().database(),
-        store_->internals().projector(), store_->clock(), RepositoryOptions{},
-        store_->internals().secrets());
-    repo_ = make_model_repository(*context_);
-  }
-
-  ModelRepository& models() { return *repo_; }
-  uint64_t head() { return store_->internals().journal().head(); }
-
-  static void expect_invalid(const Status& s, const std::string& field, const std::string& what) {
-    EXPECT_EQ(s.code(), Code::kInvalidArgument) << what << ": " << s.to_string();
-    EXPECT_EQ(s.subject(), field) << what << ": " << s.to_string();
-  }
-
-  testing::TempDir dir_;
-  std::unique_ptr<testing::TestDatabase> db_;
-  ManualClock clock_{kStart};
-  std::unique_ptr<Store> store_;
-  std::unique_ptr<RepositoryContext> context_;
-  std::unique_ptr<ModelRepository> repo_;
-};
+class ModelDownloadRepositoryTest : public ModelRepositoryTest {};
 
 TEST_P(ModelDownloadRepositoryTest, CreateReturnsAPendingRequestStampedWithClockTime) {
   auto created = models().create_download_request("default", new_request("dl-1"));
@@ -158,14 +104,12 @@ TEST_P(ModelDownloadRepositoryTest, GetOfAMissingRequestOrAnotherOrgsIsNotFound)
 TEST_P(ModelDownloadRepositoryTest, ATakenIdIsConflictAndAppendsNothing) {
   DownloadRequestInput first = new_request("dl-1");
   ASSERT_OK(models().create_download_request("default", first));
-  const uint64_t before = head();
   clock_.advance(1s);
-  auto dup = models().create_download_request("default", new_request("dl-1", "other/repo", "f"));
-  EXPECT_EQ(dup.status().code(), Code::kConflict) << dup.status().to_string();
-  EXPECT_EQ(dup.status().subject(), "download_request.id");
-  auto same = models().create_download_request("default", first);
-  EXPECT_EQ(same.status().subject(), "download_request.id") << same.status().to_string();
-  EXPECT_EQ(head(), before);
+  EXPECT_REFUSED(
+      models().create_download_request("default", new_request("dl-1", "other/repo", "f")),
+      Code::kConflict, "download_request.id");
+  EXPECT_REFUSED(models().create_download_request("default", first), Code::kConflict,
+                 "download_request.id");
   auto got = models().get_download_request("default", "dl-1");
   ASSERT_OK(got);
   EXPECT_EQ(*got, expected_row(first, kStart, kStart));
@@ -210,12 +154,11 @@ TEST_P(ModelDownloadRepositoryTest, UpdateReplacesTheWholeRowButNotCreatedAt) {
 
 TEST_P(ModelDownloadRepositoryTest, UpdateOfAMissingOrAnotherOrgsRequestIsNotFound) {
   ASSERT_OK(models().create_download_request("org-a", new_request("dl-1")));
-  const uint64_t before = head();
   DownloadRequestInput change = new_request("dl-1");
   change.status = DownloadStatus::kCompleted;
-  EXPECT_CODE(models().update_download_request("org-b", change), Code::kNotFound);
-  EXPECT_CODE(models().update_download_request("org-a", new_request("dl-404")), Code::kNotFound);
-  EXPECT_EQ(head(), before);
+  EXPECT_REFUSED(models().update_download_request("org-b", change), Code::kNotFound, "");
+  EXPECT_REFUSED(models().update_download_request("org-a", new_request("dl-404")), Code::kNotFound,
+                 "");
   auto got = models().get_download_request("org-a", "dl-1");
   ASSERT_OK(got);
   EXPECT_EQ(got->status, DownloadStatus::kPending);
@@ -278,12 +221,16 @@ TEST_P(ModelDownloadRepositoryTest, WritesInTheSameMicrosecondListLaterWriteFirs
 }
 
 TEST_P(ModelDownloadRepositoryTest, ListRefusesBadPages) {
-  expect_invalid(models().list_download_requests("default", 0, 10).status(), "page", "page 0");
-  expect_invalid(models().list_download_requests("default", -1, 10).status(), "page", "page -1");
-  expect_invalid(models().list_download_requests("default", 1, 0).status(), "per_page", "size 0");
-  expect_invalid(models().list_download_requests("default", 1, kMaxPerPage + 1).status(),
-                 "per_page", "size over the maximum");
-  expect_invalid(models().list_download_requests("", 1, 10).status(), "org_id", "empty org");
+  testing::expect_invalid(models().list_download_requests("default", 0, 10).status(), "page",
+                          "page 0");
+  testing::expect_invalid(models().list_download_requests("default", -1, 10).status(), "page",
+                          "page -1");
+  testing::expect_invalid(models().list_download_requests("default", 1, 0).status(), "per_page",
+                          "size 0");
+  testing::expect_invalid(models().list_download_requests("default", 1, kMaxPerPage + 1).status(),
+                          "per_page", "size over the maximum");
+  testing::expect_invalid(models().list_download_requests("", 1, 10).status(), "org_id",
+                          "empty org");
 }
 
 TEST_P(ModelDownloadRepositoryTest, FindReturnsAFilesRequestsNewestFirst) {
@@ -314,7 +261,6 @@ TEST_P(ModelDownloadRepositoryTest, FindReturnsAFilesRequestsNewestFirst) {
 
 TEST_P(ModelDownloadRepositoryTest, BadInputIsRefusedNamingTheFieldAndAppendsNothing) {
   ASSERT_OK(models().create_download_request("default", new_request("dl-0")));
-  const uint64_t before = head();
   struct Case {
     std::string what;
     std::string org;
@@ -348,25 +294,29 @@ TEST_P(ModelDownloadRepositoryTest, BadInputIsRefusedNamingTheFieldAndAppendsNot
       {"negative downloaded", "default", [](R& r) { r.downloaded_bytes = -1; }, "downloaded_bytes"},
   };
   for (const auto& c : cases) {
+    const auto guard = nothing_appended(c.what);
     DownloadRequestInput r = new_request("dl-1");
     c.change(r);
-    expect_invalid(models().create_download_request(c.org, r).status(), c.field,
-                   "create " + c.what);
+    testing::expect_invalid(models().create_download_request(c.org, r).status(), c.field,
+                            "create " + c.what);
     DownloadRequestInput u = new_request("dl-0");
     c.change(u);
-    expect_invalid(models().update_download_request(c.org, u).status(), c.field,
-                   "update " + c.what);
-    EXPECT_EQ(head(), before) << c.what;
+    testing::expect_invalid(models().update_download_request(c.org, u).status(), c.field,
+                            "update " + c.what);
   }
   EXPECT_CODE(models().get_download_request("default", "dl-1"), Code::kNotFound);
   auto unchanged = models().get_download_request("default", "dl-0");
   ASSERT_OK(unchanged);
   EXPECT_EQ(*unchanged, expected_row(new_request("dl-0"), kStart, kStart));
 
-  expect_invalid(models().get_download_request("default", "").status(), "id", "get empty id");
-  expect_invalid(models().get_download_request("a/b", "dl-0").status(), "org_id", "get org");
-  expect_invalid(models().find_download_requests("default", "", "f").status(), "repo", "find");
-  expect_invalid(models().find_download_requests("default", "r", "").status(), "filename", "find");
+  testing::expect_invalid(models().get_download_request("default", "").status(), "id",
+                          "get empty id");
+  testing::expect_invalid(models().get_download_request("a/b", "dl-0").status(), "org_id",
+                          "get org");
+  testing::expect_invalid(models().find_download_requests("default", "", "f").status(), "repo",
+                          "find");
+  testing::expect_invalid(models().find_download_requests("default", "r", "").status(), "filename",
+                          "find");
 }
 
 TEST_P(ModelDownloadRepositoryTest, FieldsAtTheirLimitsAndHostileTextRoundTrip) {
@@ -399,33 +349,14 @@ TEST_P(ModelDownloadRepositoryTest, FieldsAtTheirLimitsAndHostileTextRoundTrip) 
 }
 
 TEST_P(ModelDownloadRepositoryTest, ConcurrentCreatesOfOneIdHaveExactlyOneWinner) {
-  constexpr int kThreads = 8;
-  std::barrier start(kThreads);
-  std::mutex mu;
-  std::vector<int> winners;
-  int conflicts = 0;
-  std::vector<std::string> unexpected;
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&, t] {
-      start.arrive_and_wait();
-      auto r = models().create_download_request(
-          "default", new_request("dl-race", "repo/" + std::to_string(t), "f.gguf"));
-      std::lock_guard lock(mu);
-      if (r.is_ok()) {
-        winners.push_back(t);
-      } else if (r.status().code() == Code::kConflict &&
-                 r.status().subject() == "download_request.id") {
-        ++conflicts;
-      } else {
-        unexpected.push_back(r.status().to_string());
-      }
-    });
-  }
-  for (auto& th : threads) th.join();
-  for (const auto& u : unexpected) ADD_FAILURE() << u;
+  // Every other call is a conflict naming the id rule.
+  const auto winners = testing::race("download_request.id", 8, [&](int t) {
+    return models()
+        .create_download_request("default",
+                                 new_request("dl-race", "repo/" + std::to_string(t), "f.gguf"))
+        .status();
+  });
   ASSERT_EQ(winners.size(), 1u);
-  EXPECT_EQ(conflicts, kThreads - 1);
   EXPECT_EQ(head(), 1u);
   auto got = models().get_download_request("default", "dl-race");
   ASSERT_OK(got);

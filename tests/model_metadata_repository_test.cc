@@ -5,7 +5,6 @@
 #include <barrier>
 #include <chrono>
 #include <functional>
-#include <memory>
 #include <mutex>
 #include <set>
 #include <sstream>
@@ -15,14 +14,9 @@
 
 #include "annals/clock.h"
 #include "annals/status.h"
-#include "repositories/model_repository.h"
-#include "repositories/operator.h"
-#include "tests/test_support.h"
+#include "tests/model_repository_fixture.h"
 
 namespace annals {
-
-void PrintTo(Code code, std::ostream* os) { *os << code_name(code); }
-
 namespace repositories {
 
 void PrintTo(const ModelMetadata& m, std::ostream* os) {
@@ -52,7 +46,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-const Timestamp kStart = from_micros(1'767'225'600'000'000);  // 2026-01-01T00:00:00Z
+const Timestamp kStart = testing::kFixtureStart;
 
 ModelMetadataInput local(std::string repo, std::string filename, std::string snapshot = "main") {
   ModelMetadataInput m;
@@ -101,57 +95,7 @@ ModelMetadata expected_row(int64_t id, const ModelMetadataInput& m, Timestamp cr
           updated};
 }
 
-class ModelMetadataRepositoryTest : public ::testing::TestWithParam<testing::Backend> {
- protected:
-  void SetUp() override {
-    ANNALS_SETUP_BACKEND(db_, GetParam(), dir_);
-    open();
-  }
-
-  void TearDown() override {
-    if (store_)
-      annals::testing::expect_reservations_follow_the_events(store_->internals().journal());
-    close();
-  }
-
-  void close() {
-    repo_.reset();
-    context_.reset();
-    store_.reset();
-  }
-
-  void open() {
-    close();
-    StoreOptions options;
-    options.data_dir = dir_.path();
-    options.database_url = db_->url();
-    options.setup_database = true;  // a superuser URL: set it up first
-    options.clock = &clock_;
-    auto store = Store::open(options);
-    ASSERT_OK(store);
-    store_ = std::move(store).value();
-    context_ = std::make_unique<RepositoryContext>(
-        store_->internals().journal(), store_->internals().database(),
-        store_->internals().projector(), store_->clock(), RepositoryOptions{},
-        store_->internals().secrets());
-    repo_ = make_model_repository(*context_);
-  }
-
-  ModelRepository& models() { return *repo_; }
-  uint64_t head() { return store_->internals().journal().head(); }
-
-  static void expect_invalid(const Status& s, const std::string& field, const std::string& what) {
-    EXPECT_EQ(s.code(), Code::kInvalidArgument) << what << ": " << s.to_string();
-    EXPECT_EQ(s.subject(), field) << what << ": " << s.to_string();
-  }
-
-  testing::TempDir dir_;
-  std::unique_ptr<testing::TestDatabase> db_;
-  ManualClock clock_{kStart};
-  std::unique_ptr<Store> store_;
-  std::unique_ptr<RepositoryContext> context_;
-  std::unique_ptr<ModelRepository> repo_;
-};
+class ModelMetadataRepositoryTest : public ModelRepositoryTest {};
 
 TEST_P(ModelMetadataRepositoryTest, UpsertCreatesARowWhoseIdIsTheJournalPosition) {
   ASSERT_OK(models().upsert_model_metadata("default", local("r/a", "a.gguf")));
@@ -234,7 +178,7 @@ TEST_P(ModelMetadataRepositoryTest, EveryPartOfTheIdentityTellsRowsApart) {
   ASSERT_OK(all);
   EXPECT_EQ(all->size(), inputs.size());
   // One stream per identity: both upserts of each landed on the same one.
-  auto events = store_->internals().journal().read(1, 100);
+  auto events = journal().read(1, 100);
   ASSERT_OK(events);
   ASSERT_EQ(events->size(), 2 * inputs.size());
   std::set<std::string> streams;
@@ -318,8 +262,8 @@ TEST_P(ModelMetadataRepositoryTest, BatchGetOfEverySizeUpToTheLimit) {
     }
   }
   keys.push_back({"r", "f", "s"});
-  expect_invalid(models().get_model_metadata_batch("default", keys).status(), "keys",
-                 "over the limit");
+  testing::expect_invalid(models().get_model_metadata_batch("default", keys).status(), "keys",
+                          "over the limit");
 }
 
 TEST_P(ModelMetadataRepositoryTest, ListIsOrderedBySourceRepoFilename) {
@@ -401,7 +345,6 @@ TEST_P(ModelMetadataRepositoryTest, LargeChatTemplatesAndHostileTextRoundTrip) {
 
 TEST_P(ModelMetadataRepositoryTest, BadInputIsRefusedNamingTheFieldAndAppendsNothing) {
   ASSERT_OK(models().upsert_model_metadata("default", local("r/a", "a.gguf")));
-  const uint64_t before = head();
   struct Case {
     std::string what;
     std::string org;
@@ -450,20 +393,20 @@ TEST_P(ModelMetadataRepositoryTest, BadInputIsRefusedNamingTheFieldAndAppendsNot
        "chat_template"},
   };
   for (const auto& c : cases) {
+    const auto guard = nothing_appended(c.what);
     ModelMetadataInput m = local("r/new", "new.gguf");
     c.change(m);
-    expect_invalid(models().upsert_model_metadata(c.org, m).status(), c.field, c.what);
-    EXPECT_EQ(head(), before) << c.what;
+    testing::expect_invalid(models().upsert_model_metadata(c.org, m).status(), c.field, c.what);
   }
-  expect_invalid(models().get_model_metadata("default", "", "a.gguf", "main").status(), "repo",
-                 "get repo");
-  expect_invalid(models().get_model_metadata("default", "r/a", "a.gguf", "").status(), "snapshot",
-                 "get snapshot");
-  expect_invalid(models().get_model_metadata("", "r/a", "a.gguf", "main").status(), "org_id",
-                 "get org");
-  expect_invalid(models().get_model_metadata_batch("default", {{"r", "", "s"}}).status(),
-                 "filename", "batch filename");
-  expect_invalid(models().list_model_metadata("o/x").status(), "org_id", "list org");
+  testing::expect_invalid(models().get_model_metadata("default", "", "a.gguf", "main").status(),
+                          "repo", "get repo");
+  testing::expect_invalid(models().get_model_metadata("default", "r/a", "a.gguf", "").status(),
+                          "snapshot", "get snapshot");
+  testing::expect_invalid(models().get_model_metadata("", "r/a", "a.gguf", "main").status(),
+                          "org_id", "get org");
+  testing::expect_invalid(models().get_model_metadata_batch("default", {{"r", "", "s"}}).status(),
+                          "filename", "batch filename");
+  testing::expect_invalid(models().list_model_metadata("o/x").status(), "org_id", "list org");
   auto all = models().list_model_metadata("default");
   ASSERT_OK(all);
   EXPECT_EQ(all->size(), 1u);
@@ -500,7 +443,7 @@ TEST_P(ModelMetadataRepositoryTest, ConcurrentFirstUpsertsMakeOneRowAndOneStream
   EXPECT_EQ(all->front().id, 1);
 
   // Every upsert is on one stream, and the row holds the last one.
-  auto events = store_->internals().journal().read(1, 100);
+  auto events = journal().read(1, 100);
   ASSERT_OK(events);
   std::set<std::string> streams;
   for (const auto& e : *events) streams.insert(std::string(e.stream_id()));

@@ -17,7 +17,7 @@
 #include "annals/status.h"
 #include "core/validate.h"
 #include "repositories/operator.h"
-#include "tests/test_support.h"
+#include "tests/conformance_helpers.h"
 
 namespace annals {
 
@@ -38,7 +38,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-const Timestamp kStart = from_micros(1'767'225'600'000'000);  // 2026-01-01T00:00:00Z
+const Timestamp kStart = testing::kFixtureStart;
 
 UserAliasFields fields(std::string alias) {
   UserAliasFields f;
@@ -64,55 +64,24 @@ std::vector<std::string> aliases_of(const std::vector<UserAlias>& rows) {
   return out;
 }
 
-class UserAliasRepositoryTest : public ::testing::TestWithParam<testing::Backend> {
+class UserAliasRepositoryTest : public testing::RepositoryTest {
  protected:
-  void SetUp() override {
-    ANNALS_SETUP_BACKEND(db_, GetParam(), dir_);
-    open();
-  }
-
-  void TearDown() override {
-    if (store_)
-      annals::testing::expect_reservations_follow_the_events(store_->internals().journal());
-    repo_.reset();
-    context_.reset();
-    store_.reset();
-  }
-
-  void open() {
-    repo_.reset();
-    context_.reset();
-    store_.reset();
-    StoreOptions options;
-    options.data_dir = dir_.path();
-    options.database_url = db_->url();
-    options.setup_database = true;  // a superuser URL: set it up first
-    options.clock = &clock_;
-    auto store = Store::open(options);
-    ASSERT_OK(store);
-    store_ = std::move(store).value();
+  void opened() override {
     context_ = std::make_unique<RepositoryContext>(
-        store_->internals().journal(), store_->internals().database(),
-        store_->internals().projector(), store_->clock());
+        store().internals().journal(), store().internals().database(),
+        store().internals().projector(), store().clock());
     repo_ = make_user_alias_repository(*context_);
   }
 
+  void close() override {
+    repo_.reset();
+    context_.reset();
+    RepositoryTest::close();
+  }
+
   UserAliasRepository& aliases() { return *repo_; }
-  uint64_t head() { return store_->internals().journal().head(); }
 
-  static void expect_invalid(const Status& s, const std::string& field, const std::string& what) {
-    EXPECT_EQ(s.code(), Code::kInvalidArgument) << what << ": " << s.to_string();
-    EXPECT_EQ(s.subject(), field) << what << ": " << s.to_string();
-  }
-  static void expect_conflict(const Status& s, const std::string& rule, const std::string& what) {
-    EXPECT_EQ(s.code(), Code::kConflict) << what << ": " << s.to_string();
-    EXPECT_EQ(s.subject(), rule) << what << ": " << s.to_string();
-  }
-
-  testing::TempDir dir_;
-  std::unique_ptr<testing::TestDatabase> db_;
-  ManualClock clock_{kStart};
-  std::unique_ptr<Store> store_;
+ private:
   std::unique_ptr<RepositoryContext> context_;
   std::unique_ptr<UserAliasRepository> repo_;
 };
@@ -151,20 +120,16 @@ TEST_P(UserAliasRepositoryTest, MissingOrForeignAliasesAreNotFound) {
   EXPECT_CODE(aliases().get_by_alias("org-b", "mine"), Code::kNotFound);
   EXPECT_CODE(aliases().get_by_alias("org-a", "min"), Code::kNotFound);
   EXPECT_CODE(aliases().get_by_alias("org-a", "m%"), Code::kNotFound);
-  const uint64_t before = head();
-  EXPECT_CODE(aliases().update("org-b", "a-1", fields("stolen")), Code::kNotFound);
-  EXPECT_CODE(aliases().remove("org-b", "a-1"), Code::kNotFound);
-  EXPECT_CODE(aliases().update("org-a", "nope", fields("x")), Code::kNotFound);
-  EXPECT_CODE(aliases().remove("org-a", "nope"), Code::kNotFound);
-  EXPECT_EQ(head(), before);
+  EXPECT_REFUSED(aliases().update("org-b", "a-1", fields("stolen")), Code::kNotFound, "");
+  EXPECT_REFUSED(aliases().remove("org-b", "a-1"), Code::kNotFound, "");
+  EXPECT_REFUSED(aliases().update("org-a", "nope", fields("x")), Code::kNotFound, "");
+  EXPECT_REFUSED(aliases().remove("org-a", "nope"), Code::kNotFound, "");
 }
 
 TEST_P(UserAliasRepositoryTest, AnAliasIsUniquePerOrgAndCaseSensitive) {
   ASSERT_OK(aliases().create("default", "a-1", fields("llama")));
-  const uint64_t before = head();
-  expect_conflict(aliases().create("default", "a-2", fields("llama")).status(), kUserAliasAliasRule,
-                  "same alias");
-  EXPECT_EQ(head(), before);
+  EXPECT_REFUSED(aliases().create("default", "a-2", fields("llama")), Code::kConflict,
+                 kUserAliasAliasRule);
   EXPECT_CODE(aliases().get("default", "a-2"), Code::kNotFound);
   // Another case is another alias; another org has its own names.
   ASSERT_OK(aliases().create("default", "a-3", fields("Llama")));
@@ -180,16 +145,14 @@ TEST_P(UserAliasRepositoryTest, AnAliasIsUniquePerOrgAndCaseSensitive) {
 
 TEST_P(UserAliasRepositoryTest, AnIdIsNeverReusedEvenAfterDelete) {
   ASSERT_OK(aliases().create("default", "a-1", fields("one")));
-  const uint64_t before = head();
-  expect_conflict(aliases().create("default", "a-1", fields("two")).status(), kUserAliasIdRule,
-                  "same id");
+  EXPECT_REFUSED(aliases().create("default", "a-1", fields("two")), Code::kConflict,
+                 kUserAliasIdRule);
   // A taken id and a taken alias: the id is named.
-  expect_conflict(aliases().create("default", "a-1", fields("one")).status(), kUserAliasIdRule,
-                  "same id and alias");
-  EXPECT_EQ(head(), before);
+  EXPECT_REFUSED(aliases().create("default", "a-1", fields("one")), Code::kConflict,
+                 kUserAliasIdRule);
   ASSERT_OK(aliases().remove("default", "a-1"));
-  expect_conflict(aliases().create("default", "a-1", fields("one")).status(), kUserAliasIdRule,
-                  "id of a deleted alias");
+  testing::expect_conflict(aliases().create("default", "a-1", fields("one")).status(),
+                           kUserAliasIdRule, "id of a deleted alias");
   // Its alias, though, is free again.
   EXPECT_OK(aliases().create("default", "a-2", fields("one")));
 }
@@ -216,8 +179,8 @@ TEST_P(UserAliasRepositoryTest, RenamingReleasesTheOldAliasAndClaimsTheNewOne) {
   ASSERT_OK(aliases().create("default", "a-1", fields("old")));
   ASSERT_OK(aliases().create("default", "a-2", fields("taken")));
   const uint64_t before = head();
-  expect_conflict(aliases().update("default", "a-1", fields("taken")).status(), kUserAliasAliasRule,
-                  "rename to a taken alias");
+  testing::expect_conflict(aliases().update("default", "a-1", fields("taken")).status(),
+                           kUserAliasAliasRule, "rename to a taken alias");
   EXPECT_EQ(head(), before);
   auto unchanged = aliases().get("default", "a-1");
   ASSERT_OK(unchanged);
@@ -231,8 +194,8 @@ TEST_P(UserAliasRepositoryTest, RenamingReleasesTheOldAliasAndClaimsTheNewOne) {
   EXPECT_CODE(aliases().get_by_alias("default", "old"), Code::kNotFound);
   // The old name is free; the new one is held.
   EXPECT_OK(aliases().create("default", "a-3", fields("old")));
-  expect_conflict(aliases().create("default", "a-4", fields("new")).status(), kUserAliasAliasRule,
-                  "the new name");
+  testing::expect_conflict(aliases().create("default", "a-4", fields("new")).status(),
+                           kUserAliasAliasRule, "the new name");
   // Renaming back and forth, and by case only, works.
   EXPECT_OK(aliases().update("default", "a-1", fields("NEW")));
   EXPECT_OK(aliases().update("default", "a-1", fields("new")));
@@ -250,10 +213,8 @@ TEST_P(UserAliasRepositoryTest, RemoveDeletesAndReleasesTheAlias) {
   ASSERT_OK(aliases().remove("default", "a-1"));
   EXPECT_CODE(aliases().get("default", "a-1"), Code::kNotFound);
   EXPECT_CODE(aliases().get_by_alias("default", "gone"), Code::kNotFound);
-  const uint64_t before = head();
-  EXPECT_CODE(aliases().remove("default", "a-1"), Code::kNotFound);
-  EXPECT_CODE(aliases().update("default", "a-1", fields("gone")), Code::kNotFound);
-  EXPECT_EQ(head(), before);
+  EXPECT_REFUSED(aliases().remove("default", "a-1"), Code::kNotFound, "");
+  EXPECT_REFUSED(aliases().update("default", "a-1", fields("gone")), Code::kNotFound, "");
   clock_.advance(1s);
   auto reused = aliases().create("default", "a-2", fields("gone"));
   ASSERT_OK(reused);
@@ -280,7 +241,6 @@ TEST_P(UserAliasRepositoryTest, ListIsOrderedByAliasBytesAndScopedToTheOrg) {
 
 TEST_P(UserAliasRepositoryTest, BadInputIsRefusedNamingTheFieldAndAppendsNothing) {
   ASSERT_OK(aliases().create("default", "a-0", fields("keep")));
-  const uint64_t before = head();
   struct Case {
     std::string what;
     std::string org;
@@ -324,21 +284,24 @@ TEST_P(UserAliasRepositoryTest, BadInputIsRefusedNamingTheFieldAndAppendsNothing
        "context_params"},
   };
   for (const auto& c : cases) {
+    const auto guard = nothing_appended(c.what);
     UserAliasFields f = fields("new-alias");
     c.change(f);
-    expect_invalid(aliases().create(c.org, c.id, f).status(), c.field, "create " + c.what);
+    testing::expect_invalid(aliases().create(c.org, c.id, f).status(), c.field, "create " + c.what);
     // update checks the same (against the existing row's id where the id is fine).
     const std::string update_id = c.field == "id" ? c.id : "a-0";
-    expect_invalid(aliases().update(c.org, update_id, f).status(), c.field, "update " + c.what);
-    EXPECT_EQ(head(), before) << c.what;
+    testing::expect_invalid(aliases().update(c.org, update_id, f).status(), c.field,
+                            "update " + c.what);
   }
-  expect_invalid(aliases().remove("default", ""), "id", "remove id");
-  expect_invalid(aliases().remove("", "a-0"), "org_id", "remove org");
-  expect_invalid(aliases().get("default", "a 0").status(), "id", "get id");
-  expect_invalid(aliases().get_by_alias("default", "").status(), "alias", "get empty alias");
-  expect_invalid(aliases().get_by_alias("default", "\xff").status(), "alias", "get bad alias");
-  expect_invalid(aliases().list("").status(), "org_id", "list org");
-  EXPECT_EQ(head(), before);
+  const auto guard = nothing_appended();
+  testing::expect_invalid(aliases().remove("default", ""), "id", "remove id");
+  testing::expect_invalid(aliases().remove("", "a-0"), "org_id", "remove org");
+  testing::expect_invalid(aliases().get("default", "a 0").status(), "id", "get id");
+  testing::expect_invalid(aliases().get_by_alias("default", "").status(), "alias",
+                          "get empty alias");
+  testing::expect_invalid(aliases().get_by_alias("default", "\xff").status(), "alias",
+                          "get bad alias");
+  testing::expect_invalid(aliases().list("").status(), "org_id", "list org");
   auto row = aliases().get("default", "a-0");
   ASSERT_OK(row);
   EXPECT_EQ(*row, row_of("default", "a-0", fields("keep"), kStart, kStart));
@@ -438,24 +401,10 @@ TEST_P(UserAliasRepositoryTest, OfConcurrentRenamesToOneAliasExactlyOneWins) {
   for (int t = 0; t < kThreads; ++t) {
     ASSERT_OK(aliases().create("default", "a-" + std::to_string(t), fields(std::to_string(t))));
   }
-  std::barrier start(kThreads);
-  std::mutex mu;
-  std::vector<int> winners;
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&, t] {
-      start.arrive_and_wait();
-      auto r = aliases().update("default", "a-" + std::to_string(t), fields("the-one"));
-      std::lock_guard lock(mu);
-      if (r.is_ok()) {
-        winners.push_back(t);
-      } else if (r.status().code() != Code::kConflict ||
-                 r.status().subject() != kUserAliasAliasRule) {
-        ADD_FAILURE() << r.status().to_string();
-      }
-    });
-  }
-  for (auto& th : threads) th.join();
+  // Every other rename is a conflict naming the alias rule.
+  const auto winners = testing::race(kUserAliasAliasRule, kThreads, [&](int t) {
+    return aliases().update("default", "a-" + std::to_string(t), fields("the-one")).status();
+  });
   ASSERT_EQ(winners.size(), 1u);
   auto list = aliases().list("default");
   ASSERT_OK(list);
@@ -514,10 +463,10 @@ TEST_P(UserAliasRepositoryTest, AliasesAndTheirReservationsSurviveReopeningTheSt
   auto after = aliases().list("default");
   ASSERT_OK(after);
   EXPECT_EQ(*after, *before);
-  expect_conflict(aliases().create("default", "b-1", fields("kept")).status(), kUserAliasAliasRule,
-                  "kept");
-  expect_conflict(aliases().create("default", "b-2", fields("renamed-to")).status(),
-                  kUserAliasAliasRule, "renamed-to");
+  testing::expect_conflict(aliases().create("default", "b-1", fields("kept")).status(),
+                           kUserAliasAliasRule, "kept");
+  testing::expect_conflict(aliases().create("default", "b-2", fields("renamed-to")).status(),
+                           kUserAliasAliasRule, "renamed-to");
   EXPECT_OK(aliases().create("default", "b-3", fields("renamed-from")));
   EXPECT_OK(aliases().create("default", "b-4", fields("deleted")));
 }
