@@ -1,18 +1,20 @@
-// Runs the annals binary the way a user does.
+// Runs the annals binary the way a user does: demo, status, verify (and
+// what it finds when a journal or read database is damaged behind its
+// back), replay, rebuild, help and bad arguments, and org forget.
 #include <gtest/gtest.h>
 #include <rocksdb/db.h>
-#include <sys/wait.h>
-#include <pqxx/pqxx>
 
-#include <array>
-#include <cstdio>
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <memory>
+#include <string>
 
 #include "journal/format.h"
 #include "projections/database.h"
 #include "tests/cli_support.h"
+#include "tests/raw_journal.h"
 #include "tests/test_support.h"
 
 namespace annals {
@@ -20,36 +22,8 @@ namespace {
 
 using annals::testing::annals;
 using annals::testing::CliRun;
+using annals::testing::RawJournal;
 using annals::testing::TempDir;
-
-// The journal's RocksDB folder opened directly, to change it behind the
-// journal's back. handle(i): 1 events, 2 org events, 3 streams, ...
-class RawJournal {
- public:
-  explicit RawJournal(const std::string& dir) {
-    std::vector<rocksdb::ColumnFamilyDescriptor> families;
-    for (const char* name :
-         {"default", journal::format::kEventsFamily, journal::format::kOrgEventsFamily,
-          journal::format::kStreamsFamily, journal::format::kIdempotencyFamily,
-          journal::format::kReservationsFamily, journal::format::kKeysFamily}) {
-      families.emplace_back(name, rocksdb::ColumnFamilyOptions());
-    }
-    rocksdb::DB* raw = nullptr;
-    opened_ = rocksdb::DB::Open(rocksdb::DBOptions(), dir, families, &handles_, &raw).ok();
-    db_.reset(raw);
-  }
-  ~RawJournal() {
-    for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h).PermitUncheckedError();
-  }
-  bool opened() const { return opened_; }
-  rocksdb::DB* db() { return db_.get(); }
-  rocksdb::ColumnFamilyHandle* handle(size_t i) { return handles_.at(i); }
-
- private:
-  bool opened_ = false;
-  std::unique_ptr<rocksdb::DB> db_;
-  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
-};
 
 TEST(Cli, DemoThenVerifySucceed) {
   TempDir dir;
@@ -241,110 +215,6 @@ TEST(Cli, VerifyRunsSqliteIntegrityCheckOnTheReadDatabase) {
   EXPECT_NE(verify.out.find("annals rebuild"), std::string::npos) << verify.out;
 }
 
-TEST(Cli, SetupDemoStatusAndVerifyOnPostgres) {
-  TempDir dir;
-  std::unique_ptr<testing::TestDatabase> db;
-  ANNALS_SETUP_BACKEND(db, testing::Backend::kPostgres, dir);
-  const std::string url = db->url();  // a superuser URL
-
-  CliRun setup = annals("setup --database '" + url + "'");
-  ASSERT_EQ(setup.exit_code, 0) << setup.out;
-  EXPECT_NE(setup.out.find("annals_query"), std::string::npos) << setup.out;
-  CliRun again = annals("setup --database '" + url + "'");
-  ASSERT_EQ(again.exit_code, 0) << again.out;
-  EXPECT_NE(again.out.find("0 migrations applied"), std::string::npos) << again.out;
-
-  // Given the privileged URL, the demo serves as the runtime roles.
-  CliRun demo =
-      annals("demo --data " + dir.sub("data") + " --database '" + url + "' --commands 300");
-  ASSERT_EQ(demo.exit_code, 0) << demo.out;
-  EXPECT_NE(demo.out.find("postgres://annals_query@"), std::string::npos) << demo.out;
-  EXPECT_NE(demo.out.find("postgres://annals_projector@"), std::string::npos) << demo.out;
-  EXPECT_NE(demo.out.find("token by prefix"), std::string::npos) << demo.out;
-
-  const std::string as_query = db->url_as("annals_query");
-  CliRun status = annals("status --data " + dir.sub("data") + " --database '" + as_query + "'");
-  ASSERT_EQ(status.exit_code, 0) << status.out;
-  EXPECT_NE(status.out.find("tokens"), std::string::npos) << status.out;
-  EXPECT_EQ(annals("verify --data " + dir.sub("data") + " --database '" + as_query + "'").exit_code,
-            0);
-
-  // The runtime role can neither set up nor be mistaken for a privileged one.
-  CliRun refused = annals("setup --database '" + as_query + "'");
-  EXPECT_EQ(refused.exit_code, 1) << refused.out;
-  EXPECT_NE(refused.out.find("superuser"), std::string::npos) << refused.out;
-  CliRun sqlite_setup = annals("setup --database sqlite:/tmp/x.sqlite");
-  EXPECT_EQ(sqlite_setup.exit_code, 2) << sqlite_setup.out;
-}
-
-// What setup decides in a database's catalog: the Annals roles with their
-// attributes and password verifiers, the schemas with their owners and
-// grants, and the migration record.
-std::string catalog(const std::string& url) {
-  pqxx::connection conn(url);
-  pqxx::nontransaction tx(conn);
-  std::string out;
-  auto add = [&](const std::string& sql) {
-    for (const auto& row : tx.exec(sql)) {
-      for (const auto& field : row) out += std::string(field.is_null() ? "-" : field.c_str()) + " ";
-      out += "\n";
-    }
-  };
-  add("SELECT rolname, rolsuper, rolbypassrls, rolcanlogin, rolinherit, rolpassword"
-      " FROM pg_authid WHERE rolname IN ('annals_owner', 'annals_query', 'annals_projector')"
-      " ORDER BY rolname");
-  add("SELECT nspname, nspowner::regrole::text, nspacl::text FROM pg_namespace ORDER BY nspname");
-  if (tx.exec("SELECT to_regclass('annals_meta.annals_migrations')")[0][0].is_null()) return out;
-  add("SELECT version, checksum, applied_at FROM annals_meta.annals_migrations ORDER BY version");
-  return out;
-}
-
-// The read-only commands change nothing, even given a superuser URL and a
-// runtime password (which setup would set, locking out an app that uses
-// the old one).
-TEST(Cli, StatusAndVerifyGivenASuperuserUrlChangeNothing) {
-  TempDir dir;
-  std::unique_ptr<testing::TestDatabase> db;
-  ANNALS_SETUP_BACKEND(db, testing::Backend::kPostgres, dir);
-  const std::string url = db->url();
-  const std::string data = dir.sub("data");
-  // The test server trusts every login: passwords are stored, not checked.
-  CliRun demo = annals("demo --data " + data + " --database '" + url + "' --commands 50",
-                       "ANNALS_RUNTIME_PASSWORD=first");
-  ASSERT_EQ(demo.exit_code, 0) << demo.out;
-  EXPECT_NE(demo.out.find("setup          ran through"), std::string::npos) << demo.out;
-  const std::string before = catalog(url);
-  ASSERT_NE(before.find("SCRAM-SHA-256$"), std::string::npos) << before;
-  for (const char* command : {"status", "verify"}) {
-    CliRun run = annals(std::string(command) + " --data " + data + " --database '" + url + "'",
-                        "ANNALS_RUNTIME_PASSWORD=second");
-    EXPECT_EQ(run.exit_code, 0) << command << ": " << run.out;
-    EXPECT_EQ(catalog(url), before) << command << " changed the catalog";
-  }
-}
-
-// On a server where Annals was never set up, status and verify say to run
-// setup, and create no role and no schema.
-TEST(Cli, StatusAndVerifyOnADatabaseNeverSetUpSayToRunSetup) {
-  testing::PrivatePgServer server;
-  if (server.url().empty()) {
-    if (testing::running_in_ci()) FAIL() << server.why();
-    GTEST_SKIP() << "*** PostgreSQL unavailable: " << server.why();
-  }
-  TempDir dir;
-  const std::string data = dir.sub("data");
-  ASSERT_EQ(annals("demo --data " + data + " --commands 20").exit_code, 0);  // a journal
-  const std::string before = catalog(server.url());
-  for (const char* command : {"status", "verify"}) {
-    CliRun run =
-        annals(std::string(command) + " --data " + data + " --database '" + server.url() + "'");
-    EXPECT_EQ(run.exit_code, 1) << command << ": " << run.out;
-    EXPECT_NE(run.out.find("run `annals setup"), std::string::npos) << command << ": " << run.out;
-    EXPECT_EQ(catalog(server.url()), before) << command << " changed the catalog";
-  }
-  EXPECT_EQ(before.find("annals"), std::string::npos) << before;
-}
-
 TEST(Cli, HelpForEveryCommand) {
   for (const char* args : {"--help", "demo --help", "status --help", "verify --help"}) {
     CliRun r = annals(args);
@@ -387,178 +257,13 @@ TEST(Cli, VerifyPassesOnAJournalWrittenBeforeEventVersions) {
   EXPECT_EQ(verify.out.rfind("ok: 27 events", 0), 0u) << verify.out;
 }
 
-// The whole contents of a file ("" when it cannot be read).
-std::string slurp(const std::string& path) {
-  std::string out;
-  if (FILE* f = std::fopen(path.c_str(), "rb")) {
-    std::array<char, 4096> buf;
-    size_t n;
-    while ((n = std::fread(buf.data(), 1, buf.size(), f)) > 0) out.append(buf.data(), n);
-    std::fclose(f);
-  }
-  return out;
-}
-
-TEST(Cli, ExportThenImportGivesTheSameJournal) {
-  TempDir dir;
-  const std::string source = dir.sub("source");
-  const std::string target = dir.sub("target");
-  ASSERT_EQ(annals("demo --data " + source + " --commands 300").exit_code, 0);
-
-  CliRun exported =
-      annals("export --with-keys --data " + source + " --output " + dir.sub("backup.jsonl"));
-  ASSERT_EQ(exported.exit_code, 0) << exported.out;
-  EXPECT_NE(exported.out.find("annals export: "), std::string::npos) << exported.out;
-  EXPECT_NE(exported.out.find(" reservations -> "), std::string::npos) << exported.out;
-  const std::string backup = slurp(dir.sub("backup.jsonl"));
-  EXPECT_EQ(backup.rfind("{\"kind\":\"annals-export\",\"format\":1,", 0), 0u);
-  EXPECT_EQ(slurp(dir.sub("backup.jsonl.partial")), "");
-
-  // From stdin into a new folder; then the new journal verifies and exports
-  // to the same text.
-  CliRun imported = annals("import --data " + target + " --input - < " + dir.sub("backup.jsonl"));
-  ASSERT_EQ(imported.exit_code, 0) << imported.out;
-  EXPECT_NE(imported.out.find("annals import: "), std::string::npos) << imported.out;
-  EXPECT_NE(imported.out.find("(0 already present)"), std::string::npos) << imported.out;
-  CliRun verify = annals("verify --data " + target);
-  ASSERT_EQ(verify.exit_code, 0) << verify.out;
-  CliRun again =
-      annals("export --with-keys --data " + target + " --output " + dir.sub("again.jsonl"));
-  ASSERT_EQ(again.exit_code, 0) << again.out;
-  EXPECT_EQ(slurp(dir.sub("again.jsonl")), backup);
-
-  // Importing the same file again adds nothing.
-  CliRun twice = annals("import --data " + target + " --input " + dir.sub("backup.jsonl"));
-  ASSERT_EQ(twice.exit_code, 0) << twice.out;
-  EXPECT_NE(twice.out.find("annals import: 0 events"), std::string::npos) << twice.out;
-}
-
-// A demo's export in `dir`/backup.jsonl, as lines.
-std::vector<std::string> demo_export_lines(const TempDir& dir) {
-  std::vector<std::string> lines;
-  EXPECT_EQ(annals("demo --data " + dir.sub("source") + " --commands 120").exit_code, 0);
-  EXPECT_EQ(annals("export --with-keys --data " + dir.sub("source") + " --output " +
-                   dir.sub("backup.jsonl"))
-                .exit_code,
-            0);
-  std::istringstream in(slurp(dir.sub("backup.jsonl")));
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
-}
-
-void write_lines(const std::string& path, const std::vector<std::string>& lines) {
-  std::string text;
-  for (const auto& l : lines) text += l + "\n";
-  FILE* f = std::fopen(path.c_str(), "wb");
-  ASSERT_NE(f, nullptr);
-  std::fputs(text.c_str(), f);
-  std::fclose(f);
-}
-
-TEST(Cli, ImportRefusesWhatNoReadTableCanHold) {
-  TempDir dir;
-  // The second token created takes the first one's prefix: the journal's
-  // own checks pass it, the token table's unique prefix does not.
-  std::vector<std::string> lines = demo_export_lines(dir);
-  const std::string key = "\"tokenPrefix\":\"";
-  std::vector<size_t> creates;
-  for (size_t i = 0; i < lines.size(); ++i) {
-    if (lines[i].find("\"type\":\"tokenCreated\"") != std::string::npos) creates.push_back(i);
-  }
-  ASSERT_GE(creates.size(), 2u);
-  auto prefix_of = [&](const std::string& line) {
-    size_t from = line.find(key) + key.size();
-    return line.substr(from, line.find('"', from) - from);
-  };
-  std::string& second = lines[creates[1]];
-  size_t from = second.find(key) + key.size();
-  second.replace(from, prefix_of(second).size(), prefix_of(lines[creates[0]]));
-  ASSERT_NO_FATAL_FAILURE(write_lines(dir.sub("edited.jsonl"), lines));
-
-  CliRun r = annals("import --data " + dir.sub("data") + " --input " + dir.sub("edited.jsonl"));
-  EXPECT_EQ(r.exit_code, 1) << r.out;
-  const std::string line = "line " + std::to_string(creates[1] + 1) + " (position ";
-  EXPECT_NE(r.out.find(line), std::string::npos) << line << " not in " << r.out;
-  EXPECT_NE(r.out.find("projection 'tokens' cannot hold this event"), std::string::npos) << r.out;
-  EXPECT_FALSE(std::filesystem::exists(dir.sub("data"))) << "a refused import left a journal";
-}
-
-TEST(Cli, ImportRefusesAReservationWhoseOwnerWasRewritten) {
-  TempDir dir;
-  std::vector<std::string> lines = demo_export_lines(dir);
-  size_t at = 0;
-  while (at < lines.size() && lines[at].find("\"kind\":\"reservation\"") == std::string::npos) ++at;
-  ASSERT_LT(at, lines.size());
-  const std::string owner = "\"owner\":\"";
-  size_t from = lines[at].find(owner);
-  ASSERT_NE(from, std::string::npos) << lines[at];
-  from += owner.size();
-  lines[at].replace(from, lines[at].find('"', from) - from, "token/someone-else");
-  ASSERT_NO_FATAL_FAILURE(write_lines(dir.sub("edited.jsonl"), lines));
-
-  CliRun r = annals("import --data " + dir.sub("data") + " --input " + dir.sub("edited.jsonl"));
-  EXPECT_EQ(r.exit_code, 1) << r.out;
-  EXPECT_NE(r.out.find("the export's reservations disagree with its events"), std::string::npos)
-      << r.out;
-  const std::string named = "line " + std::to_string(at + 1) + ": ";
-  EXPECT_NE(r.out.find(named), std::string::npos) << named << " not in " << r.out;
-  EXPECT_NE(r.out.find("held by 'token/someone-else'; the events give it to stream '"),
-            std::string::npos)
-      << r.out;
-  EXPECT_FALSE(std::filesystem::exists(dir.sub("data"))) << "a refused import left a journal";
-  // The unedited export goes in.
-  CliRun good = annals("import --data " + dir.sub("data") + " --input " + dir.sub("backup.jsonl"));
-  EXPECT_EQ(good.exit_code, 0) << good.out;
-}
-
-TEST(Cli, ImportOfBadInputNamesTheLineAndWritesNothing) {
-  TempDir dir;
-  const std::string bad = dir.sub("bad.jsonl");
-  FILE* f = std::fopen(bad.c_str(), "wb");
-  ASSERT_NE(f, nullptr);
-  std::fputs(
-      "{\"kind\":\"annals-export\",\"format\":1,\"journal_format\":\"annals-journal/1\","
-      "\"head\":1,\"org_keys\":0,\"reservations\":0}\nnot json at all\n",
-      f);
-  std::fclose(f);
-  CliRun r = annals("import --data " + dir.sub("data") + " --input " + bad);
-  EXPECT_EQ(r.exit_code, 1) << r.out;
-  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << r.out;
-  EXPECT_NE(r.out.find("line 2: not valid JSON"), std::string::npos) << r.out;
-  EXPECT_FALSE(std::filesystem::exists(dir.sub("data"))) << "a refused import left a journal";
-
-  for (const char* args : {"import", "import --input", "export --bogus", "import --input x y"}) {
-    CliRun usage = annals(std::string(args) + " --data " + dir.sub("data"));
-    EXPECT_EQ(usage.exit_code, 2) << args << ": " << usage.out;
-  }
-  CliRun missing = annals("export --data " + dir.sub("nothing-here"));
-  EXPECT_EQ(missing.exit_code, 1) << missing.out;
-  EXPECT_NE(missing.out.find("no Annals data"), std::string::npos) << missing.out;
-  for (const char* args : {"export --help", "import --help"}) {
-    CliRun help = annals(args);
-    EXPECT_EQ(help.exit_code, 0) << args;
-    EXPECT_NE(help.out.find("Usage: annals"), std::string::npos) << help.out;
-  }
-}
-
 // The raw value of `org` in the journal's keys family; empty when none.
 std::string stored_key_entry(const std::string& journal_dir, const std::string& org) {
-  rocksdb::DBOptions options;
-  std::vector<rocksdb::ColumnFamilyDescriptor> families;
-  for (const char* name :
-       {"default", journal::format::kEventsFamily, journal::format::kOrgEventsFamily,
-        journal::format::kStreamsFamily, journal::format::kIdempotencyFamily,
-        journal::format::kReservationsFamily, journal::format::kKeysFamily}) {
-    families.emplace_back(name, rocksdb::ColumnFamilyOptions());
-  }
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  rocksdb::DB* raw = nullptr;
-  EXPECT_TRUE(rocksdb::DB::OpenForReadOnly(options, journal_dir, families, &handles, &raw).ok());
-  if (raw == nullptr) return "";
+  RawJournal raw(journal_dir, RawJournal::Mode::kReadOnly);
+  EXPECT_TRUE(raw.opened());
+  if (!raw.opened()) return "";
   std::string value;
-  rocksdb::Status s = raw->Get(rocksdb::ReadOptions(), handles.back(), org, &value);
-  for (auto* h : handles) raw->DestroyColumnFamilyHandle(h);
-  delete raw;
+  rocksdb::Status s = raw.db()->Get(rocksdb::ReadOptions(), raw.handle(6), org, &value);
   return s.ok() ? value : "";
 }
 
