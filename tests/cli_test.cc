@@ -249,7 +249,7 @@ TEST(Cli, StatusAndVerifyOnAMissingFolderSayWhatToDo) {
 TEST(Cli, VerifyPassesOnAJournalWrittenBeforeEventVersions) {
   TempDir dir;
   const std::filesystem::path fixture =
-      std::filesystem::path(__FILE__).parent_path() / "fixtures" / "journal-v1";
+      std::filesystem::path(testing::tests_source_dir()) / "fixtures" / "journal-v1";
   std::filesystem::create_directories(dir.sub("data"));
   std::filesystem::copy(fixture, dir.sub("data/journal"), std::filesystem::copy_options::recursive);
   CliRun verify = annals("verify --data " + dir.sub("data"));

@@ -34,7 +34,7 @@ using repositories::Setting;
 using repositories::UserAlias;
 using testing::TempDir;
 
-const fs::path kFixture = fs::path(__FILE__).parent_path() / "fixtures" / "journal-v1";
+const fs::path kFixture = fs::path(testing::tests_source_dir()) / "fixtures" / "journal-v1";
 constexpr uint64_t kFixtureEvents = 27;
 
 // The fixture's clock: command n was recorded n seconds after this.

@@ -210,7 +210,7 @@ TEST(Event, LargeTextWithinTheLimitsDecodes) {
 // schema does not know. Nothing reads that slot, but every copy of the
 // event (an upcast, canonicalising it) would throw: it is refused whole.
 TEST(Event, ACapabilityPointerIsCorruption) {
-  auto path = std::filesystem::path(__FILE__).parent_path() / "fuzz" / "corpus" /
+  auto path = std::filesystem::path(testing::tests_source_dir()) / "fuzz" / "corpus" /
               "event_decode_fuzz" / "capability-pointer-in-an-unknown-slot";
   std::ifstream in(path, std::ios::binary);
   ASSERT_TRUE(in) << path;

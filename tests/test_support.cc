@@ -8,6 +8,8 @@
 
 namespace annals::testing {
 
+std::string tests_source_dir() { return std::string(ANNALS_SOURCE_DIR) + "/tests"; }
+
 TempDir::TempDir() : TempDir(std::filesystem::temp_directory_path().string()) {}
 
 TempDir::TempDir(const std::string& parent) {

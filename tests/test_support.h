@@ -21,6 +21,10 @@ namespace annals::testing {
 // they make is held to it.
 void expect_reservations_follow_the_events(journal::Journal& journal);
 
+// The source tree's tests/ folder, where the committed fixtures and corpora
+// live (an absolute path fixed at build time, wherever the test runs).
+std::string tests_source_dir();
+
 // A fresh folder under the system temp dir, removed when the object dies
 // (kept when ANNALS_KEEP_TEST_DIRS is set, for post-mortems).
 class TempDir {
