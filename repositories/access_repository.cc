@@ -11,14 +11,7 @@ constexpr const char* kColumns =
     "org_id, id, username, user_id, reviewer, status, created_at, updated_at, version, stream_id";
 
 Status validate_status(UserAccessStatus status) {
-  switch (status) {
-    case UserAccessStatus::kPending:
-    case UserAccessStatus::kApproved:
-    case UserAccessStatus::kRejected:
-      return Status::ok();
-  }
-  return Status::invalid_argument("status", "status " + std::to_string(static_cast<int>(status)) +
-                                                " is not one of: pending, approved, rejected");
+  return validate_enum("status", kUserAccessStatusNames, status);
 }
 
 Status validate_id(int64_t id) {
@@ -40,9 +33,7 @@ schema::UserAccessStatus to_schema(UserAccessStatus status) {
 }
 
 UserAccessStatus parse_status(const std::string& s) {
-  if (s == "approved") return UserAccessStatus::kApproved;
-  if (s == "rejected") return UserAccessStatus::kRejected;
-  return UserAccessStatus::kPending;
+  return parse(kUserAccessStatusNames, s, UserAccessStatus::kPending);
 }
 
 struct StoredRequest {
@@ -182,15 +173,7 @@ class SqlAccessRepository final : public AccessRepository {
 }  // namespace
 
 std::string_view user_access_status_name(UserAccessStatus status) {
-  switch (status) {
-    case UserAccessStatus::kPending:
-      return "pending";
-    case UserAccessStatus::kApproved:
-      return "approved";
-    case UserAccessStatus::kRejected:
-      return "rejected";
-  }
-  return "unknown";
+  return name_of(kUserAccessStatusNames, status);
 }
 
 std::unique_ptr<AccessRepository> make_access_repository(RepositoryContext& context) {

@@ -19,12 +19,7 @@ Status validate_id(std::string_view id) {
 }
 
 Status validate_flow_type(AppAccessFlowType flow_type) {
-  if (flow_type == AppAccessFlowType::kRedirect || flow_type == AppAccessFlowType::kPopup) {
-    return Status::ok();
-  }
-  return Status::invalid_argument("flow_type", "flow_type " +
-                                                   std::to_string(static_cast<int>(flow_type)) +
-                                                   " is not one of: redirect, popup");
+  return validate_enum("flow_type", kAppAccessFlowTypeNames, flow_type);
 }
 
 Status validate_user(std::string_view user_id) {
@@ -41,10 +36,7 @@ schema::AppAccessFlowType to_schema(AppAccessFlowType flow_type) {
 }
 
 AppAccessStatus parse_status(const std::string& s) {
-  if (s == "approved") return AppAccessStatus::kApproved;
-  if (s == "denied") return AppAccessStatus::kDenied;
-  if (s == "failed") return AppAccessStatus::kFailed;
-  return AppAccessStatus::kDraft;
+  return parse(kAppAccessStatusNames, s, AppAccessStatus::kDraft);
 }
 
 struct StoredRequest {
@@ -59,7 +51,7 @@ StoredRequest from_row(const db::Row& row) {
   r.app_client_id = row.text(2);
   r.app_name = row.text(3);
   r.app_description = row.text(4);
-  r.flow_type = row.text(5) == "popup" ? AppAccessFlowType::kPopup : AppAccessFlowType::kRedirect;
+  r.flow_type = parse(kAppAccessFlowTypeNames, row.text(5), AppAccessFlowType::kRedirect);
   r.redirect_uri = row.text(6);
   r.status = parse_status(row.text(7));
   r.requested = row.text(8);
@@ -262,27 +254,11 @@ class SqlAccessRequestRepository final : public AccessRequestRepository {
 }  // namespace
 
 std::string_view app_access_flow_type_name(AppAccessFlowType flow_type) {
-  switch (flow_type) {
-    case AppAccessFlowType::kRedirect:
-      return "redirect";
-    case AppAccessFlowType::kPopup:
-      return "popup";
-  }
-  return "unknown";
+  return name_of(kAppAccessFlowTypeNames, flow_type);
 }
 
 std::string_view app_access_status_name(AppAccessStatus status) {
-  switch (status) {
-    case AppAccessStatus::kDraft:
-      return "draft";
-    case AppAccessStatus::kApproved:
-      return "approved";
-    case AppAccessStatus::kDenied:
-      return "denied";
-    case AppAccessStatus::kFailed:
-      return "failed";
-  }
-  return "unknown";
+  return name_of(kAppAccessStatusNames, status);
 }
 
 std::unique_ptr<AccessRequestRepository> make_access_request_repository(

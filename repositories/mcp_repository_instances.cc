@@ -28,12 +28,7 @@ Status validate_slug(std::string_view slug) {
 }
 
 Status validate_auth_type(McpAuthType type) {
-  if (type == McpAuthType::kPublic || type == McpAuthType::kHeader || type == McpAuthType::kOauth) {
-    return Status::ok();
-  }
-  return Status::invalid_argument("auth_type", "auth_type " +
-                                                   std::to_string(static_cast<int>(type)) +
-                                                   " is not one of: public, header, oauth");
+  return validate_enum("auth_type", kMcpAuthTypeNames, type);
 }
 
 // The fields create and update share.
@@ -74,9 +69,7 @@ schema::McpInstanceAuthType to_schema(McpAuthType type) {
 }
 
 McpAuthType auth_type_of(const std::string& name) {
-  if (name == "header") return McpAuthType::kHeader;
-  if (name == "oauth") return McpAuthType::kOauth;
-  return McpAuthType::kPublic;
+  return parse(kMcpAuthTypeNames, name, McpAuthType::kPublic);
 }
 
 StoredInstance from_row(const db::Row& row) {

@@ -1,4 +1,5 @@
 // ModelRepository: download requests.
+#include "repositories/enum_names.h"
 #include "repositories/model_repository_internal.h"
 
 namespace annals::repositories::model_internal {
@@ -12,12 +13,7 @@ constexpr const char* kColumns =
 std::string stream_of(std::string_view id) { return "download_request/" + std::string(id); }
 
 Status validate_status(DownloadStatus status) {
-  if (status == DownloadStatus::kPending || status == DownloadStatus::kCompleted ||
-      status == DownloadStatus::kError) {
-    return Status::ok();
-  }
-  return Status::invalid_argument("status", "status " + std::to_string(static_cast<int>(status)) +
-                                                " is not one of: pending, completed, error");
+  return validate_enum("status", kDownloadStatusNames, status);
 }
 
 Status validate_id(std::string_view id) {
@@ -58,9 +54,7 @@ schema::DownloadStatus to_schema(DownloadStatus status) {
 }
 
 DownloadStatus status_from_text(const std::string& s) {
-  if (s == "completed") return DownloadStatus::kCompleted;
-  if (s == "error") return DownloadStatus::kError;
-  return DownloadStatus::kPending;
+  return parse(kDownloadStatusNames, s, DownloadStatus::kPending);
 }
 
 void fill(schema::DownloadRequest::Builder p, const DownloadRequestInput& r) {

@@ -11,6 +11,7 @@
 #include <set>
 
 #include "core/sha256.h"
+#include "repositories/enum_names.h"
 #include "repositories/model_repository_internal.h"
 #include "repositories/reservation_rules.h"
 
@@ -42,9 +43,7 @@ std::string identity_digest(const ModelMetadataInput& m) {
 }
 
 Status validate_source(ModelSource source) {
-  if (source == ModelSource::kModel || source == ModelSource::kApi) return Status::ok();
-  return Status::invalid_argument("source", "source " + std::to_string(static_cast<int>(source)) +
-                                                " is not one of: model, api");
+  return validate_enum("source", kModelSourceNames, source);
 }
 
 Status validate_file(std::string_view repo, std::string_view filename, std::string_view snapshot,

@@ -16,9 +16,7 @@ constexpr const char* kColumns =
 std::string stream_of(std::string_view id) { return "token/" + std::string(id); }
 
 Status validate_status(TokenStatus status) {
-  if (status == TokenStatus::kActive || status == TokenStatus::kInactive) return Status::ok();
-  return Status::invalid_argument("status", "status " + std::to_string(static_cast<int>(status)) +
-                                                " is not one of: active, inactive");
+  return validate_enum("status", kTokenStatusNames, status);
 }
 
 schema::TokenStatus to_schema(TokenStatus status) {
@@ -40,7 +38,7 @@ StoredToken from_row(const db::Row& row) {
   t.token_prefix = row.text(4);
   t.token_hash = row.text(5);
   t.scopes = row.text(6);
-  t.status = row.text(7) == "active" ? TokenStatus::kActive : TokenStatus::kInactive;
+  t.status = parse(kTokenStatusNames, row.text(7), TokenStatus::kInactive);
   t.created_at = from_micros(row.i64(8));
   t.updated_at = from_micros(row.i64(9));
   if (!row.is_null(11)) t.last_deactivated_at = from_micros(row.i64(11));
@@ -203,13 +201,7 @@ class SqlTokenRepository final : public TokenRepository {
 }  // namespace
 
 std::string_view token_status_name(TokenStatus status) {
-  switch (status) {
-    case TokenStatus::kActive:
-      return "active";
-    case TokenStatus::kInactive:
-      return "inactive";
-  }
-  return "unknown";
+  return name_of(kTokenStatusNames, status);
 }
 
 std::unique_ptr<TokenRepository> make_token_repository(RepositoryContext& context) {
