@@ -3,6 +3,7 @@
 #include "core/validate.h"
 #include "repositories/command.h"
 #include "repositories/common.h"
+#include "repositories/enum_names.h"
 
 namespace annals::repositories {
 namespace {
@@ -183,14 +184,12 @@ class SqlAccessRequestRepository final : public AccessRequestRepository {
                                                        std::string_view scope) override {
     ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
     ANNALS_RETURN_IF_ERROR(validate_scope(scope));
-    ANNALS_ASSIGN_OR_RETURN(auto txn, ctx_.read(org_id));
-    ANNALS_ASSIGN_OR_RETURN(
-        auto rows,
-        txn->query(std::string("SELECT ") + kColumns +
-                       " FROM app_access_requests WHERE org_id = $1 AND access_request_scope = $2",
-                   {std::string(org_id), std::string(scope)}));
-    if (rows.empty()) return Status::not_found("no app access request holds that scope");
-    return from_row(rows.front()).request;
+    return select_one(
+        ctx_, org_id,
+        std::string("SELECT ") + kColumns +
+            " FROM app_access_requests WHERE org_id = $1 AND access_request_scope = $2",
+        {std::string(org_id), std::string(scope)}, "no app access request holds that scope",
+        [](const db::Row& row) { return from_row(row).request; });
   }
 
  private:
@@ -223,15 +222,11 @@ class SqlAccessRequestRepository final : public AccessRequestRepository {
   }
 
   Result<StoredRequest> find(std::string_view org_id, std::string_view id) {
-    ANNALS_ASSIGN_OR_RETURN(auto txn, ctx_.read(org_id));
-    ANNALS_ASSIGN_OR_RETURN(
-        auto rows, txn->query(std::string("SELECT ") + kColumns +
-                                  " FROM app_access_requests WHERE org_id = $1 AND id = $2",
-                              {std::string(org_id), std::string(id)}));
-    if (rows.empty()) {
-      return Status::not_found("app access request '" + std::string(id) + "' not found");
-    }
-    return from_row(rows.front());
+    return select_one(ctx_, org_id,
+                      std::string("SELECT ") + kColumns +
+                          " FROM app_access_requests WHERE org_id = $1 AND id = $2",
+                      {std::string(org_id), std::string(id)},
+                      "app access request '" + std::string(id) + "' not found", from_row);
   }
 
   // The request, which must still be a draft.

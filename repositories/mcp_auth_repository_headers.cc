@@ -184,16 +184,12 @@ Result<std::vector<McpAuthHeader>> SqlMcpAuthRepository::list_auth_headers(
     std::string_view org_id, std::string_view mcp_server_id) {
   ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
   ANNALS_RETURN_IF_ERROR(validate_id("mcp_server_id", mcp_server_id));
-  ANNALS_ASSIGN_OR_RETURN(auto txn, ctx_.read(org_id));
-  ANNALS_ASSIGN_OR_RETURN(
-      auto rows, txn->query(std::string("SELECT ") + kHeaderColumns +
-                                " FROM mcp_auth_headers WHERE org_id = $1 AND mcp_server_id = $2"
-                                " ORDER BY created_at DESC, created_position DESC",
-                            {std::string(org_id), std::string(mcp_server_id)}));
-  std::vector<McpAuthHeader> out;
-  out.reserve(rows.size());
-  for (const auto& row : rows) out.push_back(header_from_row(row).header);
-  return out;
+  return select_all(ctx_, org_id,
+                    std::string("SELECT ") + kHeaderColumns +
+                        " FROM mcp_auth_headers WHERE org_id = $1 AND mcp_server_id = $2"
+                        " ORDER BY created_at DESC, created_position DESC",
+                    {std::string(org_id), std::string(mcp_server_id)},
+                    [](const db::Row& row) { return header_from_row(row).header; });
 }
 
 Result<std::pair<std::string, std::string>> SqlMcpAuthRepository::get_auth_header_value(
@@ -208,13 +204,11 @@ Result<std::pair<std::string, std::string>> SqlMcpAuthRepository::get_auth_heade
 
 Result<StoredHeader> SqlMcpAuthRepository::find_header(std::string_view org_id,
                                                        std::string_view id) {
-  ANNALS_ASSIGN_OR_RETURN(auto txn, ctx_.read(org_id));
-  ANNALS_ASSIGN_OR_RETURN(auto rows,
-                          txn->query(std::string("SELECT ") + kHeaderColumns +
-                                         " FROM mcp_auth_headers WHERE org_id = $1 AND id = $2",
-                                     {std::string(org_id), std::string(id)}));
-  if (rows.empty()) return Status::not_found("auth header '" + std::string(id) + "' not found");
-  return header_from_row(rows.front());
+  return select_one(ctx_, org_id,
+                    std::string("SELECT ") + kHeaderColumns +
+                        " FROM mcp_auth_headers WHERE org_id = $1 AND id = $2",
+                    {std::string(org_id), std::string(id)},
+                    "auth header '" + std::string(id) + "' not found", header_from_row);
 }
 
 Result<bool> SqlMcpAuthRepository::header_same_as_created(std::string_view org_id,

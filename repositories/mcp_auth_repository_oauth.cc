@@ -143,16 +143,12 @@ Result<std::vector<McpOAuthConfig>> SqlMcpAuthRepository::list_oauth_configs(
     std::string_view org_id, std::string_view mcp_server_id) {
   ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
   ANNALS_RETURN_IF_ERROR(validate_id("mcp_server_id", mcp_server_id));
-  ANNALS_ASSIGN_OR_RETURN(auto txn, ctx_.read(org_id));
-  ANNALS_ASSIGN_OR_RETURN(
-      auto rows, txn->query(std::string("SELECT ") + kConfigColumns +
-                                " FROM mcp_oauth_configs WHERE org_id = $1 AND mcp_server_id = $2"
-                                " ORDER BY created_at DESC, created_position DESC",
-                            {std::string(org_id), std::string(mcp_server_id)}));
-  std::vector<McpOAuthConfig> out;
-  out.reserve(rows.size());
-  for (const auto& row : rows) out.push_back(config_from_row(row).config);
-  return out;
+  return select_all(ctx_, org_id,
+                    std::string("SELECT ") + kConfigColumns +
+                        " FROM mcp_oauth_configs WHERE org_id = $1 AND mcp_server_id = $2"
+                        " ORDER BY created_at DESC, created_position DESC",
+                    {std::string(org_id), std::string(mcp_server_id)},
+                    [](const db::Row& row) { return config_from_row(row).config; });
 }
 
 Status SqlMcpAuthRepository::delete_oauth_config(std::string_view org_id, std::string_view id) {
@@ -223,13 +219,11 @@ Result<std::optional<std::string>> SqlMcpAuthRepository::get_oauth_registration_
 
 Result<StoredConfig> SqlMcpAuthRepository::find_config(std::string_view org_id,
                                                        std::string_view id) {
-  ANNALS_ASSIGN_OR_RETURN(auto txn, ctx_.read(org_id));
-  ANNALS_ASSIGN_OR_RETURN(auto rows,
-                          txn->query(std::string("SELECT ") + kConfigColumns +
-                                         " FROM mcp_oauth_configs WHERE org_id = $1 AND id = $2",
-                                     {std::string(org_id), std::string(id)}));
-  if (rows.empty()) return Status::not_found("OAuth config '" + std::string(id) + "' not found");
-  return config_from_row(rows.front());
+  return select_one(ctx_, org_id,
+                    std::string("SELECT ") + kConfigColumns +
+                        " FROM mcp_oauth_configs WHERE org_id = $1 AND id = $2",
+                    {std::string(org_id), std::string(id)},
+                    "OAuth config '" + std::string(id) + "' not found", config_from_row);
 }
 
 Result<bool> SqlMcpAuthRepository::config_same_as_created(std::string_view org_id,

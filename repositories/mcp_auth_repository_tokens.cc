@@ -263,13 +263,11 @@ Result<McpOAuthTokenSecrets> SqlMcpAuthRepository::get_oauth_token_secrets(std::
 }
 
 Result<StoredToken> SqlMcpAuthRepository::find_token(std::string_view org_id, std::string_view id) {
-  ANNALS_ASSIGN_OR_RETURN(auto txn, ctx_.read(org_id));
-  ANNALS_ASSIGN_OR_RETURN(auto rows,
-                          txn->query(std::string("SELECT ") + kTokenColumns + kTokenFrom +
-                                         " WHERE t.org_id = $1 AND t.id = $2",
-                                     {std::string(org_id), std::string(id)}));
-  if (rows.empty()) return Status::not_found("OAuth token '" + std::string(id) + "' not found");
-  return token_from_row(rows.front());
+  return select_one(
+      ctx_, org_id,
+      std::string("SELECT ") + kTokenColumns + kTokenFrom + " WHERE t.org_id = $1 AND t.id = $2",
+      {std::string(org_id), std::string(id)}, "OAuth token '" + std::string(id) + "' not found",
+      token_from_row);
 }
 
 Result<StoredToken> SqlMcpAuthRepository::find_token_for_user(std::string_view org_id,

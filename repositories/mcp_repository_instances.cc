@@ -2,6 +2,7 @@
 #include "core/validate.h"
 #include "repositories/command.h"
 #include "repositories/common.h"
+#include "repositories/enum_names.h"
 #include "repositories/mcp_repository.h"
 #include "repositories/mcp_repository_internal.h"
 #include "repositories/reservation_rules.h"
@@ -166,16 +167,13 @@ Result<McpInstance> SqlMcpServerRepository::get_instance_by_slug(std::string_vie
   ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
   ANNALS_RETURN_IF_ERROR(validate_user(user_id));
   ANNALS_RETURN_IF_ERROR(validate_slug(slug));
-  ANNALS_ASSIGN_OR_RETURN(auto txn, ctx_.read(org_id));
-  ANNALS_ASSIGN_OR_RETURN(auto rows,
-                          txn->query(std::string("SELECT ") + kColumns +
-                                         " FROM mcps m WHERE m.org_id = $1 AND m.created_by = $2"
-                                         " AND m.slug_key = $3",
-                                     {std::string(org_id), std::string(user_id), slug_key(slug)}));
-  if (rows.empty()) {
-    return Status::not_found("no MCP instance with slug '" + std::string(slug) + "'");
-  }
-  return from_row(rows.front()).instance;
+  return select_one(ctx_, org_id,
+                    std::string("SELECT ") + kColumns +
+                        " FROM mcps m WHERE m.org_id = $1 AND m.created_by = $2"
+                        " AND m.slug_key = $3",
+                    {std::string(org_id), std::string(user_id), slug_key(slug)},
+                    "no MCP instance with slug '" + std::string(slug) + "'",
+                    [](const db::Row& row) { return from_row(row).instance; });
 }
 
 Result<std::vector<McpInstanceWithServer>> SqlMcpServerRepository::list_instances(
@@ -239,13 +237,11 @@ Status SqlMcpServerRepository::delete_instance(std::string_view org_id, std::str
 
 Result<StoredInstance> SqlMcpServerRepository::find_instance(std::string_view org_id,
                                                              std::string_view id) {
-  ANNALS_ASSIGN_OR_RETURN(auto txn, ctx_.read(org_id));
-  ANNALS_ASSIGN_OR_RETURN(auto rows,
-                          txn->query(std::string("SELECT ") + kColumns +
-                                         " FROM mcps m WHERE m.org_id = $1 AND m.id = $2",
-                                     {std::string(org_id), std::string(id)}));
-  if (rows.empty()) return Status::not_found("MCP instance '" + std::string(id) + "' not found");
-  return from_row(rows.front());
+  return select_one(
+      ctx_, org_id,
+      std::string("SELECT ") + kColumns + " FROM mcps m WHERE m.org_id = $1 AND m.id = $2",
+      {std::string(org_id), std::string(id)}, "MCP instance '" + std::string(id) + "' not found",
+      from_row);
 }
 
 Result<StoredInstance> SqlMcpServerRepository::find_instance_for_user(std::string_view org_id,

@@ -240,16 +240,11 @@ Result<std::map<ModelFileKey, ModelMetadata>> SqlModelRepository::get_model_meta
 Result<std::vector<ModelMetadata>> SqlModelRepository::list_model_metadata(
     std::string_view org_id) {
   ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
-  ANNALS_ASSIGN_OR_RETURN(auto txn, ctx_.read(org_id));
-  ANNALS_ASSIGN_OR_RETURN(
-      auto rows, txn->query(std::string("SELECT ") + kColumns +
-                                " FROM model_metadata WHERE org_id = $1"
-                                " ORDER BY source, repo, filename, snapshot, api_model_key",
-                            {std::string(org_id)}));
-  std::vector<ModelMetadata> out;
-  out.reserve(rows.size());
-  for (const auto& row : rows) out.push_back(from_row(row));
-  return out;
+  return select_all(ctx_, org_id,
+                    std::string("SELECT ") + kColumns +
+                        " FROM model_metadata WHERE org_id = $1"
+                        " ORDER BY source, repo, filename, snapshot, api_model_key",
+                    {std::string(org_id)}, from_row);
 }
 
 Result<std::optional<ModelMetadata>> SqlModelRepository::find_metadata(

@@ -2,6 +2,8 @@
 
 #include "core/validate.h"
 #include "repositories/command.h"
+#include "repositories/common.h"
+#include "repositories/enum_names.h"
 #include "repositories/reservation_rules.h"
 
 namespace annals::repositories {
@@ -44,6 +46,8 @@ StoredToken from_row(const db::Row& row) {
   if (!row.is_null(11)) t.last_deactivated_at = from_micros(row.i64(11));
   return {std::move(t), static_cast<uint64_t>(row.i64(10))};
 }
+
+ApiToken token_of(const db::Row& row) { return from_row(row).token; }
 
 class SqlTokenRepository final : public TokenRepository {
  public:
@@ -93,23 +97,12 @@ class SqlTokenRepository final : public TokenRepository {
     ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
     ANNALS_RETURN_IF_ERROR(validate_text("user_id", user_id, {kMaxUserIdBytes}));
     ANNALS_RETURN_IF_ERROR(validate_page(page, per_page));
-    ANNALS_ASSIGN_OR_RETURN(auto txn, ctx_.read(org_id));
-    std::vector<db::Value> key = {std::string(org_id), std::string(user_id)};
-    ANNALS_ASSIGN_OR_RETURN(
-        auto count,
-        txn->query("SELECT COUNT(*) FROM api_tokens WHERE org_id = $1 AND user_id = $2", key));
-    key.push_back(per_page);
-    key.push_back((page - 1) * per_page);
-    ANNALS_ASSIGN_OR_RETURN(
-        auto rows,
-        txn->query(std::string("SELECT ") + kColumns +
-                       " FROM api_tokens WHERE org_id = $1 AND user_id = $2"
-                       " ORDER BY created_at DESC, created_position DESC LIMIT $3 OFFSET $4",
-                   key));
-    Page<ApiToken> out;
-    out.total = count.front().i64(0);
-    for (const auto& row : rows) out.rows.push_back(from_row(row).token);
-    return out;
+    return select_page(ctx_, org_id,
+                       "SELECT COUNT(*) FROM api_tokens WHERE org_id = $1 AND user_id = $2",
+                       std::string("SELECT ") + kColumns +
+                           " FROM api_tokens WHERE org_id = $1 AND user_id = $2"
+                           " ORDER BY created_at DESC, created_position DESC LIMIT $3 OFFSET $4",
+                       {std::string(org_id), std::string(user_id)}, page, per_page, token_of);
   }
 
   Result<ApiToken> get(std::string_view org_id, std::string_view user_id,
@@ -133,7 +126,7 @@ class SqlTokenRepository final : public TokenRepository {
             : std::string("SELECT ") + kColumns + " FROM api_tokens WHERE token_prefix = $1";
     ANNALS_ASSIGN_OR_RETURN(auto rows, txn->query(sql, {std::string(token_prefix)}));
     if (rows.empty()) return Status::not_found("no token with that prefix");
-    return from_row(rows.front()).token;
+    return token_of(rows.front());
   }
 
   Result<ApiToken> update(std::string_view org_id, std::string_view user_id, std::string_view id,
@@ -177,13 +170,11 @@ class SqlTokenRepository final : public TokenRepository {
   }
 
   Result<StoredToken> find(std::string_view org_id, std::string_view id) {
-    ANNALS_ASSIGN_OR_RETURN(auto txn, ctx_.read(org_id));
-    ANNALS_ASSIGN_OR_RETURN(auto rows,
-                            txn->query(std::string("SELECT ") + kColumns +
-                                           " FROM api_tokens WHERE org_id = $1 AND id = $2",
-                                       {std::string(org_id), std::string(id)}));
-    if (rows.empty()) return Status::not_found("token '" + std::string(id) + "' not found");
-    return from_row(rows.front());
+    return select_one(
+        ctx_, org_id,
+        std::string("SELECT ") + kColumns + " FROM api_tokens WHERE org_id = $1 AND id = $2",
+        {std::string(org_id), std::string(id)}, "token '" + std::string(id) + "' not found",
+        from_row);
   }
 
   Result<StoredToken> find_for_user(std::string_view org_id, std::string_view user_id,
