@@ -98,13 +98,9 @@ class SqlAccessRequestRepository final : public AccessRequestRepository {
     p.setRequested(r.requested);
     p.setExpiresAtMicros(to_micros(r.expires_at));
 
-    auto appended = cmd.append();
-    if (!appended.is_ok()) {
-      if (appended.status().code() == Code::kConcurrencyConflict) return id_taken(r.id);
-      return appended.status();
-    }
-    if (appended->replayed) {
-      ANNALS_ASSIGN_OR_RETURN(bool same, same_as_created(appended->first_position, r));
+    ANNALS_ASSIGN_OR_RETURN(auto appended, cmd.append_or_taken(id_taken(r.id)));
+    if (appended.replayed) {
+      ANNALS_ASSIGN_OR_RETURN(bool same, same_as_created(appended.first_position, r));
       if (!same) return id_taken(r.id);
     }
     ANNALS_ASSIGN_OR_RETURN(auto stored, find(org_id, r.id));

@@ -140,13 +140,9 @@ Result<McpInstance> SqlMcpServerRepository::create_instance(std::string_view org
   fill(cmd.add_event().initMcp().initInstanceCreated(), m.id, m.created_by, m.mcp_server_id,
        fields);
 
-  auto appended = cmd.append();
-  if (!appended.is_ok()) {
-    if (appended.status().code() == Code::kConcurrencyConflict) {
-      return Status::conflict(kIdRule, "MCP instance id '" + m.id + "' is already used");
-    }
-    return appended.status();
-  }
+  ANNALS_RETURN_IF_ERROR(cmd.append_or_taken(Status::conflict(kIdRule, "MCP instance id '" + m.id +
+                                                                           "' is already used"))
+                             .status());
   ANNALS_ASSIGN_OR_RETURN(auto stored, find_instance(org_id, m.id));
   return stored.instance;
 }

@@ -72,13 +72,9 @@ Result<McpServer> SqlMcpServerRepository::create_server(std::string_view org_id,
   fill(cmd.add_event().initMcp().initServerCreated(), s.id, url, s.name, s.description, s.enabled,
        s.created_by);
 
-  auto appended = cmd.append();
-  if (!appended.is_ok()) {
-    if (appended.status().code() == Code::kConcurrencyConflict) {
-      return Status::conflict(kIdRule, "MCP server id '" + s.id + "' is already used");
-    }
-    return appended.status();
-  }
+  ANNALS_RETURN_IF_ERROR(
+      cmd.append_or_taken(Status::conflict(kIdRule, "MCP server id '" + s.id + "' is already used"))
+          .status());
   ANNALS_ASSIGN_OR_RETURN(auto stored, find_server(org_id, s.id));
   return stored.server;
 }

@@ -113,13 +113,10 @@ Result<ApiModelAlias> SqlModelRepository::create_api_alias(std::string_view org_
     p.setSealedApiKey(*sealed);
     p.setHasApiKey(true);
   }
-  auto appended = cmd.append();
-  if (!appended.is_ok()) {
-    if (appended.status().code() == Code::kConcurrencyConflict) {
-      return Status::conflict(kIdRule, "API model alias id '" + alias.id + "' is already taken");
-    }
-    return appended.status();
-  }
+  ANNALS_RETURN_IF_ERROR(
+      cmd.append_or_taken(
+             Status::conflict(kIdRule, "API model alias id '" + alias.id + "' is already taken"))
+          .status());
   ANNALS_ASSIGN_OR_RETURN(auto stored, find_alias(org_id, alias.id));
   return stored.alias;
 }

@@ -102,13 +102,10 @@ Result<DownloadRequest> SqlModelRepository::create_download_request(
   Command cmd(ctx_, org_id, stream_of(request.id), "system");
   cmd.expect_new();
   fill(cmd.add_event().initModel().initDownloadRequestCreated(), request);
-  auto appended = cmd.append();
-  if (!appended.is_ok()) {
-    if (appended.status().code() == Code::kConcurrencyConflict) {
-      return Status::conflict(kIdRule, "download request id '" + request.id + "' is already taken");
-    }
-    return appended.status();
-  }
+  ANNALS_RETURN_IF_ERROR(
+      cmd.append_or_taken(
+             Status::conflict(kIdRule, "download request id '" + request.id + "' is already taken"))
+          .status());
   ANNALS_ASSIGN_OR_RETURN(auto stored, find_download(org_id, request.id));
   return stored.request;
 }

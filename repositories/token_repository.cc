@@ -78,14 +78,10 @@ class SqlTokenRepository final : public TokenRepository {
     p.setScopes(t.scopes);
     p.setStatus(to_schema(t.status));
 
-    auto appended = cmd.append();
-    if (!appended.is_ok()) {
-      if (appended.status().code() == Code::kConcurrencyConflict) return id_taken(t.id);
-      return appended.status();
-    }
-    if (appended->replayed) {
+    ANNALS_ASSIGN_OR_RETURN(auto appended, cmd.append_or_taken(id_taken(t.id)));
+    if (appended.replayed) {
       // A retry only if the first create asked for exactly this token.
-      ANNALS_ASSIGN_OR_RETURN(bool same, same_as_created(appended->first_position, t));
+      ANNALS_ASSIGN_OR_RETURN(bool same, same_as_created(appended.first_position, t));
       if (!same) return id_taken(t.id);
     }
     ANNALS_ASSIGN_OR_RETURN(auto stored, find(org_id, t.id));

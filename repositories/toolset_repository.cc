@@ -112,13 +112,9 @@ class SqlToolsetRepository final : public ToolsetRepository {
     p.setEnabled(t.enabled);
     if (sealed.has_value()) p.getApiKey().setSealed(*sealed);
 
-    auto appended = cmd.append();
-    if (!appended.is_ok()) {
-      if (appended.status().code() == Code::kConcurrencyConflict) {
-        return Status::conflict(kIdRule, "toolset id '" + t.id + "' is already used");
-      }
-      return appended.status();
-    }
+    ANNALS_RETURN_IF_ERROR(
+        cmd.append_or_taken(Status::conflict(kIdRule, "toolset id '" + t.id + "' is already used"))
+            .status());
     ANNALS_ASSIGN_OR_RETURN(auto stored, find(org_id, t.id));
     return stored.toolset;
   }

@@ -80,14 +80,10 @@ class SqlUserAliasRepository final : public UserAliasRepository {
     cmd.expect_new();
     cmd.claim(kUserAliasAliasRule, f.alias);
     fill(cmd.add_event().initAccess().initUserAliasCreated(), id, f);
-    auto appended = cmd.append();
-    if (!appended.is_ok()) {
-      if (appended.status().code() == Code::kConcurrencyConflict) {
-        return Status::conflict(kUserAliasIdRule,
-                                "user alias id '" + std::string(id) + "' is taken");
-      }
-      return appended.status();
-    }
+    ANNALS_RETURN_IF_ERROR(
+        cmd.append_or_taken(Status::conflict(kUserAliasIdRule,
+                                             "user alias id '" + std::string(id) + "' is taken"))
+            .status());
     ANNALS_ASSIGN_OR_RETURN(auto stored, find(org_id, id));
     return stored.alias;
   }
