@@ -114,23 +114,11 @@ Result<McpAuthHeader> SqlMcpAuthRepository::create_auth_header(std::string_view 
   p.setSealedHeaderValue(sealed);
   p.setCreatedBy(h.created_by);
 
-  auto appended = cmd.append();
-  if (!appended.is_ok()) {
-    if (appended.status().code() == Code::kConcurrencyConflict) return header_id_taken(h.id);
-    return appended.status();
-  }
-  if (appended->replayed) {
-    ANNALS_ASSIGN_OR_RETURN(bool same, header_same_as_created(org_id, appended->first_position, h));
-    if (!same) return header_id_taken(h.id);
-  }
-  auto stored = find_header(org_id, h.id);
-  // A retry of a create whose row was deleted since: the id stays used.
-  // (Without a retry, the row was deleted right after it was created: kNotFound.)
-  if (!stored.is_ok() && stored.status().code() == Code::kNotFound && appended->replayed) {
-    return header_id_taken(h.id);
-  }
-  if (!stored.is_ok()) return stored.status();
-  return stored->header;
+  ANNALS_ASSIGN_OR_RETURN(auto appended, cmd.append_or_taken(header_id_taken(h.id)));
+  auto same = [&](uint64_t position) { return header_same_as_created(org_id, position, h); };
+  ANNALS_ASSIGN_OR_RETURN(auto stored, read_created(appended, header_id_taken(h.id), same,
+                                                    [&] { return find_header(org_id, h.id); }));
+  return stored.header;
 }
 
 Result<McpAuthHeader> SqlMcpAuthRepository::get_auth_header(std::string_view org_id,

@@ -112,23 +112,11 @@ Result<McpOAuthConfig> SqlMcpAuthRepository::create_oauth_config(std::string_vie
   if (c.scopes) p.setScopes(*c.scopes);
   p.setCreatedBy(c.created_by);
 
-  auto appended = cmd.append();
-  if (!appended.is_ok()) {
-    if (appended.status().code() == Code::kConcurrencyConflict) return config_id_taken(c.id);
-    return appended.status();
-  }
-  if (appended->replayed) {
-    ANNALS_ASSIGN_OR_RETURN(bool same, config_same_as_created(org_id, appended->first_position, c));
-    if (!same) return config_id_taken(c.id);
-  }
-  auto stored = find_config(org_id, c.id);
-  // A retry of a create whose row was deleted since: the id stays used.
-  // (Without a retry, the row was deleted right after it was created: kNotFound.)
-  if (!stored.is_ok() && stored.status().code() == Code::kNotFound && appended->replayed) {
-    return config_id_taken(c.id);
-  }
-  if (!stored.is_ok()) return stored.status();
-  return stored->config;
+  ANNALS_ASSIGN_OR_RETURN(auto appended, cmd.append_or_taken(config_id_taken(c.id)));
+  auto same = [&](uint64_t position) { return config_same_as_created(org_id, position, c); };
+  ANNALS_ASSIGN_OR_RETURN(auto stored, read_created(appended, config_id_taken(c.id), same,
+                                                    [&] { return find_config(org_id, c.id); }));
+  return stored.config;
 }
 
 Result<McpOAuthConfig> SqlMcpAuthRepository::get_oauth_config(std::string_view org_id,
