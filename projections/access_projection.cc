@@ -67,13 +67,12 @@ class UserAccessProjection final : public Projection {
     int64_t version = static_cast<int64_t>(event.stream_version());
     if (which == Access::USER_ACCESS_REQUESTED) {
       auto p = access.getUserAccessRequested();
-      return txn
-          .execute_deferred(
-              "INSERT INTO user_access_requests (org_id, id, stream_id, username, user_id,"
-              " reviewer, status, created_at, updated_at, version)"
-              " VALUES ($1, $2, $3, $4, $5, NULL, 'pending', $6, $6, $7)",
-              {org, static_cast<int64_t>(event.position()), std::string(event.stream_id()),
-               text(p.getUsername()), text(p.getUserId()), at, version});
+      return txn.execute_deferred(
+          "INSERT INTO user_access_requests (org_id, id, stream_id, username, user_id,"
+          " reviewer, status, created_at, updated_at, version)"
+          " VALUES ($1, $2, $3, $4, $5, NULL, 'pending', $6, $6, $7)",
+          {org, static_cast<int64_t>(event.position()), std::string(event.stream_id()),
+           text(p.getUsername()), text(p.getUserId()), at, version});
     }
     if (which == Access::USER_ACCESS_REVIEWED) {
       auto p = access.getUserAccessReviewed();

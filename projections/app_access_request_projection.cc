@@ -25,19 +25,18 @@ class AppAccessRequestProjection final : public Projection {
     switch (access.which()) {
       case Access::APP_ACCESS_REQUEST_CREATED: {
         auto p = access.getAppAccessRequestCreated();
-        return txn
-            .execute_deferred(
-                "INSERT INTO app_access_requests (org_id, id, app_client_id, app_name,"
-                " app_description, flow_type, redirect_uri, status, requested, approved, user_id,"
-                " resource_scope, access_request_scope, error_message, expires_at, created_at,"
-                " updated_at, version) VALUES ($1, $2, $3, $4, $5, $6, $7, 'draft', $8, NULL,"
-                " NULL, NULL, NULL, NULL, $9, $10, $10, $11)",
-                {org, text(p.getId()), text(p.getAppClientId()), text(p.getAppName()),
-                 text(p.getAppDescription()),
-                 std::string(p.getFlowType() == schema::AppAccessFlowType::POPUP ? "popup"
-                                                                                 : "redirect"),
-                 text(p.getRedirectUri()), text(p.getRequested()), p.getExpiresAtMicros(), at,
-                 version});
+        return txn.execute_deferred(
+            "INSERT INTO app_access_requests (org_id, id, app_client_id, app_name,"
+            " app_description, flow_type, redirect_uri, status, requested, approved, user_id,"
+            " resource_scope, access_request_scope, error_message, expires_at, created_at,"
+            " updated_at, version) VALUES ($1, $2, $3, $4, $5, $6, $7, 'draft', $8, NULL,"
+            " NULL, NULL, NULL, NULL, $9, $10, $10, $11)",
+            {org, text(p.getId()), text(p.getAppClientId()), text(p.getAppName()),
+             text(p.getAppDescription()),
+             std::string(p.getFlowType() == schema::AppAccessFlowType::POPUP ? "popup"
+                                                                             : "redirect"),
+             text(p.getRedirectUri()), text(p.getRequested()), p.getExpiresAtMicros(), at,
+             version});
       }
       case Access::APP_ACCESS_REQUEST_APPROVED: {
         auto p = access.getAppAccessRequestApproved();

@@ -26,16 +26,15 @@ class AppInstanceProjection final : public Projection {
     switch (access.which()) {
       case Access::APP_INSTANCE_UPSERTED: {
         auto p = access.getAppInstanceUpserted();
-        return txn
-            .execute_deferred(
-                "INSERT INTO app_instances (org_id, client_id, client_secret_sealed, scope, status,"
-                " created_at, updated_at, version) VALUES ($1, $2, $3, $4, $5, $6, $6, $7)"
-                " ON CONFLICT (org_id) DO UPDATE SET client_id = excluded.client_id,"
-                " client_secret_sealed = excluded.client_secret_sealed, scope = excluded.scope,"
-                " status = excluded.status, updated_at = excluded.updated_at,"
-                " version = excluded.version",
-                {org, text(p.getClientId()), text(p.getSealedClientSecret()), text(p.getScope()),
-                 text(p.getStatus()), at, version});
+        return txn.execute_deferred(
+            "INSERT INTO app_instances (org_id, client_id, client_secret_sealed, scope, status,"
+            " created_at, updated_at, version) VALUES ($1, $2, $3, $4, $5, $6, $6, $7)"
+            " ON CONFLICT (org_id) DO UPDATE SET client_id = excluded.client_id,"
+            " client_secret_sealed = excluded.client_secret_sealed, scope = excluded.scope,"
+            " status = excluded.status, updated_at = excluded.updated_at,"
+            " version = excluded.version",
+            {org, text(p.getClientId()), text(p.getSealedClientSecret()), text(p.getScope()),
+             text(p.getStatus()), at, version});
       }
       case Access::APP_INSTANCE_STATUS_CHANGED: {
         auto p = access.getAppInstanceStatusChanged();

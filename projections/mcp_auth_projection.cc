@@ -32,7 +32,9 @@ Status expect_one(Result<int64_t> changed, const std::string& what, const std::s
 class McpAuthProjection final : public Projection {
  public:
   std::string name() const override { return "mcp_auth"; }
-  std::vector<std::string> tables() const override { return {"mcp_auth_headers", "mcp_oauth_configs", "mcp_oauth_tokens"}; }
+  std::vector<std::string> tables() const override {
+    return {"mcp_auth_headers", "mcp_oauth_configs", "mcp_oauth_tokens"};
+  }
 
   bool handles(PayloadType type) const override { return type == PayloadType::MCP_AUTH; }
 
@@ -118,17 +120,15 @@ class McpAuthProjection final : public Projection {
       }
       case McpAuthEvent::OAUTH_TOKEN_CREATED: {
         auto p = e.getOauthTokenCreated();
-        return txn
-            .execute_deferred(
-                "INSERT INTO mcp_oauth_tokens (org_id, id, mcp_oauth_config_id,"
-                " sealed_access_token, sealed_refresh_token, scopes_granted, expires_at,"
-                " created_by, created_at, updated_at, version, created_position)"
-                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11)",
-                {org, text(p.getId()), text(p.getMcpOauthConfigId()),
-                 text(p.getSealedAccessToken()),
-                 nullable_text(p.hasSealedRefreshToken(), p.getSealedRefreshToken()),
-                 nullable_text(p.hasScopesGranted(), p.getScopesGranted()),
-                 nullable_time(p.getExpiresAt()), text(p.getCreatedBy()), at, version, position});
+        return txn.execute_deferred(
+            "INSERT INTO mcp_oauth_tokens (org_id, id, mcp_oauth_config_id,"
+            " sealed_access_token, sealed_refresh_token, scopes_granted, expires_at,"
+            " created_by, created_at, updated_at, version, created_position)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11)",
+            {org, text(p.getId()), text(p.getMcpOauthConfigId()), text(p.getSealedAccessToken()),
+             nullable_text(p.hasSealedRefreshToken(), p.getSealedRefreshToken()),
+             nullable_text(p.hasScopesGranted(), p.getScopesGranted()),
+             nullable_time(p.getExpiresAt()), text(p.getCreatedBy()), at, version, position});
       }
       case McpAuthEvent::OAUTH_TOKEN_UPDATED: {
         auto p = e.getOauthTokenUpdated();

@@ -25,20 +25,18 @@ class SettingsProjection final : public Projection {
     auto payload = event.payload();
     if (payload.which() == PayloadType::SETTING_UPSERTED) {
       auto p = payload.getSettingUpserted();
-      return txn
-          .execute_deferred(
-              "INSERT INTO settings (org_id, key, value, value_type, created_at, updated_at, "
-              "version)"
-              " VALUES ($1, $2, $3, $4, $5, $5, $6)"
-              " ON CONFLICT (org_id, key) DO UPDATE SET value = excluded.value,"
-              " value_type = excluded.value_type, updated_at = excluded.updated_at,"
-              " version = excluded.version",
-              {org, text(p.getKey()), text(p.getValue()), events::setting_value_type(p), at,
-               version});
+      return txn.execute_deferred(
+          "INSERT INTO settings (org_id, key, value, value_type, created_at, updated_at, "
+          "version)"
+          " VALUES ($1, $2, $3, $4, $5, $5, $6)"
+          " ON CONFLICT (org_id, key) DO UPDATE SET value = excluded.value,"
+          " value_type = excluded.value_type, updated_at = excluded.updated_at,"
+          " version = excluded.version",
+          {org, text(p.getKey()), text(p.getValue()), events::setting_value_type(p), at, version});
     }
     auto p = payload.getSettingDeleted();
-    return txn
-        .execute_deferred("DELETE FROM settings WHERE org_id = $1 AND key = $2", {org, text(p.getKey())});
+    return txn.execute_deferred("DELETE FROM settings WHERE org_id = $1 AND key = $2",
+                                {org, text(p.getKey())});
   }
 };
 

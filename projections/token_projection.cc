@@ -25,15 +25,14 @@ class TokenProjection final : public Projection {
     auto payload = event.payload();
     if (payload.which() == PayloadType::TOKEN_CREATED) {
       auto p = payload.getTokenCreated();
-      return txn
-          .execute_deferred(
-              "INSERT INTO api_tokens (org_id, id, user_id, name, token_prefix, token_hash, scopes,"
-              " status, created_at, updated_at, version, created_position)"
-              " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11)",
-              {org, text(p.getId()), text(p.getUserId()), text(p.getName()),
-               text(p.getTokenPrefix()), text(p.getTokenHash()), text(p.getScopes()),
-               std::string(token_status_name(p.getStatus())), at, version,
-               static_cast<int64_t>(event.position())});
+      return txn.execute_deferred(
+          "INSERT INTO api_tokens (org_id, id, user_id, name, token_prefix, token_hash, scopes,"
+          " status, created_at, updated_at, version, created_position)"
+          " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11)",
+          {org, text(p.getId()), text(p.getUserId()), text(p.getName()), text(p.getTokenPrefix()),
+           text(p.getTokenHash()), text(p.getScopes()),
+           std::string(token_status_name(p.getStatus())), at, version,
+           static_cast<int64_t>(event.position())});
     }
     auto p = payload.getTokenUpdated();
     std::string status(token_status_name(p.getStatus()));

@@ -33,15 +33,13 @@ class ToolsetProjection final : public Projection {
     switch (group.which()) {
       case ToolsetEvent::APP_TOOLSET_CONFIG_SET: {
         auto p = group.getAppToolsetConfigSet();
-        return txn
-            .execute_deferred(
-                "INSERT INTO app_toolset_configs (org_id, toolset_type, enabled, updated_by,"
-                " created_at, updated_at, version) VALUES ($1, $2, $3, $4, $5, $5, $6)"
-                " ON CONFLICT (org_id, toolset_type) DO UPDATE SET enabled = excluded.enabled,"
-                " updated_by = excluded.updated_by, updated_at = excluded.updated_at,"
-                " version = excluded.version",
-                {org, text(p.getToolsetType()), p.getEnabled(), text(p.getUpdatedBy()), at,
-                 version});
+        return txn.execute_deferred(
+            "INSERT INTO app_toolset_configs (org_id, toolset_type, enabled, updated_by,"
+            " created_at, updated_at, version) VALUES ($1, $2, $3, $4, $5, $5, $6)"
+            " ON CONFLICT (org_id, toolset_type) DO UPDATE SET enabled = excluded.enabled,"
+            " updated_by = excluded.updated_by, updated_at = excluded.updated_at,"
+            " version = excluded.version",
+            {org, text(p.getToolsetType()), p.getEnabled(), text(p.getUpdatedBy()), at, version});
       }
       case ToolsetEvent::TOOLSET_CREATED: {
         auto p = group.getToolsetCreated();

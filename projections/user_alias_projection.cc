@@ -25,14 +25,13 @@ class UserAliasProjection final : public Projection {
     switch (access.which()) {
       case Access::USER_ALIAS_CREATED: {
         auto p = access.getUserAliasCreated();
-        return txn
-            .execute_deferred(
-                "INSERT INTO user_aliases (org_id, id, alias, repo, filename, snapshot,"
-                " request_params, context_params, created_at, updated_at, version)"
-                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10)",
-                {org, text(p.getId()), text(p.getAlias()), text(p.getRepo()), text(p.getFilename()),
-                 text(p.getSnapshot()), text(p.getRequestParams()), text(p.getContextParams()), at,
-                 version});
+        return txn.execute_deferred(
+            "INSERT INTO user_aliases (org_id, id, alias, repo, filename, snapshot,"
+            " request_params, context_params, created_at, updated_at, version)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10)",
+            {org, text(p.getId()), text(p.getAlias()), text(p.getRepo()), text(p.getFilename()),
+             text(p.getSnapshot()), text(p.getRequestParams()), text(p.getContextParams()), at,
+             version});
       }
       case Access::USER_ALIAS_UPDATED: {
         auto p = access.getUserAliasUpdated();
