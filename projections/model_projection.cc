@@ -1,6 +1,7 @@
 // download_requests, api_model_aliases and model_metadata tables, from the
 // model events.
 #include "projections/standard_projections.h"
+#include "projections/table_projection.h"
 
 namespace annals::projections {
 namespace {
@@ -8,8 +9,6 @@ namespace {
 using events::Event;
 using events::PayloadType;
 using ModelWhich = schema::ModelEvent::Which;
-
-std::string text(capnp::Text::Reader t) { return std::string(t.begin(), t.size()); }
 
 db::Value nullable_text(bool has, capnp::Text::Reader t) {
   return has ? db::Value(text(t)) : db::Value(db::Null{});
@@ -50,14 +49,11 @@ Status one_row(Result<int64_t> changed, const char* what, capnp::Text::Reader id
   return Status::ok();
 }
 
-class ModelProjection final : public Projection {
+class ModelProjection final : public TableProjection {
  public:
-  std::string name() const override { return "model"; }
-  std::vector<std::string> tables() const override {
-    return {"download_requests", "api_model_aliases", "model_metadata"};
-  }
-
-  bool handles(PayloadType type) const override { return type == PayloadType::MODEL; }
+  ModelProjection()
+      : TableProjection("model", {"download_requests", "api_model_aliases", "model_metadata"},
+                        {PayloadType::MODEL}) {}
 
   Status apply(db::Transaction& txn, const Event& event) override {
     auto model = event.payload().getModel();

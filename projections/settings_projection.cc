@@ -1,5 +1,6 @@
 // settings table: one row per (org, key); created_at survives updates.
 #include "projections/standard_projections.h"
+#include "projections/table_projection.h"
 
 namespace annals::projections {
 namespace {
@@ -7,21 +8,14 @@ namespace {
 using events::Event;
 using events::PayloadType;
 
-std::string text(capnp::Text::Reader t) { return std::string(t.begin(), t.size()); }
-
-class SettingsProjection final : public Projection {
+class SettingsProjection final : public TableProjection {
  public:
-  std::string name() const override { return "settings"; }
-  std::vector<std::string> tables() const override { return {"settings"}; }
-
-  bool handles(PayloadType type) const override {
-    return type == PayloadType::SETTING_UPSERTED || type == PayloadType::SETTING_DELETED;
-  }
+  SettingsProjection()
+      : TableProjection("settings", {"settings"},
+                        {PayloadType::SETTING_UPSERTED, PayloadType::SETTING_DELETED}) {}
 
   Status apply(db::Transaction& txn, const Event& event) override {
-    std::string org(event.org_id());
-    int64_t at = event.recorded_at_micros();
-    int64_t version = static_cast<int64_t>(event.stream_version());
+    const auto [org, at, version] = stamp_of(event);
     auto payload = event.payload();
     if (payload.which() == PayloadType::SETTING_UPSERTED) {
       auto p = payload.getSettingUpserted();
