@@ -3,6 +3,7 @@
 // projections of the group (app access requests, app instance, user aliases)
 // skip the members that are not theirs.
 #include "projections/standard_projections.h"
+#include "projections/table_projection.h"
 
 namespace annals::projections {
 namespace {
@@ -10,8 +11,6 @@ namespace {
 using events::Event;
 using events::PayloadType;
 using Access = schema::AccessEvent;
-
-std::string text(capnp::Text::Reader t) { return std::string(t.begin(), t.size()); }
 
 std::string status_name(schema::UserAccessStatus status) {
   switch (status) {
@@ -46,12 +45,10 @@ bool is_known(Access::Which which) {
   return false;
 }
 
-class UserAccessProjection final : public Projection {
+class UserAccessProjection final : public TableProjection {
  public:
-  std::string name() const override { return "user_access_requests"; }
-  std::vector<std::string> tables() const override { return {"user_access_requests"}; }
-
-  bool handles(PayloadType type) const override { return type == PayloadType::ACCESS; }
+  UserAccessProjection()
+      : TableProjection("user_access_requests", {"user_access_requests"}, {PayloadType::ACCESS}) {}
 
   Status apply(db::Transaction& txn, const Event& event) override {
     auto access = event.payload().getAccess();
@@ -62,18 +59,15 @@ class UserAccessProjection final : public Projection {
                                     " (unset, or written by a newer Annals?)",
                                 "position " + std::to_string(event.position()));
     }
-    std::string org(event.org_id());
-    int64_t at = event.recorded_at_micros();
-    int64_t version = static_cast<int64_t>(event.stream_version());
+    const auto [org, at, version] = stamp_of(event);
     if (which == Access::USER_ACCESS_REQUESTED) {
       auto p = access.getUserAccessRequested();
-      return txn
-          .execute_deferred(
-              "INSERT INTO user_access_requests (org_id, id, stream_id, username, user_id,"
-              " reviewer, status, created_at, updated_at, version)"
-              " VALUES ($1, $2, $3, $4, $5, NULL, 'pending', $6, $6, $7)",
-              {org, static_cast<int64_t>(event.position()), std::string(event.stream_id()),
-               text(p.getUsername()), text(p.getUserId()), at, version});
+      return txn.execute_deferred(
+          "INSERT INTO user_access_requests (org_id, id, stream_id, username, user_id,"
+          " reviewer, status, created_at, updated_at, version)"
+          " VALUES ($1, $2, $3, $4, $5, NULL, 'pending', $6, $6, $7)",
+          {org, static_cast<int64_t>(event.position()), std::string(event.stream_id()),
+           text(p.getUsername()), text(p.getUserId()), at, version});
     }
     if (which == Access::USER_ACCESS_REVIEWED) {
       auto p = access.getUserAccessReviewed();

@@ -1,5 +1,6 @@
 // app_access_requests table: a draft per create, then one state change.
 #include "projections/standard_projections.h"
+#include "projections/table_projection.h"
 
 namespace annals::projections {
 namespace {
@@ -8,36 +9,29 @@ using events::Event;
 using events::PayloadType;
 using Access = schema::AccessEvent;
 
-std::string text(capnp::Text::Reader t) { return std::string(t.begin(), t.size()); }
-
-class AppAccessRequestProjection final : public Projection {
+class AppAccessRequestProjection final : public TableProjection {
  public:
-  std::string name() const override { return "app_access_requests"; }
-  std::vector<std::string> tables() const override { return {"app_access_requests"}; }
-
-  bool handles(PayloadType type) const override { return type == PayloadType::ACCESS; }
+  AppAccessRequestProjection()
+      : TableProjection("app_access_requests", {"app_access_requests"}, {PayloadType::ACCESS}) {}
 
   Status apply(db::Transaction& txn, const Event& event) override {
     auto access = event.payload().getAccess();
-    std::string org(event.org_id());
-    int64_t at = event.recorded_at_micros();
-    int64_t version = static_cast<int64_t>(event.stream_version());
+    const auto [org, at, version] = stamp_of(event);
     switch (access.which()) {
       case Access::APP_ACCESS_REQUEST_CREATED: {
         auto p = access.getAppAccessRequestCreated();
-        return txn
-            .execute_deferred(
-                "INSERT INTO app_access_requests (org_id, id, app_client_id, app_name,"
-                " app_description, flow_type, redirect_uri, status, requested, approved, user_id,"
-                " resource_scope, access_request_scope, error_message, expires_at, created_at,"
-                " updated_at, version) VALUES ($1, $2, $3, $4, $5, $6, $7, 'draft', $8, NULL,"
-                " NULL, NULL, NULL, NULL, $9, $10, $10, $11)",
-                {org, text(p.getId()), text(p.getAppClientId()), text(p.getAppName()),
-                 text(p.getAppDescription()),
-                 std::string(p.getFlowType() == schema::AppAccessFlowType::POPUP ? "popup"
-                                                                                 : "redirect"),
-                 text(p.getRedirectUri()), text(p.getRequested()), p.getExpiresAtMicros(), at,
-                 version});
+        return txn.execute_deferred(
+            "INSERT INTO app_access_requests (org_id, id, app_client_id, app_name,"
+            " app_description, flow_type, redirect_uri, status, requested, approved, user_id,"
+            " resource_scope, access_request_scope, error_message, expires_at, created_at,"
+            " updated_at, version) VALUES ($1, $2, $3, $4, $5, $6, $7, 'draft', $8, NULL,"
+            " NULL, NULL, NULL, NULL, $9, $10, $10, $11)",
+            {org, text(p.getId()), text(p.getAppClientId()), text(p.getAppName()),
+             text(p.getAppDescription()),
+             std::string(p.getFlowType() == schema::AppAccessFlowType::POPUP ? "popup"
+                                                                             : "redirect"),
+             text(p.getRedirectUri()), text(p.getRequested()), p.getExpiresAtMicros(), at,
+             version});
       }
       case Access::APP_ACCESS_REQUEST_APPROVED: {
         auto p = access.getAppAccessRequestApproved();

@@ -1,6 +1,7 @@
 // app_instances table: at most one row per org (the org is the key);
 // created_at survives an upsert of an existing row.
 #include "projections/standard_projections.h"
+#include "projections/table_projection.h"
 
 namespace annals::projections {
 namespace {
@@ -9,33 +10,26 @@ using events::Event;
 using events::PayloadType;
 using Access = schema::AccessEvent;
 
-std::string text(capnp::Text::Reader t) { return std::string(t.begin(), t.size()); }
-
-class AppInstanceProjection final : public Projection {
+class AppInstanceProjection final : public TableProjection {
  public:
-  std::string name() const override { return "app_instances"; }
-  std::vector<std::string> tables() const override { return {"app_instances"}; }
-
-  bool handles(PayloadType type) const override { return type == PayloadType::ACCESS; }
+  AppInstanceProjection()
+      : TableProjection("app_instances", {"app_instances"}, {PayloadType::ACCESS}) {}
 
   Status apply(db::Transaction& txn, const Event& event) override {
     auto access = event.payload().getAccess();
-    std::string org(event.org_id());
-    int64_t at = event.recorded_at_micros();
-    int64_t version = static_cast<int64_t>(event.stream_version());
+    const auto [org, at, version] = stamp_of(event);
     switch (access.which()) {
       case Access::APP_INSTANCE_UPSERTED: {
         auto p = access.getAppInstanceUpserted();
-        return txn
-            .execute_deferred(
-                "INSERT INTO app_instances (org_id, client_id, client_secret_sealed, scope, status,"
-                " created_at, updated_at, version) VALUES ($1, $2, $3, $4, $5, $6, $6, $7)"
-                " ON CONFLICT (org_id) DO UPDATE SET client_id = excluded.client_id,"
-                " client_secret_sealed = excluded.client_secret_sealed, scope = excluded.scope,"
-                " status = excluded.status, updated_at = excluded.updated_at,"
-                " version = excluded.version",
-                {org, text(p.getClientId()), text(p.getSealedClientSecret()), text(p.getScope()),
-                 text(p.getStatus()), at, version});
+        return txn.execute_deferred(
+            "INSERT INTO app_instances (org_id, client_id, client_secret_sealed, scope, status,"
+            " created_at, updated_at, version) VALUES ($1, $2, $3, $4, $5, $6, $6, $7)"
+            " ON CONFLICT (org_id) DO UPDATE SET client_id = excluded.client_id,"
+            " client_secret_sealed = excluded.client_secret_sealed, scope = excluded.scope,"
+            " status = excluded.status, updated_at = excluded.updated_at,"
+            " version = excluded.version",
+            {org, text(p.getClientId()), text(p.getSealedClientSecret()), text(p.getScope()),
+             text(p.getStatus()), at, version});
       }
       case Access::APP_INSTANCE_STATUS_CHANGED: {
         auto p = access.getAppInstanceStatusChanged();

@@ -2,6 +2,7 @@
 // McpRepository's credentials. Only sealed secrets reach these tables.
 #include "core/fold.h"  // the *_key columns fold as the reservations do
 #include "projections/standard_projections.h"
+#include "projections/table_projection.h"
 
 namespace annals::projections {
 namespace {
@@ -9,8 +10,6 @@ namespace {
 using events::Event;
 using events::PayloadType;
 using schema::McpAuthEvent;
-
-std::string text(capnp::Text::Reader t) { return std::string(t.begin(), t.size()); }
 
 db::Value nullable_text(bool has, capnp::Text::Reader t) {
   return has ? db::Value(text(t)) : db::Value(db::Null{});
@@ -29,17 +28,14 @@ Status expect_one(Result<int64_t> changed, const std::string& what, const std::s
   return Status::ok();
 }
 
-class McpAuthProjection final : public Projection {
+class McpAuthProjection final : public TableProjection {
  public:
-  std::string name() const override { return "mcp_auth"; }
-  std::vector<std::string> tables() const override { return {"mcp_auth_headers", "mcp_oauth_configs", "mcp_oauth_tokens"}; }
-
-  bool handles(PayloadType type) const override { return type == PayloadType::MCP_AUTH; }
+  McpAuthProjection()
+      : TableProjection("mcp_auth", {"mcp_auth_headers", "mcp_oauth_configs", "mcp_oauth_tokens"},
+                        {PayloadType::MCP_AUTH}) {}
 
   Status apply(db::Transaction& txn, const Event& event) override {
-    const std::string org(event.org_id());
-    const int64_t at = event.recorded_at_micros();
-    const int64_t version = static_cast<int64_t>(event.stream_version());
+    const auto [org, at, version] = stamp_of(event);
     const int64_t position = static_cast<int64_t>(event.position());
     auto e = event.payload().getMcpAuth();
     switch (e.which()) {
@@ -118,17 +114,15 @@ class McpAuthProjection final : public Projection {
       }
       case McpAuthEvent::OAUTH_TOKEN_CREATED: {
         auto p = e.getOauthTokenCreated();
-        return txn
-            .execute_deferred(
-                "INSERT INTO mcp_oauth_tokens (org_id, id, mcp_oauth_config_id,"
-                " sealed_access_token, sealed_refresh_token, scopes_granted, expires_at,"
-                " created_by, created_at, updated_at, version, created_position)"
-                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11)",
-                {org, text(p.getId()), text(p.getMcpOauthConfigId()),
-                 text(p.getSealedAccessToken()),
-                 nullable_text(p.hasSealedRefreshToken(), p.getSealedRefreshToken()),
-                 nullable_text(p.hasScopesGranted(), p.getScopesGranted()),
-                 nullable_time(p.getExpiresAt()), text(p.getCreatedBy()), at, version, position});
+        return txn.execute_deferred(
+            "INSERT INTO mcp_oauth_tokens (org_id, id, mcp_oauth_config_id,"
+            " sealed_access_token, sealed_refresh_token, scopes_granted, expires_at,"
+            " created_by, created_at, updated_at, version, created_position)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11)",
+            {org, text(p.getId()), text(p.getMcpOauthConfigId()), text(p.getSealedAccessToken()),
+             nullable_text(p.hasSealedRefreshToken(), p.getSealedRefreshToken()),
+             nullable_text(p.hasScopesGranted(), p.getScopesGranted()),
+             nullable_time(p.getExpiresAt()), text(p.getCreatedBy()), at, version, position});
       }
       case McpAuthEvent::OAUTH_TOKEN_UPDATED: {
         auto p = e.getOauthTokenUpdated();

@@ -2,6 +2,7 @@
 #include "core/fold.h"  // the *_key columns fold as the reservations do
 #include "events/mcp_events.capnp.h"
 #include "projections/standard_projections.h"
+#include "projections/table_projection.h"
 
 namespace annals::projections {
 namespace {
@@ -9,8 +10,6 @@ namespace {
 using events::Event;
 using events::PayloadType;
 using schema::McpEvent;
-
-std::string text(capnp::Text::Reader t) { return std::string(t.begin(), t.size()); }
 
 template <typename Union>
 db::Value optional_value(Union u) {
@@ -36,17 +35,12 @@ std::string auth_type_name(schema::McpInstanceAuthType type) {
   return "unknown";
 }
 
-class McpProjection final : public Projection {
+class McpProjection final : public TableProjection {
  public:
-  std::string name() const override { return "mcp"; }
-  std::vector<std::string> tables() const override { return {"mcp_servers", "mcps"}; }
-
-  bool handles(PayloadType type) const override { return type == PayloadType::MCP; }
+  McpProjection() : TableProjection("mcp", {"mcp_servers", "mcps"}, {PayloadType::MCP}) {}
 
   Status apply(db::Transaction& txn, const Event& event) override {
-    std::string org(event.org_id());
-    int64_t at = event.recorded_at_micros();
-    int64_t version = static_cast<int64_t>(event.stream_version());
+    const auto [org, at, version] = stamp_of(event);
     int64_t position = static_cast<int64_t>(event.position());
     auto group = event.payload().getMcp();
     switch (group.which()) {

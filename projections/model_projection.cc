@@ -1,6 +1,7 @@
 // download_requests, api_model_aliases and model_metadata tables, from the
 // model events.
 #include "projections/standard_projections.h"
+#include "projections/table_projection.h"
 
 namespace annals::projections {
 namespace {
@@ -8,8 +9,6 @@ namespace {
 using events::Event;
 using events::PayloadType;
 using ModelWhich = schema::ModelEvent::Which;
-
-std::string text(capnp::Text::Reader t) { return std::string(t.begin(), t.size()); }
 
 db::Value nullable_text(bool has, capnp::Text::Reader t) {
   return has ? db::Value(text(t)) : db::Value(db::Null{});
@@ -50,12 +49,11 @@ Status one_row(Result<int64_t> changed, const char* what, capnp::Text::Reader id
   return Status::ok();
 }
 
-class ModelProjection final : public Projection {
+class ModelProjection final : public TableProjection {
  public:
-  std::string name() const override { return "model"; }
-  std::vector<std::string> tables() const override { return {"download_requests", "api_model_aliases", "model_metadata"}; }
-
-  bool handles(PayloadType type) const override { return type == PayloadType::MODEL; }
+  ModelProjection()
+      : TableProjection("model", {"download_requests", "api_model_aliases", "model_metadata"},
+                        {PayloadType::MODEL}) {}
 
   Status apply(db::Transaction& txn, const Event& event) override {
     auto model = event.payload().getModel();
@@ -85,17 +83,16 @@ class ModelProjection final : public Projection {
   static Status download_created(db::Transaction& txn, const Event& e,
                                  schema::DownloadRequest::Reader p) {
     int64_t position = static_cast<int64_t>(e.position());
-    return txn
-        .execute_deferred(
-            "INSERT INTO download_requests (org_id, id, repo, filename, status, error, total_bytes,"
-            " downloaded_bytes, started_at, created_at, updated_at, version, created_position,"
-            " updated_position)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12, $12)",
-            {std::string(e.org_id()), text(p.getId()), text(p.getRepo()), text(p.getFilename()),
-             download_status(p.getStatus()), nullable_text(p.getHasError(), p.getError()),
-             nullable_i64(p.getHasTotalBytes(), p.getTotalBytes()), p.getDownloadedBytes(),
-             nullable_i64(p.getHasStartedAt(), p.getStartedAtMicros()), e.recorded_at_micros(),
-             static_cast<int64_t>(e.stream_version()), position});
+    return txn.execute_deferred(
+        "INSERT INTO download_requests (org_id, id, repo, filename, status, error, total_bytes,"
+        " downloaded_bytes, started_at, created_at, updated_at, version, created_position,"
+        " updated_position)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12, $12)",
+        {std::string(e.org_id()), text(p.getId()), text(p.getRepo()), text(p.getFilename()),
+         download_status(p.getStatus()), nullable_text(p.getHasError(), p.getError()),
+         nullable_i64(p.getHasTotalBytes(), p.getTotalBytes()), p.getDownloadedBytes(),
+         nullable_i64(p.getHasStartedAt(), p.getStartedAtMicros()), e.recorded_at_micros(),
+         static_cast<int64_t>(e.stream_version()), position});
   }
 
   static Status download_updated(db::Transaction& txn, const Event& e,
@@ -117,16 +114,15 @@ class ModelProjection final : public Projection {
   static Status alias_created(db::Transaction& txn, const Event& e,
                               schema::ApiModelAliasCreated::Reader p) {
     int64_t version = static_cast<int64_t>(e.stream_version());
-    return txn
-        .execute_deferred(
-            "INSERT INTO api_model_aliases (org_id, id, api_format, base_url, models, prefix,"
-            " forward_all_with_prefix, models_cache, cache_fetched_at, encrypted_api_key,"
-            " created_at, updated_at, version, created_version, created_position)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, 0, $8, $9, $9, $10, $10, $11)",
-            {std::string(e.org_id()), text(p.getId()), text(p.getApiFormat()), text(p.getBaseUrl()),
-             text(p.getModels()), nullable_text(p.getHasPrefix(), p.getPrefix()),
-             p.getForwardAllWithPrefix(), nullable_text(p.getHasApiKey(), p.getSealedApiKey()),
-             e.recorded_at_micros(), version, static_cast<int64_t>(e.position())});
+    return txn.execute_deferred(
+        "INSERT INTO api_model_aliases (org_id, id, api_format, base_url, models, prefix,"
+        " forward_all_with_prefix, models_cache, cache_fetched_at, encrypted_api_key,"
+        " created_at, updated_at, version, created_version, created_position)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, 0, $8, $9, $9, $10, $10, $11)",
+        {std::string(e.org_id()), text(p.getId()), text(p.getApiFormat()), text(p.getBaseUrl()),
+         text(p.getModels()), nullable_text(p.getHasPrefix(), p.getPrefix()),
+         p.getForwardAllWithPrefix(), nullable_text(p.getHasApiKey(), p.getSealedApiKey()),
+         e.recorded_at_micros(), version, static_cast<int64_t>(e.position())});
   }
 
   static Status alias_updated(db::Transaction& txn, const Event& e,
@@ -196,49 +192,48 @@ class ModelProjection final : public Projection {
                                 std::to_string(e.position()));
     }
     std::string api_key = p.getHasApiModelId() ? text(p.getApiModelId()) : std::string();
-    return txn
-        .execute_deferred(
-            "INSERT INTO model_metadata (org_id, id, source, repo, filename, snapshot,"
-            " api_model_id, api_model_key, capabilities_vision, capabilities_audio,"
-            " capabilities_thinking, capabilities_function_calling,"
-            " capabilities_structured_output, max_input_tokens, max_output_tokens, architecture,"
-            " additional_metadata, chat_template, extracted_at, created_at, updated_at, version)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,"
-            " $18, $19, $20, $20, $21)"
-            " ON CONFLICT (org_id, source, repo, filename, snapshot, api_model_key) DO UPDATE SET"
-            " api_model_id = excluded.api_model_id,"
-            " capabilities_vision = excluded.capabilities_vision,"
-            " capabilities_audio = excluded.capabilities_audio,"
-            " capabilities_thinking = excluded.capabilities_thinking,"
-            " capabilities_function_calling = excluded.capabilities_function_calling,"
-            " capabilities_structured_output = excluded.capabilities_structured_output,"
-            " max_input_tokens = excluded.max_input_tokens,"
-            " max_output_tokens = excluded.max_output_tokens,"
-            " architecture = excluded.architecture,"
-            " additional_metadata = excluded.additional_metadata,"
-            " chat_template = excluded.chat_template, extracted_at = excluded.extracted_at,"
-            " updated_at = excluded.updated_at, version = excluded.version",
-            {std::string(e.org_id()),
-             static_cast<int64_t>(e.position()),
-             source,
-             text(p.getRepo()),
-             text(p.getFilename()),
-             text(p.getSnapshot()),
-             nullable_text(p.getHasApiModelId(), p.getApiModelId()),
-             api_key,
-             flag(p.getVision()),
-             flag(p.getAudio()),
-             flag(p.getThinking()),
-             flag(p.getFunctionCalling()),
-             flag(p.getStructuredOutput()),
-             nullable_i64(p.getHasMaxInputTokens(), p.getMaxInputTokens()),
-             nullable_i64(p.getHasMaxOutputTokens(), p.getMaxOutputTokens()),
-             nullable_text(p.getHasArchitecture(), p.getArchitecture()),
-             nullable_text(p.getHasAdditionalMetadata(), p.getAdditionalMetadata()),
-             nullable_text(p.getHasChatTemplate(), p.getChatTemplate()),
-             p.getExtractedAtMicros(),
-             e.recorded_at_micros(),
-             static_cast<int64_t>(e.stream_version())});
+    return txn.execute_deferred(
+        "INSERT INTO model_metadata (org_id, id, source, repo, filename, snapshot,"
+        " api_model_id, api_model_key, capabilities_vision, capabilities_audio,"
+        " capabilities_thinking, capabilities_function_calling,"
+        " capabilities_structured_output, max_input_tokens, max_output_tokens, architecture,"
+        " additional_metadata, chat_template, extracted_at, created_at, updated_at, version)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,"
+        " $18, $19, $20, $20, $21)"
+        " ON CONFLICT (org_id, source, repo, filename, snapshot, api_model_key) DO UPDATE SET"
+        " api_model_id = excluded.api_model_id,"
+        " capabilities_vision = excluded.capabilities_vision,"
+        " capabilities_audio = excluded.capabilities_audio,"
+        " capabilities_thinking = excluded.capabilities_thinking,"
+        " capabilities_function_calling = excluded.capabilities_function_calling,"
+        " capabilities_structured_output = excluded.capabilities_structured_output,"
+        " max_input_tokens = excluded.max_input_tokens,"
+        " max_output_tokens = excluded.max_output_tokens,"
+        " architecture = excluded.architecture,"
+        " additional_metadata = excluded.additional_metadata,"
+        " chat_template = excluded.chat_template, extracted_at = excluded.extracted_at,"
+        " updated_at = excluded.updated_at, version = excluded.version",
+        {std::string(e.org_id()),
+         static_cast<int64_t>(e.position()),
+         source,
+         text(p.getRepo()),
+         text(p.getFilename()),
+         text(p.getSnapshot()),
+         nullable_text(p.getHasApiModelId(), p.getApiModelId()),
+         api_key,
+         flag(p.getVision()),
+         flag(p.getAudio()),
+         flag(p.getThinking()),
+         flag(p.getFunctionCalling()),
+         flag(p.getStructuredOutput()),
+         nullable_i64(p.getHasMaxInputTokens(), p.getMaxInputTokens()),
+         nullable_i64(p.getHasMaxOutputTokens(), p.getMaxOutputTokens()),
+         nullable_text(p.getHasArchitecture(), p.getArchitecture()),
+         nullable_text(p.getHasAdditionalMetadata(), p.getAdditionalMetadata()),
+         nullable_text(p.getHasChatTemplate(), p.getChatTemplate()),
+         p.getExtractedAtMicros(),
+         e.recorded_at_micros(),
+         static_cast<int64_t>(e.stream_version())});
   }
 };
 

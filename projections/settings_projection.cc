@@ -1,5 +1,6 @@
 // settings table: one row per (org, key); created_at survives updates.
 #include "projections/standard_projections.h"
+#include "projections/table_projection.h"
 
 namespace annals::projections {
 namespace {
@@ -7,38 +8,29 @@ namespace {
 using events::Event;
 using events::PayloadType;
 
-std::string text(capnp::Text::Reader t) { return std::string(t.begin(), t.size()); }
-
-class SettingsProjection final : public Projection {
+class SettingsProjection final : public TableProjection {
  public:
-  std::string name() const override { return "settings"; }
-  std::vector<std::string> tables() const override { return {"settings"}; }
-
-  bool handles(PayloadType type) const override {
-    return type == PayloadType::SETTING_UPSERTED || type == PayloadType::SETTING_DELETED;
-  }
+  SettingsProjection()
+      : TableProjection("settings", {"settings"},
+                        {PayloadType::SETTING_UPSERTED, PayloadType::SETTING_DELETED}) {}
 
   Status apply(db::Transaction& txn, const Event& event) override {
-    std::string org(event.org_id());
-    int64_t at = event.recorded_at_micros();
-    int64_t version = static_cast<int64_t>(event.stream_version());
+    const auto [org, at, version] = stamp_of(event);
     auto payload = event.payload();
     if (payload.which() == PayloadType::SETTING_UPSERTED) {
       auto p = payload.getSettingUpserted();
-      return txn
-          .execute_deferred(
-              "INSERT INTO settings (org_id, key, value, value_type, created_at, updated_at, "
-              "version)"
-              " VALUES ($1, $2, $3, $4, $5, $5, $6)"
-              " ON CONFLICT (org_id, key) DO UPDATE SET value = excluded.value,"
-              " value_type = excluded.value_type, updated_at = excluded.updated_at,"
-              " version = excluded.version",
-              {org, text(p.getKey()), text(p.getValue()), events::setting_value_type(p), at,
-               version});
+      return txn.execute_deferred(
+          "INSERT INTO settings (org_id, key, value, value_type, created_at, updated_at, "
+          "version)"
+          " VALUES ($1, $2, $3, $4, $5, $5, $6)"
+          " ON CONFLICT (org_id, key) DO UPDATE SET value = excluded.value,"
+          " value_type = excluded.value_type, updated_at = excluded.updated_at,"
+          " version = excluded.version",
+          {org, text(p.getKey()), text(p.getValue()), events::setting_value_type(p), at, version});
     }
     auto p = payload.getSettingDeleted();
-    return txn
-        .execute_deferred("DELETE FROM settings WHERE org_id = $1 AND key = $2", {org, text(p.getKey())});
+    return txn.execute_deferred("DELETE FROM settings WHERE org_id = $1 AND key = $2",
+                                {org, text(p.getKey())});
   }
 };
 

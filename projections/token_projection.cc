@@ -1,5 +1,6 @@
 // api_tokens table.
 #include "projections/standard_projections.h"
+#include "projections/table_projection.h"
 
 namespace annals::projections {
 namespace {
@@ -7,33 +8,25 @@ namespace {
 using events::Event;
 using events::PayloadType;
 
-std::string text(capnp::Text::Reader t) { return std::string(t.begin(), t.size()); }
-
-class TokenProjection final : public Projection {
+class TokenProjection final : public TableProjection {
  public:
-  std::string name() const override { return "tokens"; }
-  std::vector<std::string> tables() const override { return {"api_tokens"}; }
-
-  bool handles(PayloadType type) const override {
-    return type == PayloadType::TOKEN_CREATED || type == PayloadType::TOKEN_UPDATED;
-  }
+  TokenProjection()
+      : TableProjection("tokens", {"api_tokens"},
+                        {PayloadType::TOKEN_CREATED, PayloadType::TOKEN_UPDATED}) {}
 
   Status apply(db::Transaction& txn, const Event& event) override {
-    std::string org(event.org_id());
-    int64_t at = event.recorded_at_micros();
-    int64_t version = static_cast<int64_t>(event.stream_version());
+    const auto [org, at, version] = stamp_of(event);
     auto payload = event.payload();
     if (payload.which() == PayloadType::TOKEN_CREATED) {
       auto p = payload.getTokenCreated();
-      return txn
-          .execute_deferred(
-              "INSERT INTO api_tokens (org_id, id, user_id, name, token_prefix, token_hash, scopes,"
-              " status, created_at, updated_at, version, created_position)"
-              " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11)",
-              {org, text(p.getId()), text(p.getUserId()), text(p.getName()),
-               text(p.getTokenPrefix()), text(p.getTokenHash()), text(p.getScopes()),
-               std::string(token_status_name(p.getStatus())), at, version,
-               static_cast<int64_t>(event.position())});
+      return txn.execute_deferred(
+          "INSERT INTO api_tokens (org_id, id, user_id, name, token_prefix, token_hash, scopes,"
+          " status, created_at, updated_at, version, created_position)"
+          " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11)",
+          {org, text(p.getId()), text(p.getUserId()), text(p.getName()), text(p.getTokenPrefix()),
+           text(p.getTokenHash()), text(p.getScopes()),
+           std::string(token_status_name(p.getStatus())), at, version,
+           static_cast<int64_t>(event.position())});
     }
     auto p = payload.getTokenUpdated();
     std::string status(token_status_name(p.getStatus()));

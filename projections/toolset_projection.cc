@@ -2,6 +2,7 @@
 #include "core/fold.h"  // the *_key columns fold as the reservations do
 #include "events/toolset_events.capnp.h"
 #include "projections/standard_projections.h"
+#include "projections/table_projection.h"
 
 namespace annals::projections {
 namespace {
@@ -10,38 +11,30 @@ using events::Event;
 using events::PayloadType;
 using schema::ToolsetEvent;
 
-std::string text(capnp::Text::Reader t) { return std::string(t.begin(), t.size()); }
-
 template <typename Union>
 db::Value optional_value(Union u) {
   if (u.isValue()) return text(u.getValue());
   return db::Null{};
 }
 
-class ToolsetProjection final : public Projection {
+class ToolsetProjection final : public TableProjection {
  public:
-  std::string name() const override { return "toolsets"; }
-  std::vector<std::string> tables() const override { return {"toolsets", "app_toolset_configs"}; }
-
-  bool handles(PayloadType type) const override { return type == PayloadType::TOOLSET; }
+  ToolsetProjection()
+      : TableProjection("toolsets", {"toolsets", "app_toolset_configs"}, {PayloadType::TOOLSET}) {}
 
   Status apply(db::Transaction& txn, const Event& event) override {
-    std::string org(event.org_id());
-    int64_t at = event.recorded_at_micros();
-    int64_t version = static_cast<int64_t>(event.stream_version());
+    const auto [org, at, version] = stamp_of(event);
     auto group = event.payload().getToolset();
     switch (group.which()) {
       case ToolsetEvent::APP_TOOLSET_CONFIG_SET: {
         auto p = group.getAppToolsetConfigSet();
-        return txn
-            .execute_deferred(
-                "INSERT INTO app_toolset_configs (org_id, toolset_type, enabled, updated_by,"
-                " created_at, updated_at, version) VALUES ($1, $2, $3, $4, $5, $5, $6)"
-                " ON CONFLICT (org_id, toolset_type) DO UPDATE SET enabled = excluded.enabled,"
-                " updated_by = excluded.updated_by, updated_at = excluded.updated_at,"
-                " version = excluded.version",
-                {org, text(p.getToolsetType()), p.getEnabled(), text(p.getUpdatedBy()), at,
-                 version});
+        return txn.execute_deferred(
+            "INSERT INTO app_toolset_configs (org_id, toolset_type, enabled, updated_by,"
+            " created_at, updated_at, version) VALUES ($1, $2, $3, $4, $5, $5, $6)"
+            " ON CONFLICT (org_id, toolset_type) DO UPDATE SET enabled = excluded.enabled,"
+            " updated_by = excluded.updated_by, updated_at = excluded.updated_at,"
+            " version = excluded.version",
+            {org, text(p.getToolsetType()), p.getEnabled(), text(p.getUpdatedBy()), at, version});
       }
       case ToolsetEvent::TOOLSET_CREATED: {
         auto p = group.getToolsetCreated();

@@ -1,5 +1,6 @@
 // user_aliases table.
 #include "projections/standard_projections.h"
+#include "projections/table_projection.h"
 
 namespace annals::projections {
 namespace {
@@ -8,31 +9,24 @@ using events::Event;
 using events::PayloadType;
 using Access = schema::AccessEvent;
 
-std::string text(capnp::Text::Reader t) { return std::string(t.begin(), t.size()); }
-
-class UserAliasProjection final : public Projection {
+class UserAliasProjection final : public TableProjection {
  public:
-  std::string name() const override { return "user_aliases"; }
-  std::vector<std::string> tables() const override { return {"user_aliases"}; }
-
-  bool handles(PayloadType type) const override { return type == PayloadType::ACCESS; }
+  UserAliasProjection()
+      : TableProjection("user_aliases", {"user_aliases"}, {PayloadType::ACCESS}) {}
 
   Status apply(db::Transaction& txn, const Event& event) override {
     auto access = event.payload().getAccess();
-    std::string org(event.org_id());
-    int64_t at = event.recorded_at_micros();
-    int64_t version = static_cast<int64_t>(event.stream_version());
+    const auto [org, at, version] = stamp_of(event);
     switch (access.which()) {
       case Access::USER_ALIAS_CREATED: {
         auto p = access.getUserAliasCreated();
-        return txn
-            .execute_deferred(
-                "INSERT INTO user_aliases (org_id, id, alias, repo, filename, snapshot,"
-                " request_params, context_params, created_at, updated_at, version)"
-                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10)",
-                {org, text(p.getId()), text(p.getAlias()), text(p.getRepo()), text(p.getFilename()),
-                 text(p.getSnapshot()), text(p.getRequestParams()), text(p.getContextParams()), at,
-                 version});
+        return txn.execute_deferred(
+            "INSERT INTO user_aliases (org_id, id, alias, repo, filename, snapshot,"
+            " request_params, context_params, created_at, updated_at, version)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10)",
+            {org, text(p.getId()), text(p.getAlias()), text(p.getRepo()), text(p.getFilename()),
+             text(p.getSnapshot()), text(p.getRequestParams()), text(p.getContextParams()), at,
+             version});
       }
       case Access::USER_ALIAS_UPDATED: {
         auto p = access.getUserAliasUpdated();

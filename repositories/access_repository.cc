@@ -3,6 +3,7 @@
 #include "core/validate.h"
 #include "repositories/command.h"
 #include "repositories/common.h"
+#include "repositories/enum_names.h"
 
 namespace annals::repositories {
 namespace {
@@ -11,14 +12,7 @@ constexpr const char* kColumns =
     "org_id, id, username, user_id, reviewer, status, created_at, updated_at, version, stream_id";
 
 Status validate_status(UserAccessStatus status) {
-  switch (status) {
-    case UserAccessStatus::kPending:
-    case UserAccessStatus::kApproved:
-    case UserAccessStatus::kRejected:
-      return Status::ok();
-  }
-  return Status::invalid_argument("status", "status " + std::to_string(static_cast<int>(status)) +
-                                                " is not one of: pending, approved, rejected");
+  return validate_enum("status", kUserAccessStatusNames, status);
 }
 
 Status validate_id(int64_t id) {
@@ -40,9 +34,7 @@ schema::UserAccessStatus to_schema(UserAccessStatus status) {
 }
 
 UserAccessStatus parse_status(const std::string& s) {
-  if (s == "approved") return UserAccessStatus::kApproved;
-  if (s == "rejected") return UserAccessStatus::kRejected;
-  return UserAccessStatus::kPending;
+  return parse(kUserAccessStatusNames, s, UserAccessStatus::kPending);
 }
 
 struct StoredRequest {
@@ -63,6 +55,8 @@ StoredRequest from_row(const db::Row& row) {
   r.updated_at = from_micros(row.i64(7));
   return {std::move(r), static_cast<uint64_t>(row.i64(8)), row.text(9)};
 }
+
+UserAccessRequest request_of(const db::Row& row) { return from_row(row).request; }
 
 class SqlAccessRepository final : public AccessRepository {
  public:
@@ -93,15 +87,12 @@ class SqlAccessRepository final : public AccessRepository {
                                         std::string_view user_id) override {
     ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
     ANNALS_RETURN_IF_ERROR(validate_text("user_id", user_id, {kMaxAccessUserIdBytes}));
-    ANNALS_ASSIGN_OR_RETURN(auto txn, ctx_.read(org_id));
-    ANNALS_ASSIGN_OR_RETURN(
-        auto rows, txn->query(std::string("SELECT ") + kColumns +
-                                  " FROM user_access_requests WHERE org_id = $1 AND user_id = $2"
-                                  " AND status = 'pending' ORDER BY created_at DESC, id DESC"
-                                  " LIMIT 1",
-                              {std::string(org_id), std::string(user_id)}));
-    if (rows.empty()) return Status::not_found("user has no pending access request");
-    return from_row(rows.front()).request;
+    return select_one(ctx_, org_id,
+                      std::string("SELECT ") + kColumns +
+                          " FROM user_access_requests WHERE org_id = $1 AND user_id = $2"
+                          " AND status = 'pending' ORDER BY created_at DESC, id DESC LIMIT 1",
+                      {std::string(org_id), std::string(user_id)},
+                      "user has no pending access request", request_of);
   }
 
   Result<Page<UserAccessRequest>> list_pending(std::string_view org_id, int64_t page,
@@ -148,32 +139,18 @@ class SqlAccessRepository final : public AccessRepository {
     ANNALS_RETURN_IF_ERROR(validate_page(page, per_page));
     const std::string where =
         pending_only ? " WHERE org_id = $1 AND status = 'pending'" : " WHERE org_id = $1";
-    ANNALS_ASSIGN_OR_RETURN(auto txn, ctx_.read(org_id));
-    std::vector<db::Value> params = {std::string(org_id)};
-    ANNALS_ASSIGN_OR_RETURN(
-        auto count, txn->query("SELECT COUNT(*) FROM user_access_requests" + where, params));
-    params.push_back(per_page);
-    params.push_back((page - 1) * per_page);
-    ANNALS_ASSIGN_OR_RETURN(
-        auto rows, txn->query(std::string("SELECT ") + kColumns + " FROM user_access_requests" +
-                                  where + " ORDER BY created_at, id LIMIT $2 OFFSET $3",
-                              params));
-    Page<UserAccessRequest> out;
-    out.total = count.front().i64(0);
-    for (const auto& row : rows) out.rows.push_back(from_row(row).request);
-    return out;
+    return select_page(ctx_, org_id, "SELECT COUNT(*) FROM user_access_requests" + where,
+                       std::string("SELECT ") + kColumns + " FROM user_access_requests" + where +
+                           " ORDER BY created_at, id LIMIT $2 OFFSET $3",
+                       {std::string(org_id)}, page, per_page, request_of);
   }
 
   Result<StoredRequest> find(std::string_view org_id, int64_t id) {
-    ANNALS_ASSIGN_OR_RETURN(auto txn, ctx_.read(org_id));
-    ANNALS_ASSIGN_OR_RETURN(
-        auto rows, txn->query(std::string("SELECT ") + kColumns +
-                                  " FROM user_access_requests WHERE org_id = $1 AND id = $2",
-                              {std::string(org_id), id}));
-    if (rows.empty()) {
-      return Status::not_found("access request " + std::to_string(id) + " not found");
-    }
-    return from_row(rows.front());
+    return select_one(ctx_, org_id,
+                      std::string("SELECT ") + kColumns +
+                          " FROM user_access_requests WHERE org_id = $1 AND id = $2",
+                      {std::string(org_id), id},
+                      "access request " + std::to_string(id) + " not found", from_row);
   }
 
   RepositoryContext& ctx_;
@@ -182,15 +159,7 @@ class SqlAccessRepository final : public AccessRepository {
 }  // namespace
 
 std::string_view user_access_status_name(UserAccessStatus status) {
-  switch (status) {
-    case UserAccessStatus::kPending:
-      return "pending";
-    case UserAccessStatus::kApproved:
-      return "approved";
-    case UserAccessStatus::kRejected:
-      return "rejected";
-  }
-  return "unknown";
+  return name_of(kUserAccessStatusNames, status);
 }
 
 std::unique_ptr<AccessRepository> make_access_repository(RepositoryContext& context) {

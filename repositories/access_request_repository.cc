@@ -3,6 +3,7 @@
 #include "core/validate.h"
 #include "repositories/command.h"
 #include "repositories/common.h"
+#include "repositories/enum_names.h"
 
 namespace annals::repositories {
 namespace {
@@ -19,12 +20,7 @@ Status validate_id(std::string_view id) {
 }
 
 Status validate_flow_type(AppAccessFlowType flow_type) {
-  if (flow_type == AppAccessFlowType::kRedirect || flow_type == AppAccessFlowType::kPopup) {
-    return Status::ok();
-  }
-  return Status::invalid_argument("flow_type", "flow_type " +
-                                                   std::to_string(static_cast<int>(flow_type)) +
-                                                   " is not one of: redirect, popup");
+  return validate_enum("flow_type", kAppAccessFlowTypeNames, flow_type);
 }
 
 Status validate_user(std::string_view user_id) {
@@ -41,10 +37,7 @@ schema::AppAccessFlowType to_schema(AppAccessFlowType flow_type) {
 }
 
 AppAccessStatus parse_status(const std::string& s) {
-  if (s == "approved") return AppAccessStatus::kApproved;
-  if (s == "denied") return AppAccessStatus::kDenied;
-  if (s == "failed") return AppAccessStatus::kFailed;
-  return AppAccessStatus::kDraft;
+  return parse(kAppAccessStatusNames, s, AppAccessStatus::kDraft);
 }
 
 struct StoredRequest {
@@ -59,7 +52,7 @@ StoredRequest from_row(const db::Row& row) {
   r.app_client_id = row.text(2);
   r.app_name = row.text(3);
   r.app_description = row.text(4);
-  r.flow_type = row.text(5) == "popup" ? AppAccessFlowType::kPopup : AppAccessFlowType::kRedirect;
+  r.flow_type = parse(kAppAccessFlowTypeNames, row.text(5), AppAccessFlowType::kRedirect);
   r.redirect_uri = row.text(6);
   r.status = parse_status(row.text(7));
   r.requested = row.text(8);
@@ -105,13 +98,9 @@ class SqlAccessRequestRepository final : public AccessRequestRepository {
     p.setRequested(r.requested);
     p.setExpiresAtMicros(to_micros(r.expires_at));
 
-    auto appended = cmd.append();
-    if (!appended.is_ok()) {
-      if (appended.status().code() == Code::kConcurrencyConflict) return id_taken(r.id);
-      return appended.status();
-    }
-    if (appended->replayed) {
-      ANNALS_ASSIGN_OR_RETURN(bool same, same_as_created(appended->first_position, r));
+    ANNALS_ASSIGN_OR_RETURN(auto appended, cmd.append_or_taken(id_taken(r.id)));
+    if (appended.replayed) {
+      ANNALS_ASSIGN_OR_RETURN(bool same, same_as_created(appended.first_position, r));
       if (!same) return id_taken(r.id);
     }
     ANNALS_ASSIGN_OR_RETURN(auto stored, find(org_id, r.id));
@@ -191,14 +180,12 @@ class SqlAccessRequestRepository final : public AccessRequestRepository {
                                                        std::string_view scope) override {
     ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
     ANNALS_RETURN_IF_ERROR(validate_scope(scope));
-    ANNALS_ASSIGN_OR_RETURN(auto txn, ctx_.read(org_id));
-    ANNALS_ASSIGN_OR_RETURN(
-        auto rows,
-        txn->query(std::string("SELECT ") + kColumns +
-                       " FROM app_access_requests WHERE org_id = $1 AND access_request_scope = $2",
-                   {std::string(org_id), std::string(scope)}));
-    if (rows.empty()) return Status::not_found("no app access request holds that scope");
-    return from_row(rows.front()).request;
+    return select_one(
+        ctx_, org_id,
+        std::string("SELECT ") + kColumns +
+            " FROM app_access_requests WHERE org_id = $1 AND access_request_scope = $2",
+        {std::string(org_id), std::string(scope)}, "no app access request holds that scope",
+        [](const db::Row& row) { return from_row(row).request; });
   }
 
  private:
@@ -231,15 +218,11 @@ class SqlAccessRequestRepository final : public AccessRequestRepository {
   }
 
   Result<StoredRequest> find(std::string_view org_id, std::string_view id) {
-    ANNALS_ASSIGN_OR_RETURN(auto txn, ctx_.read(org_id));
-    ANNALS_ASSIGN_OR_RETURN(
-        auto rows, txn->query(std::string("SELECT ") + kColumns +
-                                  " FROM app_access_requests WHERE org_id = $1 AND id = $2",
-                              {std::string(org_id), std::string(id)}));
-    if (rows.empty()) {
-      return Status::not_found("app access request '" + std::string(id) + "' not found");
-    }
-    return from_row(rows.front());
+    return select_one(ctx_, org_id,
+                      std::string("SELECT ") + kColumns +
+                          " FROM app_access_requests WHERE org_id = $1 AND id = $2",
+                      {std::string(org_id), std::string(id)},
+                      "app access request '" + std::string(id) + "' not found", from_row);
   }
 
   // The request, which must still be a draft.
@@ -262,27 +245,11 @@ class SqlAccessRequestRepository final : public AccessRequestRepository {
 }  // namespace
 
 std::string_view app_access_flow_type_name(AppAccessFlowType flow_type) {
-  switch (flow_type) {
-    case AppAccessFlowType::kRedirect:
-      return "redirect";
-    case AppAccessFlowType::kPopup:
-      return "popup";
-  }
-  return "unknown";
+  return name_of(kAppAccessFlowTypeNames, flow_type);
 }
 
 std::string_view app_access_status_name(AppAccessStatus status) {
-  switch (status) {
-    case AppAccessStatus::kDraft:
-      return "draft";
-    case AppAccessStatus::kApproved:
-      return "approved";
-    case AppAccessStatus::kDenied:
-      return "denied";
-    case AppAccessStatus::kFailed:
-      return "failed";
-  }
-  return "unknown";
+  return name_of(kAppAccessStatusNames, status);
 }
 
 std::unique_ptr<AccessRequestRepository> make_access_request_repository(

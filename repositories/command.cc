@@ -73,4 +73,10 @@ Result<journal::AppendResult> Command::append() {
   return ctx_.write(std::move(request_));
 }
 
+Result<journal::AppendResult> Command::append_or_taken(Status taken) {
+  auto appended = append();
+  if (!appended.is_ok() && appended.status().code() == Code::kConcurrencyConflict) return taken;
+  return appended;
+}
+
 }  // namespace annals::repositories

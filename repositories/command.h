@@ -69,6 +69,9 @@ class Command {
   // Appends the command, all of it or (a failed expectation or a value
   // taken) none of it, then waits until it is projected. Once only.
   Result<journal::AppendResult> append();
+  // append() of a command that creates its stream: a concurrency conflict
+  // (the stream is already there) comes back as `taken` instead.
+  Result<journal::AppendResult> append_or_taken(Status taken);
 
  private:
   RepositoryContext& ctx_;

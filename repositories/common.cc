@@ -31,4 +31,11 @@ std::string new_uuid() {
   return out;
 }
 
+Result<std::vector<db::Row>> select_rows(RepositoryContext& ctx, std::string_view org_id,
+                                         std::string_view sql,
+                                         const std::vector<db::Value>& params) {
+  ANNALS_ASSIGN_OR_RETURN(auto txn, ctx.read(org_id));
+  return txn->query(sql, params);
+}
+
 }  // namespace annals::repositories

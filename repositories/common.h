@@ -4,10 +4,14 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
 
 #include "annals/status.h"
 #include "core/fold.h"  // ascii_lower, trim: shared with the projections
 #include "projections/database.h"
+#include "repositories/context.h"
 
 namespace annals::repositories {
 
@@ -29,6 +33,60 @@ inline std::optional<std::string> optional_text(const db::Row& row, size_t i) {
 }
 inline std::optional<int64_t> optional_i64(const db::Row& row, size_t i) {
   return row.is_null(i) ? std::nullopt : std::optional<int64_t>(row.i64(i));
+}
+
+// The rows `sql` selects, read in a transaction scoped to `org_id`.
+Result<std::vector<db::Row>> select_rows(RepositoryContext& ctx, std::string_view org_id,
+                                         std::string_view sql,
+                                         const std::vector<db::Value>& params);
+
+// What `from_row` makes of a row.
+template <typename FromRow>
+using RowOf = std::decay_t<std::invoke_result_t<FromRow&, const db::Row&>>;
+
+// The first row `sql` selects in `org_id`, made by `from_row`, or kNotFound
+// with `not_found` when it selects none.
+template <typename FromRow>
+Result<RowOf<FromRow>> select_one(RepositoryContext& ctx, std::string_view org_id,
+                                  std::string_view sql, const std::vector<db::Value>& params,
+                                  std::string not_found, FromRow from_row) {
+  ANNALS_ASSIGN_OR_RETURN(auto rows, select_rows(ctx, org_id, sql, params));
+  if (rows.empty()) return Status::not_found(std::move(not_found));
+  return from_row(rows.front());
+}
+
+// Every row `sql` selects in `org_id`, made by `from_row`, in order.
+template <typename FromRow>
+Result<std::vector<RowOf<FromRow>>> select_all(RepositoryContext& ctx, std::string_view org_id,
+                                               std::string_view sql,
+                                               const std::vector<db::Value>& params,
+                                               FromRow from_row) {
+  ANNALS_ASSIGN_OR_RETURN(auto rows, select_rows(ctx, org_id, sql, params));
+  std::vector<RowOf<FromRow>> out;
+  out.reserve(rows.size());
+  for (const auto& row : rows) out.push_back(from_row(row));
+  return out;
+}
+
+// One page of a list, both queries in one read transaction of `org_id`:
+// `count_sql` counts the matching rows with `params`; `rows_sql` selects the
+// page with `params` followed by its LIMIT and OFFSET (the next two
+// placeholders).
+template <typename FromRow>
+Result<Page<RowOf<FromRow>>> select_page(RepositoryContext& ctx, std::string_view org_id,
+                                         std::string_view count_sql, std::string_view rows_sql,
+                                         std::vector<db::Value> params, int64_t page,
+                                         int64_t per_page, FromRow from_row) {
+  ANNALS_ASSIGN_OR_RETURN(auto txn, ctx.read(org_id));
+  ANNALS_ASSIGN_OR_RETURN(auto count, txn->query(count_sql, params));
+  params.push_back(per_page);
+  params.push_back((page - 1) * per_page);
+  ANNALS_ASSIGN_OR_RETURN(auto rows, txn->query(rows_sql, params));
+  Page<RowOf<FromRow>> out;
+  out.total = count.front().i64(0);
+  out.rows.reserve(rows.size());
+  for (const auto& row : rows) out.rows.push_back(from_row(row));
+  return out;
 }
 
 }  // namespace annals::repositories

@@ -114,23 +114,11 @@ Result<McpAuthHeader> SqlMcpAuthRepository::create_auth_header(std::string_view 
   p.setSealedHeaderValue(sealed);
   p.setCreatedBy(h.created_by);
 
-  auto appended = cmd.append();
-  if (!appended.is_ok()) {
-    if (appended.status().code() == Code::kConcurrencyConflict) return header_id_taken(h.id);
-    return appended.status();
-  }
-  if (appended->replayed) {
-    ANNALS_ASSIGN_OR_RETURN(bool same, header_same_as_created(org_id, appended->first_position, h));
-    if (!same) return header_id_taken(h.id);
-  }
-  auto stored = find_header(org_id, h.id);
-  // A retry of a create whose row was deleted since: the id stays used.
-  // (Without a retry, the row was deleted right after it was created: kNotFound.)
-  if (!stored.is_ok() && stored.status().code() == Code::kNotFound && appended->replayed) {
-    return header_id_taken(h.id);
-  }
-  if (!stored.is_ok()) return stored.status();
-  return stored->header;
+  ANNALS_ASSIGN_OR_RETURN(auto appended, cmd.append_or_taken(header_id_taken(h.id)));
+  auto same = [&](uint64_t position) { return header_same_as_created(org_id, position, h); };
+  ANNALS_ASSIGN_OR_RETURN(auto stored, read_created(appended, header_id_taken(h.id), same,
+                                                    [&] { return find_header(org_id, h.id); }));
+  return stored.header;
 }
 
 Result<McpAuthHeader> SqlMcpAuthRepository::get_auth_header(std::string_view org_id,
@@ -184,16 +172,12 @@ Result<std::vector<McpAuthHeader>> SqlMcpAuthRepository::list_auth_headers(
     std::string_view org_id, std::string_view mcp_server_id) {
   ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
   ANNALS_RETURN_IF_ERROR(validate_id("mcp_server_id", mcp_server_id));
-  ANNALS_ASSIGN_OR_RETURN(auto txn, ctx_.read(org_id));
-  ANNALS_ASSIGN_OR_RETURN(
-      auto rows, txn->query(std::string("SELECT ") + kHeaderColumns +
-                                " FROM mcp_auth_headers WHERE org_id = $1 AND mcp_server_id = $2"
-                                " ORDER BY created_at DESC, created_position DESC",
-                            {std::string(org_id), std::string(mcp_server_id)}));
-  std::vector<McpAuthHeader> out;
-  out.reserve(rows.size());
-  for (const auto& row : rows) out.push_back(header_from_row(row).header);
-  return out;
+  return select_all(ctx_, org_id,
+                    std::string("SELECT ") + kHeaderColumns +
+                        " FROM mcp_auth_headers WHERE org_id = $1 AND mcp_server_id = $2"
+                        " ORDER BY created_at DESC, created_position DESC",
+                    {std::string(org_id), std::string(mcp_server_id)},
+                    [](const db::Row& row) { return header_from_row(row).header; });
 }
 
 Result<std::pair<std::string, std::string>> SqlMcpAuthRepository::get_auth_header_value(
@@ -208,13 +192,11 @@ Result<std::pair<std::string, std::string>> SqlMcpAuthRepository::get_auth_heade
 
 Result<StoredHeader> SqlMcpAuthRepository::find_header(std::string_view org_id,
                                                        std::string_view id) {
-  ANNALS_ASSIGN_OR_RETURN(auto txn, ctx_.read(org_id));
-  ANNALS_ASSIGN_OR_RETURN(auto rows,
-                          txn->query(std::string("SELECT ") + kHeaderColumns +
-                                         " FROM mcp_auth_headers WHERE org_id = $1 AND id = $2",
-                                     {std::string(org_id), std::string(id)}));
-  if (rows.empty()) return Status::not_found("auth header '" + std::string(id) + "' not found");
-  return header_from_row(rows.front());
+  return select_one(ctx_, org_id,
+                    std::string("SELECT ") + kHeaderColumns +
+                        " FROM mcp_auth_headers WHERE org_id = $1 AND id = $2",
+                    {std::string(org_id), std::string(id)},
+                    "auth header '" + std::string(id) + "' not found", header_from_row);
 }
 
 Result<bool> SqlMcpAuthRepository::header_same_as_created(std::string_view org_id,

@@ -85,6 +85,25 @@ inline Status validate_secret(std::string_view field, std::string_view value) {
   return validate_text(field, value, {kMaxSecretBytes});
 }
 
+// The row of a create, read back after its append: a retry (a replayed
+// append) must have asked for what the first create did
+// (`same_as_created(position of the first)`), and a retry of a create whose
+// row was deleted since leaves the id used; otherwise the id is `taken`.
+// (Without a retry, a row deleted right after its create is kNotFound.)
+template <typename SameAsCreated, typename Find>
+auto read_created(const journal::AppendResult& appended, const Status& taken,
+                  SameAsCreated same_as_created, Find find) -> decltype(find()) {
+  if (appended.replayed) {
+    ANNALS_ASSIGN_OR_RETURN(bool same, same_as_created(appended.first_position));
+    if (!same) return taken;
+  }
+  auto stored = find();
+  if (!stored.is_ok() && stored.status().code() == Code::kNotFound && appended.replayed) {
+    return taken;
+  }
+  return stored;
+}
+
 // Row versions and the sealed secrets they carry, as read from the tables.
 struct StoredHeader {
   McpAuthHeader header;

@@ -112,23 +112,11 @@ Result<McpOAuthConfig> SqlMcpAuthRepository::create_oauth_config(std::string_vie
   if (c.scopes) p.setScopes(*c.scopes);
   p.setCreatedBy(c.created_by);
 
-  auto appended = cmd.append();
-  if (!appended.is_ok()) {
-    if (appended.status().code() == Code::kConcurrencyConflict) return config_id_taken(c.id);
-    return appended.status();
-  }
-  if (appended->replayed) {
-    ANNALS_ASSIGN_OR_RETURN(bool same, config_same_as_created(org_id, appended->first_position, c));
-    if (!same) return config_id_taken(c.id);
-  }
-  auto stored = find_config(org_id, c.id);
-  // A retry of a create whose row was deleted since: the id stays used.
-  // (Without a retry, the row was deleted right after it was created: kNotFound.)
-  if (!stored.is_ok() && stored.status().code() == Code::kNotFound && appended->replayed) {
-    return config_id_taken(c.id);
-  }
-  if (!stored.is_ok()) return stored.status();
-  return stored->config;
+  ANNALS_ASSIGN_OR_RETURN(auto appended, cmd.append_or_taken(config_id_taken(c.id)));
+  auto same = [&](uint64_t position) { return config_same_as_created(org_id, position, c); };
+  ANNALS_ASSIGN_OR_RETURN(auto stored, read_created(appended, config_id_taken(c.id), same,
+                                                    [&] { return find_config(org_id, c.id); }));
+  return stored.config;
 }
 
 Result<McpOAuthConfig> SqlMcpAuthRepository::get_oauth_config(std::string_view org_id,
@@ -143,16 +131,12 @@ Result<std::vector<McpOAuthConfig>> SqlMcpAuthRepository::list_oauth_configs(
     std::string_view org_id, std::string_view mcp_server_id) {
   ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
   ANNALS_RETURN_IF_ERROR(validate_id("mcp_server_id", mcp_server_id));
-  ANNALS_ASSIGN_OR_RETURN(auto txn, ctx_.read(org_id));
-  ANNALS_ASSIGN_OR_RETURN(
-      auto rows, txn->query(std::string("SELECT ") + kConfigColumns +
-                                " FROM mcp_oauth_configs WHERE org_id = $1 AND mcp_server_id = $2"
-                                " ORDER BY created_at DESC, created_position DESC",
-                            {std::string(org_id), std::string(mcp_server_id)}));
-  std::vector<McpOAuthConfig> out;
-  out.reserve(rows.size());
-  for (const auto& row : rows) out.push_back(config_from_row(row).config);
-  return out;
+  return select_all(ctx_, org_id,
+                    std::string("SELECT ") + kConfigColumns +
+                        " FROM mcp_oauth_configs WHERE org_id = $1 AND mcp_server_id = $2"
+                        " ORDER BY created_at DESC, created_position DESC",
+                    {std::string(org_id), std::string(mcp_server_id)},
+                    [](const db::Row& row) { return config_from_row(row).config; });
 }
 
 Status SqlMcpAuthRepository::delete_oauth_config(std::string_view org_id, std::string_view id) {
@@ -223,13 +207,11 @@ Result<std::optional<std::string>> SqlMcpAuthRepository::get_oauth_registration_
 
 Result<StoredConfig> SqlMcpAuthRepository::find_config(std::string_view org_id,
                                                        std::string_view id) {
-  ANNALS_ASSIGN_OR_RETURN(auto txn, ctx_.read(org_id));
-  ANNALS_ASSIGN_OR_RETURN(auto rows,
-                          txn->query(std::string("SELECT ") + kConfigColumns +
-                                         " FROM mcp_oauth_configs WHERE org_id = $1 AND id = $2",
-                                     {std::string(org_id), std::string(id)}));
-  if (rows.empty()) return Status::not_found("OAuth config '" + std::string(id) + "' not found");
-  return config_from_row(rows.front());
+  return select_one(ctx_, org_id,
+                    std::string("SELECT ") + kConfigColumns +
+                        " FROM mcp_oauth_configs WHERE org_id = $1 AND id = $2",
+                    {std::string(org_id), std::string(id)},
+                    "OAuth config '" + std::string(id) + "' not found", config_from_row);
 }
 
 Result<bool> SqlMcpAuthRepository::config_same_as_created(std::string_view org_id,

@@ -98,18 +98,10 @@ Result<McpOAuthToken> SqlMcpAuthRepository::create_oauth_token(std::string_view 
     ANNALS_RETURN_IF_ERROR(find_config(org_id, t.mcp_oauth_config_id).status());
     return appended.status();
   }
-  if (appended->replayed) {
-    ANNALS_ASSIGN_OR_RETURN(bool same, token_same_as_created(org_id, appended->first_position, t));
-    if (!same) return token_id_taken(t.id);
-  }
-  auto stored = find_token(org_id, t.id);
-  // A retry of a create whose row was deleted since: the id stays used.
-  // (Without a retry, the row was deleted right after it was created: kNotFound.)
-  if (!stored.is_ok() && stored.status().code() == Code::kNotFound && appended->replayed) {
-    return token_id_taken(t.id);
-  }
-  if (!stored.is_ok()) return stored.status();
-  return stored->token;
+  auto same = [&](uint64_t position) { return token_same_as_created(org_id, position, t); };
+  ANNALS_ASSIGN_OR_RETURN(auto stored, read_created(*appended, token_id_taken(t.id), same,
+                                                    [&] { return find_token(org_id, t.id); }));
+  return stored.token;
 }
 
 Result<McpOAuthToken> SqlMcpAuthRepository::get_oauth_token(std::string_view org_id,
@@ -263,13 +255,11 @@ Result<McpOAuthTokenSecrets> SqlMcpAuthRepository::get_oauth_token_secrets(std::
 }
 
 Result<StoredToken> SqlMcpAuthRepository::find_token(std::string_view org_id, std::string_view id) {
-  ANNALS_ASSIGN_OR_RETURN(auto txn, ctx_.read(org_id));
-  ANNALS_ASSIGN_OR_RETURN(auto rows,
-                          txn->query(std::string("SELECT ") + kTokenColumns + kTokenFrom +
-                                         " WHERE t.org_id = $1 AND t.id = $2",
-                                     {std::string(org_id), std::string(id)}));
-  if (rows.empty()) return Status::not_found("OAuth token '" + std::string(id) + "' not found");
-  return token_from_row(rows.front());
+  return select_one(
+      ctx_, org_id,
+      std::string("SELECT ") + kTokenColumns + kTokenFrom + " WHERE t.org_id = $1 AND t.id = $2",
+      {std::string(org_id), std::string(id)}, "OAuth token '" + std::string(id) + "' not found",
+      token_from_row);
 }
 
 Result<StoredToken> SqlMcpAuthRepository::find_token_for_user(std::string_view org_id,

@@ -2,6 +2,7 @@
 #include "core/validate.h"
 #include "repositories/command.h"
 #include "repositories/common.h"
+#include "repositories/enum_names.h"
 #include "repositories/mcp_repository.h"
 #include "repositories/mcp_repository_internal.h"
 #include "repositories/reservation_rules.h"
@@ -28,12 +29,7 @@ Status validate_slug(std::string_view slug) {
 }
 
 Status validate_auth_type(McpAuthType type) {
-  if (type == McpAuthType::kPublic || type == McpAuthType::kHeader || type == McpAuthType::kOauth) {
-    return Status::ok();
-  }
-  return Status::invalid_argument("auth_type", "auth_type " +
-                                                   std::to_string(static_cast<int>(type)) +
-                                                   " is not one of: public, header, oauth");
+  return validate_enum("auth_type", kMcpAuthTypeNames, type);
 }
 
 // The fields create and update share.
@@ -74,9 +70,7 @@ schema::McpInstanceAuthType to_schema(McpAuthType type) {
 }
 
 McpAuthType auth_type_of(const std::string& name) {
-  if (name == "header") return McpAuthType::kHeader;
-  if (name == "oauth") return McpAuthType::kOauth;
-  return McpAuthType::kPublic;
+  return parse(kMcpAuthTypeNames, name, McpAuthType::kPublic);
 }
 
 StoredInstance from_row(const db::Row& row) {
@@ -146,13 +140,9 @@ Result<McpInstance> SqlMcpServerRepository::create_instance(std::string_view org
   fill(cmd.add_event().initMcp().initInstanceCreated(), m.id, m.created_by, m.mcp_server_id,
        fields);
 
-  auto appended = cmd.append();
-  if (!appended.is_ok()) {
-    if (appended.status().code() == Code::kConcurrencyConflict) {
-      return Status::conflict(kIdRule, "MCP instance id '" + m.id + "' is already used");
-    }
-    return appended.status();
-  }
+  ANNALS_RETURN_IF_ERROR(cmd.append_or_taken(Status::conflict(kIdRule, "MCP instance id '" + m.id +
+                                                                           "' is already used"))
+                             .status());
   ANNALS_ASSIGN_OR_RETURN(auto stored, find_instance(org_id, m.id));
   return stored.instance;
 }
@@ -173,16 +163,13 @@ Result<McpInstance> SqlMcpServerRepository::get_instance_by_slug(std::string_vie
   ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
   ANNALS_RETURN_IF_ERROR(validate_user(user_id));
   ANNALS_RETURN_IF_ERROR(validate_slug(slug));
-  ANNALS_ASSIGN_OR_RETURN(auto txn, ctx_.read(org_id));
-  ANNALS_ASSIGN_OR_RETURN(auto rows,
-                          txn->query(std::string("SELECT ") + kColumns +
-                                         " FROM mcps m WHERE m.org_id = $1 AND m.created_by = $2"
-                                         " AND m.slug_key = $3",
-                                     {std::string(org_id), std::string(user_id), slug_key(slug)}));
-  if (rows.empty()) {
-    return Status::not_found("no MCP instance with slug '" + std::string(slug) + "'");
-  }
-  return from_row(rows.front()).instance;
+  return select_one(ctx_, org_id,
+                    std::string("SELECT ") + kColumns +
+                        " FROM mcps m WHERE m.org_id = $1 AND m.created_by = $2"
+                        " AND m.slug_key = $3",
+                    {std::string(org_id), std::string(user_id), slug_key(slug)},
+                    "no MCP instance with slug '" + std::string(slug) + "'",
+                    [](const db::Row& row) { return from_row(row).instance; });
 }
 
 Result<std::vector<McpInstanceWithServer>> SqlMcpServerRepository::list_instances(
@@ -246,13 +233,11 @@ Status SqlMcpServerRepository::delete_instance(std::string_view org_id, std::str
 
 Result<StoredInstance> SqlMcpServerRepository::find_instance(std::string_view org_id,
                                                              std::string_view id) {
-  ANNALS_ASSIGN_OR_RETURN(auto txn, ctx_.read(org_id));
-  ANNALS_ASSIGN_OR_RETURN(auto rows,
-                          txn->query(std::string("SELECT ") + kColumns +
-                                         " FROM mcps m WHERE m.org_id = $1 AND m.id = $2",
-                                     {std::string(org_id), std::string(id)}));
-  if (rows.empty()) return Status::not_found("MCP instance '" + std::string(id) + "' not found");
-  return from_row(rows.front());
+  return select_one(
+      ctx_, org_id,
+      std::string("SELECT ") + kColumns + " FROM mcps m WHERE m.org_id = $1 AND m.id = $2",
+      {std::string(org_id), std::string(id)}, "MCP instance '" + std::string(id) + "' not found",
+      from_row);
 }
 
 Result<StoredInstance> SqlMcpServerRepository::find_instance_for_user(std::string_view org_id,

@@ -2,6 +2,7 @@
 #include "core/validate.h"
 #include "repositories/command.h"
 #include "repositories/common.h"
+#include "repositories/enum_names.h"
 #include "repositories/mcp_repository.h"
 #include "repositories/mcp_repository_internal.h"
 #include "repositories/reservation_rules.h"
@@ -71,13 +72,9 @@ Result<McpServer> SqlMcpServerRepository::create_server(std::string_view org_id,
   fill(cmd.add_event().initMcp().initServerCreated(), s.id, url, s.name, s.description, s.enabled,
        s.created_by);
 
-  auto appended = cmd.append();
-  if (!appended.is_ok()) {
-    if (appended.status().code() == Code::kConcurrencyConflict) {
-      return Status::conflict(kIdRule, "MCP server id '" + s.id + "' is already used");
-    }
-    return appended.status();
-  }
+  ANNALS_RETURN_IF_ERROR(
+      cmd.append_or_taken(Status::conflict(kIdRule, "MCP server id '" + s.id + "' is already used"))
+          .status());
   ANNALS_ASSIGN_OR_RETURN(auto stored, find_server(org_id, s.id));
   return stored.server;
 }
@@ -113,21 +110,17 @@ Result<McpServer> SqlMcpServerRepository::get_server_by_url(std::string_view org
                                                             std::string_view url) {
   ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
   ANNALS_RETURN_IF_ERROR(validate_text("url", trim(url), {kMaxMcpUrlBytes}));
-  ANNALS_ASSIGN_OR_RETURN(auto txn, ctx_.read(org_id));
-  ANNALS_ASSIGN_OR_RETURN(auto rows,
-                          txn->query(std::string("SELECT ") + kColumns +
-                                         " FROM mcp_servers WHERE org_id = $1 AND url_key = $2",
-                                     {std::string(org_id), url_key(url)}));
-  if (rows.empty()) {
-    return Status::not_found("no MCP server with url '" + std::string(trim(url)) + "'");
-  }
-  return from_row(rows.front()).server;
+  return select_one(
+      ctx_, org_id,
+      std::string("SELECT ") + kColumns + " FROM mcp_servers WHERE org_id = $1 AND url_key = $2",
+      {std::string(org_id), url_key(url)},
+      "no MCP server with url '" + std::string(trim(url)) + "'",
+      [](const db::Row& row) { return from_row(row).server; });
 }
 
 Result<std::vector<McpServer>> SqlMcpServerRepository::list_servers(std::string_view org_id,
                                                                     std::optional<bool> enabled) {
   ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
-  ANNALS_ASSIGN_OR_RETURN(auto txn, ctx_.read(org_id));
   std::vector<db::Value> params = {std::string(org_id)};
   std::string sql = std::string("SELECT ") + kColumns + " FROM mcp_servers WHERE org_id = $1";
   if (enabled.has_value()) {
@@ -135,11 +128,8 @@ Result<std::vector<McpServer>> SqlMcpServerRepository::list_servers(std::string_
     params.push_back(*enabled);
   }
   sql += " ORDER BY created_at, created_position";
-  ANNALS_ASSIGN_OR_RETURN(auto rows, txn->query(sql, params));
-  std::vector<McpServer> out;
-  out.reserve(rows.size());
-  for (const auto& row : rows) out.push_back(from_row(row).server);
-  return out;
+  return select_all(ctx_, org_id, sql, params,
+                    [](const db::Row& row) { return from_row(row).server; });
 }
 
 Result<McpInstanceCounts> SqlMcpServerRepository::count_instances(std::string_view org_id,
@@ -195,28 +185,16 @@ Result<int64_t> SqlMcpServerRepository::clear_instance_tools(std::string_view or
 
 Result<StoredServer> SqlMcpServerRepository::find_server(std::string_view org_id,
                                                          std::string_view id) {
-  ANNALS_ASSIGN_OR_RETURN(auto txn, ctx_.read(org_id));
-  ANNALS_ASSIGN_OR_RETURN(auto rows,
-                          txn->query(std::string("SELECT ") + kColumns +
-                                         " FROM mcp_servers WHERE org_id = $1 AND id = $2",
-                                     {std::string(org_id), std::string(id)}));
-  if (rows.empty()) return Status::not_found("MCP server '" + std::string(id) + "' not found");
-  return from_row(rows.front());
+  return select_one(
+      ctx_, org_id,
+      std::string("SELECT ") + kColumns + " FROM mcp_servers WHERE org_id = $1 AND id = $2",
+      {std::string(org_id), std::string(id)}, "MCP server '" + std::string(id) + "' not found",
+      from_row);
 }
 
 }  // namespace mcp_internal
 
-std::string_view mcp_auth_type_name(McpAuthType type) {
-  switch (type) {
-    case McpAuthType::kPublic:
-      return "public";
-    case McpAuthType::kHeader:
-      return "header";
-    case McpAuthType::kOauth:
-      return "oauth";
-  }
-  return "unknown";
-}
+std::string_view mcp_auth_type_name(McpAuthType type) { return name_of(kMcpAuthTypeNames, type); }
 
 std::unique_ptr<McpServerRepository> make_mcp_server_repository(RepositoryContext& context) {
   return std::make_unique<mcp_internal::SqlMcpServerRepository>(context);

@@ -2,30 +2,17 @@
 // model_repository_{downloads,aliases,metadata}.cc.
 #include "repositories/model_repository.h"
 
+#include "repositories/enum_names.h"
 #include "repositories/model_repository_internal.h"
 
 namespace annals::repositories {
 
 std::string_view download_status_name(DownloadStatus status) {
-  switch (status) {
-    case DownloadStatus::kPending:
-      return "pending";
-    case DownloadStatus::kCompleted:
-      return "completed";
-    case DownloadStatus::kError:
-      return "error";
-  }
-  return "unknown";
+  return name_of(kDownloadStatusNames, status);
 }
 
 std::string_view model_source_name(ModelSource source) {
-  switch (source) {
-    case ModelSource::kModel:
-      return "model";
-    case ModelSource::kApi:
-      return "api";
-  }
-  return "unknown";
+  return name_of(kModelSourceNames, source);
 }
 
 std::unique_ptr<ModelRepository> make_model_repository(RepositoryContext& context) {

@@ -113,13 +113,10 @@ Result<ApiModelAlias> SqlModelRepository::create_api_alias(std::string_view org_
     p.setSealedApiKey(*sealed);
     p.setHasApiKey(true);
   }
-  auto appended = cmd.append();
-  if (!appended.is_ok()) {
-    if (appended.status().code() == Code::kConcurrencyConflict) {
-      return Status::conflict(kIdRule, "API model alias id '" + alias.id + "' is already taken");
-    }
-    return appended.status();
-  }
+  ANNALS_RETURN_IF_ERROR(
+      cmd.append_or_taken(
+             Status::conflict(kIdRule, "API model alias id '" + alias.id + "' is already taken"))
+          .status());
   ANNALS_ASSIGN_OR_RETURN(auto stored, find_alias(org_id, alias.id));
   return stored.alias;
 }
@@ -203,16 +200,11 @@ Status SqlModelRepository::delete_api_alias(std::string_view org_id, std::string
 
 Result<std::vector<ApiModelAlias>> SqlModelRepository::list_api_aliases(std::string_view org_id) {
   ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
-  ANNALS_ASSIGN_OR_RETURN(auto txn, ctx_.read(org_id));
-  ANNALS_ASSIGN_OR_RETURN(auto rows,
-                          txn->query(std::string("SELECT ") + kColumns +
-                                         " FROM api_model_aliases WHERE org_id = $1"
-                                         " ORDER BY created_at DESC, created_position DESC",
-                                     {std::string(org_id)}));
-  std::vector<ApiModelAlias> out;
-  out.reserve(rows.size());
-  for (const auto& row : rows) out.push_back(from_row(row));
-  return out;
+  return select_all(ctx_, org_id,
+                    std::string("SELECT ") + kColumns +
+                        " FROM api_model_aliases WHERE org_id = $1"
+                        " ORDER BY created_at DESC, created_position DESC",
+                    {std::string(org_id)}, from_row);
 }
 
 Result<std::string> SqlModelRepository::get_api_key(std::string_view org_id, std::string_view id) {
@@ -246,15 +238,14 @@ Result<bool> SqlModelRepository::prefix_exists(std::string_view org_id, std::str
 
 Result<SqlModelRepository::StoredAlias> SqlModelRepository::find_alias(std::string_view org_id,
                                                                        std::string_view id) {
-  ANNALS_ASSIGN_OR_RETURN(auto txn, ctx_.read(org_id));
-  ANNALS_ASSIGN_OR_RETURN(auto rows,
-                          txn->query(std::string("SELECT ") + kColumns +
-                                         " FROM api_model_aliases WHERE org_id = $1 AND id = $2",
-                                     {std::string(org_id), std::string(id)}));
-  if (rows.empty()) return Status::not_found("API model alias '" + std::string(id) + "' not found");
-  const db::Row& row = rows.front();
-  return StoredAlias{from_row(row), optional_text(row, 8), static_cast<uint64_t>(row.i64(11)),
-                     static_cast<uint64_t>(row.i64(12))};
+  return select_one(
+      ctx_, org_id,
+      std::string("SELECT ") + kColumns + " FROM api_model_aliases WHERE org_id = $1 AND id = $2",
+      {std::string(org_id), std::string(id)}, "API model alias '" + std::string(id) + "' not found",
+      [](const db::Row& row) {
+        return StoredAlias{from_row(row), optional_text(row, 8), static_cast<uint64_t>(row.i64(11)),
+                           static_cast<uint64_t>(row.i64(12))};
+      });
 }
 
 }  // namespace annals::repositories::model_internal

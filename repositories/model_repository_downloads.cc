@@ -1,4 +1,5 @@
 // ModelRepository: download requests.
+#include "repositories/enum_names.h"
 #include "repositories/model_repository_internal.h"
 
 namespace annals::repositories::model_internal {
@@ -12,12 +13,7 @@ constexpr const char* kColumns =
 std::string stream_of(std::string_view id) { return "download_request/" + std::string(id); }
 
 Status validate_status(DownloadStatus status) {
-  if (status == DownloadStatus::kPending || status == DownloadStatus::kCompleted ||
-      status == DownloadStatus::kError) {
-    return Status::ok();
-  }
-  return Status::invalid_argument("status", "status " + std::to_string(static_cast<int>(status)) +
-                                                " is not one of: pending, completed, error");
+  return validate_enum("status", kDownloadStatusNames, status);
 }
 
 Status validate_id(std::string_view id) {
@@ -58,9 +54,7 @@ schema::DownloadStatus to_schema(DownloadStatus status) {
 }
 
 DownloadStatus status_from_text(const std::string& s) {
-  if (s == "completed") return DownloadStatus::kCompleted;
-  if (s == "error") return DownloadStatus::kError;
-  return DownloadStatus::kPending;
+  return parse(kDownloadStatusNames, s, DownloadStatus::kPending);
 }
 
 void fill(schema::DownloadRequest::Builder p, const DownloadRequestInput& r) {
@@ -108,13 +102,10 @@ Result<DownloadRequest> SqlModelRepository::create_download_request(
   Command cmd(ctx_, org_id, stream_of(request.id), "system");
   cmd.expect_new();
   fill(cmd.add_event().initModel().initDownloadRequestCreated(), request);
-  auto appended = cmd.append();
-  if (!appended.is_ok()) {
-    if (appended.status().code() == Code::kConcurrencyConflict) {
-      return Status::conflict(kIdRule, "download request id '" + request.id + "' is already taken");
-    }
-    return appended.status();
-  }
+  ANNALS_RETURN_IF_ERROR(
+      cmd.append_or_taken(
+             Status::conflict(kIdRule, "download request id '" + request.id + "' is already taken"))
+          .status());
   ANNALS_ASSIGN_OR_RETURN(auto stored, find_download(org_id, request.id));
   return stored.request;
 }
@@ -146,50 +137,33 @@ Result<Page<DownloadRequest>> SqlModelRepository::list_download_requests(std::st
                                                                          int64_t per_page) {
   ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
   ANNALS_RETURN_IF_ERROR(validate_page(page, per_page));
-  ANNALS_ASSIGN_OR_RETURN(auto txn, ctx_.read(org_id));
-  ANNALS_ASSIGN_OR_RETURN(auto count,
-                          txn->query("SELECT COUNT(*) FROM download_requests WHERE org_id = $1",
-                                     {std::string(org_id)}));
-  ANNALS_ASSIGN_OR_RETURN(
-      auto rows,
-      txn->query(std::string("SELECT ") + kColumns +
-                     " FROM download_requests WHERE org_id = $1"
-                     " ORDER BY updated_at DESC, updated_position DESC LIMIT $2 OFFSET $3",
-                 {std::string(org_id), per_page, (page - 1) * per_page}));
-  Page<DownloadRequest> out;
-  out.total = count.front().i64(0);
-  for (const auto& row : rows) out.rows.push_back(from_row(row));
-  return out;
+  return select_page(ctx_, org_id, "SELECT COUNT(*) FROM download_requests WHERE org_id = $1",
+                     std::string("SELECT ") + kColumns +
+                         " FROM download_requests WHERE org_id = $1"
+                         " ORDER BY updated_at DESC, updated_position DESC LIMIT $2 OFFSET $3",
+                     {std::string(org_id)}, page, per_page, from_row);
 }
 
 Result<std::vector<DownloadRequest>> SqlModelRepository::find_download_requests(
     std::string_view org_id, std::string_view repo, std::string_view filename) {
   ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
   ANNALS_RETURN_IF_ERROR(validate_file(repo, filename));
-  ANNALS_ASSIGN_OR_RETURN(auto txn, ctx_.read(org_id));
-  ANNALS_ASSIGN_OR_RETURN(
-      auto rows,
-      txn->query(std::string("SELECT ") + kColumns +
-                     " FROM download_requests WHERE org_id = $1 AND repo = $2 AND filename = $3"
-                     " ORDER BY created_at DESC, created_position DESC",
-                 {std::string(org_id), std::string(repo), std::string(filename)}));
-  std::vector<DownloadRequest> out;
-  out.reserve(rows.size());
-  for (const auto& row : rows) out.push_back(from_row(row));
-  return out;
+  return select_all(ctx_, org_id,
+                    std::string("SELECT ") + kColumns +
+                        " FROM download_requests WHERE org_id = $1 AND repo = $2 AND filename = $3"
+                        " ORDER BY created_at DESC, created_position DESC",
+                    {std::string(org_id), std::string(repo), std::string(filename)}, from_row);
 }
 
 Result<SqlModelRepository::StoredDownload> SqlModelRepository::find_download(
     std::string_view org_id, std::string_view id) {
-  ANNALS_ASSIGN_OR_RETURN(auto txn, ctx_.read(org_id));
-  ANNALS_ASSIGN_OR_RETURN(auto rows,
-                          txn->query(std::string("SELECT ") + kColumns +
-                                         " FROM download_requests WHERE org_id = $1 AND id = $2",
-                                     {std::string(org_id), std::string(id)}));
-  if (rows.empty()) {
-    return Status::not_found("download request '" + std::string(id) + "' not found");
-  }
-  return StoredDownload{from_row(rows.front()), static_cast<uint64_t>(rows.front().i64(10))};
+  return select_one(
+      ctx_, org_id,
+      std::string("SELECT ") + kColumns + " FROM download_requests WHERE org_id = $1 AND id = $2",
+      {std::string(org_id), std::string(id)},
+      "download request '" + std::string(id) + "' not found", [](const db::Row& row) {
+        return StoredDownload{from_row(row), static_cast<uint64_t>(row.i64(10))};
+      });
 }
 
 }  // namespace annals::repositories::model_internal

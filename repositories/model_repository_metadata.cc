@@ -11,6 +11,7 @@
 #include <set>
 
 #include "core/sha256.h"
+#include "repositories/enum_names.h"
 #include "repositories/model_repository_internal.h"
 #include "repositories/reservation_rules.h"
 
@@ -42,9 +43,7 @@ std::string identity_digest(const ModelMetadataInput& m) {
 }
 
 Status validate_source(ModelSource source) {
-  if (source == ModelSource::kModel || source == ModelSource::kApi) return Status::ok();
-  return Status::invalid_argument("source", "source " + std::to_string(static_cast<int>(source)) +
-                                                " is not one of: model, api");
+  return validate_enum("source", kModelSourceNames, source);
 }
 
 Status validate_file(std::string_view repo, std::string_view filename, std::string_view snapshot,
@@ -241,16 +240,11 @@ Result<std::map<ModelFileKey, ModelMetadata>> SqlModelRepository::get_model_meta
 Result<std::vector<ModelMetadata>> SqlModelRepository::list_model_metadata(
     std::string_view org_id) {
   ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
-  ANNALS_ASSIGN_OR_RETURN(auto txn, ctx_.read(org_id));
-  ANNALS_ASSIGN_OR_RETURN(
-      auto rows, txn->query(std::string("SELECT ") + kColumns +
-                                " FROM model_metadata WHERE org_id = $1"
-                                " ORDER BY source, repo, filename, snapshot, api_model_key",
-                            {std::string(org_id)}));
-  std::vector<ModelMetadata> out;
-  out.reserve(rows.size());
-  for (const auto& row : rows) out.push_back(from_row(row));
-  return out;
+  return select_all(ctx_, org_id,
+                    std::string("SELECT ") + kColumns +
+                        " FROM model_metadata WHERE org_id = $1"
+                        " ORDER BY source, repo, filename, snapshot, api_model_key",
+                    {std::string(org_id)}, from_row);
 }
 
 Result<std::optional<ModelMetadata>> SqlModelRepository::find_metadata(

@@ -2,6 +2,7 @@
 
 #include "core/validate.h"
 #include "repositories/command.h"
+#include "repositories/common.h"
 #include "repositories/reservation_rules.h"
 
 namespace annals::repositories {
@@ -69,26 +70,19 @@ class SqlSettingsRepository final : public SettingsRepository {
 
   Result<std::vector<Setting>> list(std::string_view org_id) override {
     ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
-    ANNALS_ASSIGN_OR_RETURN(auto txn, ctx_.read(org_id));
-    ANNALS_ASSIGN_OR_RETURN(auto rows,
-                            txn->query(std::string("SELECT ") + kColumns +
-                                           " FROM settings WHERE org_id = $1 ORDER BY key",
-                                       {std::string(org_id)}));
-    std::vector<Setting> out;
-    out.reserve(rows.size());
-    for (const auto& row : rows) out.push_back(from_row(row).setting);
-    return out;
+    return select_all(
+        ctx_, org_id,
+        std::string("SELECT ") + kColumns + " FROM settings WHERE org_id = $1 ORDER BY key",
+        {std::string(org_id)}, [](const db::Row& row) { return from_row(row).setting; });
   }
 
  private:
   Result<StoredSetting> find(std::string_view org_id, std::string_view key) {
-    ANNALS_ASSIGN_OR_RETURN(auto txn, ctx_.read(org_id));
-    ANNALS_ASSIGN_OR_RETURN(auto rows,
-                            txn->query(std::string("SELECT ") + kColumns +
-                                           " FROM settings WHERE org_id = $1 AND key = $2",
-                                       {std::string(org_id), std::string(key)}));
-    if (rows.empty()) return Status::not_found("setting '" + std::string(key) + "' not found");
-    return from_row(rows.front());
+    return select_one(
+        ctx_, org_id,
+        std::string("SELECT ") + kColumns + " FROM settings WHERE org_id = $1 AND key = $2",
+        {std::string(org_id), std::string(key)}, "setting '" + std::string(key) + "' not found",
+        from_row);
   }
 
   RepositoryContext& ctx_;

@@ -2,6 +2,8 @@
 
 #include "core/validate.h"
 #include "repositories/command.h"
+#include "repositories/common.h"
+#include "repositories/enum_names.h"
 #include "repositories/reservation_rules.h"
 
 namespace annals::repositories {
@@ -16,9 +18,7 @@ constexpr const char* kColumns =
 std::string stream_of(std::string_view id) { return "token/" + std::string(id); }
 
 Status validate_status(TokenStatus status) {
-  if (status == TokenStatus::kActive || status == TokenStatus::kInactive) return Status::ok();
-  return Status::invalid_argument("status", "status " + std::to_string(static_cast<int>(status)) +
-                                                " is not one of: active, inactive");
+  return validate_enum("status", kTokenStatusNames, status);
 }
 
 schema::TokenStatus to_schema(TokenStatus status) {
@@ -40,12 +40,14 @@ StoredToken from_row(const db::Row& row) {
   t.token_prefix = row.text(4);
   t.token_hash = row.text(5);
   t.scopes = row.text(6);
-  t.status = row.text(7) == "active" ? TokenStatus::kActive : TokenStatus::kInactive;
+  t.status = parse(kTokenStatusNames, row.text(7), TokenStatus::kInactive);
   t.created_at = from_micros(row.i64(8));
   t.updated_at = from_micros(row.i64(9));
   if (!row.is_null(11)) t.last_deactivated_at = from_micros(row.i64(11));
   return {std::move(t), static_cast<uint64_t>(row.i64(10))};
 }
+
+ApiToken token_of(const db::Row& row) { return from_row(row).token; }
 
 class SqlTokenRepository final : public TokenRepository {
  public:
@@ -76,14 +78,10 @@ class SqlTokenRepository final : public TokenRepository {
     p.setScopes(t.scopes);
     p.setStatus(to_schema(t.status));
 
-    auto appended = cmd.append();
-    if (!appended.is_ok()) {
-      if (appended.status().code() == Code::kConcurrencyConflict) return id_taken(t.id);
-      return appended.status();
-    }
-    if (appended->replayed) {
+    ANNALS_ASSIGN_OR_RETURN(auto appended, cmd.append_or_taken(id_taken(t.id)));
+    if (appended.replayed) {
       // A retry only if the first create asked for exactly this token.
-      ANNALS_ASSIGN_OR_RETURN(bool same, same_as_created(appended->first_position, t));
+      ANNALS_ASSIGN_OR_RETURN(bool same, same_as_created(appended.first_position, t));
       if (!same) return id_taken(t.id);
     }
     ANNALS_ASSIGN_OR_RETURN(auto stored, find(org_id, t.id));
@@ -95,23 +93,12 @@ class SqlTokenRepository final : public TokenRepository {
     ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
     ANNALS_RETURN_IF_ERROR(validate_text("user_id", user_id, {kMaxUserIdBytes}));
     ANNALS_RETURN_IF_ERROR(validate_page(page, per_page));
-    ANNALS_ASSIGN_OR_RETURN(auto txn, ctx_.read(org_id));
-    std::vector<db::Value> key = {std::string(org_id), std::string(user_id)};
-    ANNALS_ASSIGN_OR_RETURN(
-        auto count,
-        txn->query("SELECT COUNT(*) FROM api_tokens WHERE org_id = $1 AND user_id = $2", key));
-    key.push_back(per_page);
-    key.push_back((page - 1) * per_page);
-    ANNALS_ASSIGN_OR_RETURN(
-        auto rows,
-        txn->query(std::string("SELECT ") + kColumns +
-                       " FROM api_tokens WHERE org_id = $1 AND user_id = $2"
-                       " ORDER BY created_at DESC, created_position DESC LIMIT $3 OFFSET $4",
-                   key));
-    Page<ApiToken> out;
-    out.total = count.front().i64(0);
-    for (const auto& row : rows) out.rows.push_back(from_row(row).token);
-    return out;
+    return select_page(ctx_, org_id,
+                       "SELECT COUNT(*) FROM api_tokens WHERE org_id = $1 AND user_id = $2",
+                       std::string("SELECT ") + kColumns +
+                           " FROM api_tokens WHERE org_id = $1 AND user_id = $2"
+                           " ORDER BY created_at DESC, created_position DESC LIMIT $3 OFFSET $4",
+                       {std::string(org_id), std::string(user_id)}, page, per_page, token_of);
   }
 
   Result<ApiToken> get(std::string_view org_id, std::string_view user_id,
@@ -135,7 +122,7 @@ class SqlTokenRepository final : public TokenRepository {
             : std::string("SELECT ") + kColumns + " FROM api_tokens WHERE token_prefix = $1";
     ANNALS_ASSIGN_OR_RETURN(auto rows, txn->query(sql, {std::string(token_prefix)}));
     if (rows.empty()) return Status::not_found("no token with that prefix");
-    return from_row(rows.front()).token;
+    return token_of(rows.front());
   }
 
   Result<ApiToken> update(std::string_view org_id, std::string_view user_id, std::string_view id,
@@ -179,13 +166,11 @@ class SqlTokenRepository final : public TokenRepository {
   }
 
   Result<StoredToken> find(std::string_view org_id, std::string_view id) {
-    ANNALS_ASSIGN_OR_RETURN(auto txn, ctx_.read(org_id));
-    ANNALS_ASSIGN_OR_RETURN(auto rows,
-                            txn->query(std::string("SELECT ") + kColumns +
-                                           " FROM api_tokens WHERE org_id = $1 AND id = $2",
-                                       {std::string(org_id), std::string(id)}));
-    if (rows.empty()) return Status::not_found("token '" + std::string(id) + "' not found");
-    return from_row(rows.front());
+    return select_one(
+        ctx_, org_id,
+        std::string("SELECT ") + kColumns + " FROM api_tokens WHERE org_id = $1 AND id = $2",
+        {std::string(org_id), std::string(id)}, "token '" + std::string(id) + "' not found",
+        from_row);
   }
 
   Result<StoredToken> find_for_user(std::string_view org_id, std::string_view user_id,
@@ -203,13 +188,7 @@ class SqlTokenRepository final : public TokenRepository {
 }  // namespace
 
 std::string_view token_status_name(TokenStatus status) {
-  switch (status) {
-    case TokenStatus::kActive:
-      return "active";
-    case TokenStatus::kInactive:
-      return "inactive";
-  }
-  return "unknown";
+  return name_of(kTokenStatusNames, status);
 }
 
 std::unique_ptr<TokenRepository> make_token_repository(RepositoryContext& context) {

@@ -112,13 +112,9 @@ class SqlToolsetRepository final : public ToolsetRepository {
     p.setEnabled(t.enabled);
     if (sealed.has_value()) p.getApiKey().setSealed(*sealed);
 
-    auto appended = cmd.append();
-    if (!appended.is_ok()) {
-      if (appended.status().code() == Code::kConcurrencyConflict) {
-        return Status::conflict(kIdRule, "toolset id '" + t.id + "' is already used");
-      }
-      return appended.status();
-    }
+    ANNALS_RETURN_IF_ERROR(
+        cmd.append_or_taken(Status::conflict(kIdRule, "toolset id '" + t.id + "' is already used"))
+            .status());
     ANNALS_ASSIGN_OR_RETURN(auto stored, find(org_id, t.id));
     return stored.toolset;
   }
@@ -137,16 +133,13 @@ class SqlToolsetRepository final : public ToolsetRepository {
     ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
     ANNALS_RETURN_IF_ERROR(validate_user(user_id));
     ANNALS_RETURN_IF_ERROR(validate_slug(slug));
-    ANNALS_ASSIGN_OR_RETURN(auto txn, ctx_.read(org_id));
-    ANNALS_ASSIGN_OR_RETURN(
-        auto rows, txn->query(std::string("SELECT ") + kColumns +
-                                  " FROM toolsets WHERE org_id = $1 AND user_id = $2"
-                                  " AND slug_key = $3",
-                              {std::string(org_id), std::string(user_id), slug_key(slug)}));
-    if (rows.empty()) {
-      return Status::not_found("no toolset with slug '" + std::string(slug) + "'");
-    }
-    return from_row(rows.front()).toolset;
+    return select_one(ctx_, org_id,
+                      std::string("SELECT ") + kColumns +
+                          " FROM toolsets WHERE org_id = $1 AND user_id = $2"
+                          " AND slug_key = $3",
+                      {std::string(org_id), std::string(user_id), slug_key(slug)},
+                      "no toolset with slug '" + std::string(slug) + "'",
+                      [](const db::Row& row) { return from_row(row).toolset; });
   }
 
   Result<Toolset> update(std::string_view org_id, std::string_view user_id, std::string_view id,
@@ -282,23 +275,16 @@ class SqlToolsetRepository final : public ToolsetRepository {
  private:
   Result<std::vector<Toolset>> query_list(std::string_view org_id, const std::string& from_where,
                                           const std::vector<db::Value>& params) {
-    ANNALS_ASSIGN_OR_RETURN(auto txn, ctx_.read(org_id));
-    ANNALS_ASSIGN_OR_RETURN(auto rows,
-                            txn->query(std::string("SELECT ") + kColumns + from_where, params));
-    std::vector<Toolset> out;
-    out.reserve(rows.size());
-    for (const auto& row : rows) out.push_back(from_row(row).toolset);
-    return out;
+    return select_all(ctx_, org_id, std::string("SELECT ") + kColumns + from_where, params,
+                      [](const db::Row& row) { return from_row(row).toolset; });
   }
 
   Result<StoredToolset> find(std::string_view org_id, std::string_view id) {
-    ANNALS_ASSIGN_OR_RETURN(auto txn, ctx_.read(org_id));
-    ANNALS_ASSIGN_OR_RETURN(auto rows,
-                            txn->query(std::string("SELECT ") + kColumns +
-                                           " FROM toolsets WHERE org_id = $1 AND id = $2",
-                                       {std::string(org_id), std::string(id)}));
-    if (rows.empty()) return Status::not_found("toolset '" + std::string(id) + "' not found");
-    return from_row(rows.front());
+    return select_one(
+        ctx_, org_id,
+        std::string("SELECT ") + kColumns + " FROM toolsets WHERE org_id = $1 AND id = $2",
+        {std::string(org_id), std::string(id)}, "toolset '" + std::string(id) + "' not found",
+        from_row);
   }
 
   Result<StoredToolset> find_for_user(std::string_view org_id, std::string_view user_id,

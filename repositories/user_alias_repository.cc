@@ -63,6 +63,8 @@ StoredAlias from_row(const db::Row& row) {
   return {std::move(a), static_cast<uint64_t>(row.i64(10))};
 }
 
+UserAlias alias_of(const db::Row& row) { return from_row(row).alias; }
+
 class SqlUserAliasRepository final : public UserAliasRepository {
  public:
   explicit SqlUserAliasRepository(RepositoryContext& context) : ctx_(context) {}
@@ -78,14 +80,10 @@ class SqlUserAliasRepository final : public UserAliasRepository {
     cmd.expect_new();
     cmd.claim(kUserAliasAliasRule, f.alias);
     fill(cmd.add_event().initAccess().initUserAliasCreated(), id, f);
-    auto appended = cmd.append();
-    if (!appended.is_ok()) {
-      if (appended.status().code() == Code::kConcurrencyConflict) {
-        return Status::conflict(kUserAliasIdRule,
-                                "user alias id '" + std::string(id) + "' is taken");
-      }
-      return appended.status();
-    }
+    ANNALS_RETURN_IF_ERROR(
+        cmd.append_or_taken(Status::conflict(kUserAliasIdRule,
+                                             "user alias id '" + std::string(id) + "' is taken"))
+            .status());
     ANNALS_ASSIGN_OR_RETURN(auto stored, find(org_id, id));
     return stored.alias;
   }
@@ -100,13 +98,11 @@ class SqlUserAliasRepository final : public UserAliasRepository {
   Result<UserAlias> get_by_alias(std::string_view org_id, std::string_view alias) override {
     ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
     ANNALS_RETURN_IF_ERROR(validate_alias(alias));
-    ANNALS_ASSIGN_OR_RETURN(auto txn, ctx_.read(org_id));
-    ANNALS_ASSIGN_OR_RETURN(auto rows,
-                            txn->query(std::string("SELECT ") + kColumns +
-                                           " FROM user_aliases WHERE org_id = $1 AND alias = $2",
-                                       {std::string(org_id), std::string(alias)}));
-    if (rows.empty()) return Status::not_found("user alias '" + std::string(alias) + "' not found");
-    return from_row(rows.front()).alias;
+    return select_one(
+        ctx_, org_id,
+        std::string("SELECT ") + kColumns + " FROM user_aliases WHERE org_id = $1 AND alias = $2",
+        {std::string(org_id), std::string(alias)},
+        "user alias '" + std::string(alias) + "' not found", alias_of);
   }
 
   Result<UserAlias> update(std::string_view org_id, std::string_view id,
@@ -140,26 +136,19 @@ class SqlUserAliasRepository final : public UserAliasRepository {
 
   Result<std::vector<UserAlias>> list(std::string_view org_id) override {
     ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
-    ANNALS_ASSIGN_OR_RETURN(auto txn, ctx_.read(org_id));
-    ANNALS_ASSIGN_OR_RETURN(
-        auto rows, txn->query(std::string("SELECT ") + kColumns +
-                                  " FROM user_aliases WHERE org_id = $1 ORDER BY alias, id",
-                              {std::string(org_id)}));
-    std::vector<UserAlias> out;
-    out.reserve(rows.size());
-    for (const auto& row : rows) out.push_back(from_row(row).alias);
-    return out;
+    return select_all(ctx_, org_id,
+                      std::string("SELECT ") + kColumns +
+                          " FROM user_aliases WHERE org_id = $1 ORDER BY alias, id",
+                      {std::string(org_id)}, alias_of);
   }
 
  private:
   Result<StoredAlias> find(std::string_view org_id, std::string_view id) {
-    ANNALS_ASSIGN_OR_RETURN(auto txn, ctx_.read(org_id));
-    ANNALS_ASSIGN_OR_RETURN(auto rows,
-                            txn->query(std::string("SELECT ") + kColumns +
-                                           " FROM user_aliases WHERE org_id = $1 AND id = $2",
-                                       {std::string(org_id), std::string(id)}));
-    if (rows.empty()) return Status::not_found("user alias '" + std::string(id) + "' not found");
-    return from_row(rows.front());
+    return select_one(
+        ctx_, org_id,
+        std::string("SELECT ") + kColumns + " FROM user_aliases WHERE org_id = $1 AND id = $2",
+        {std::string(org_id), std::string(id)}, "user alias '" + std::string(id) + "' not found",
+        from_row);
   }
 
   RepositoryContext& ctx_;
