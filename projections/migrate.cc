@@ -23,8 +23,82 @@ Result<std::vector<Migration>> embedded_migrations(db::Dialect dialect) {
     Migration m;
     m.version = std::stoi(name.substr(0, 4));
     m.name = name.substr(0, name.size() - 4);
-    m.sql = std::string(file.sql);
+    ANNALS_ASSIGN_OR_RETURN(m.sql, expand_migration(file.sql, dialect));
     out.push_back(std::move(m));
+  }
+  return out;
+}
+
+namespace {
+
+constexpr std::string_view kDirective = "-- @";
+
+// What "-- @org_isolated <table>" expands to; every "<table>" is replaced.
+constexpr std::string_view kOrgIsolated =
+    R"(ALTER TABLE <table> ENABLE ROW LEVEL SECURITY;
+ALTER TABLE <table> FORCE ROW LEVEL SECURITY;
+CREATE POLICY org_isolation ON <table>
+  USING (org_id = (SELECT NULLIF(current_setting('app.current_org_id', true), '')))
+  WITH CHECK (org_id = (SELECT NULLIF(current_setting('app.current_org_id', true), '')));
+
+GRANT SELECT ON <table> TO annals_query;
+GRANT SELECT, INSERT, UPDATE, DELETE ON <table> TO annals_projector;)";
+
+std::string org_isolated(std::string_view table) {
+  constexpr std::string_view kPlaceholder = "<table>";
+  std::string out;
+  size_t from = 0;
+  for (size_t at; (at = kOrgIsolated.find(kPlaceholder, from)) != std::string_view::npos;
+       from = at + kPlaceholder.size()) {
+    out.append(kOrgIsolated.substr(from, at - from)).append(table);
+  }
+  return out.append(kOrgIsolated.substr(from));
+}
+
+bool is_table_name(std::string_view name) {
+  if (name.substr(0, 7) != "annals." || name.size() == 7) return false;
+  for (char c : name.substr(7)) {
+    if (!(std::islower(static_cast<unsigned char>(c)) ||
+          std::isdigit(static_cast<unsigned char>(c)) || c == '_')) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+Result<std::string> expand_migration(std::string_view source, db::Dialect dialect) {
+  std::string out;
+  out.reserve(source.size() + 2048);
+  size_t start = 0;
+  while (start < source.size()) {
+    size_t end = source.find('\n', start);
+    if (end == std::string_view::npos) end = source.size();
+    std::string_view line = source.substr(start, end - start);
+    if (line.substr(0, kDirective.size()) != kDirective) {
+      out.append(line);
+    } else {
+      std::string_view rest = line.substr(kDirective.size());
+      size_t space = rest.find(' ');
+      std::string_view name = rest.substr(0, space);
+      std::string_view argument =
+          space == std::string_view::npos ? std::string_view() : rest.substr(space + 1);
+      if (name != "org_isolated") {
+        return Status::internal("unknown migration directive '" + std::string(line) + "'");
+      }
+      if (dialect != db::Dialect::kPostgres) {
+        return Status::internal("'" + std::string(line) +
+                                "' is for PostgreSQL: SQLite has no row-level security");
+      }
+      if (!is_table_name(argument)) {
+        return Status::internal("'" + std::string(line) +
+                                "' must name one table as annals.<lowercase_name>");
+      }
+      out.append(org_isolated(argument));
+    }
+    if (end < source.size()) out.push_back('\n');
+    start = end + 1;
   }
   return out;
 }

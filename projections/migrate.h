@@ -20,8 +20,25 @@ struct Migration {
   std::string checksum() const;  // SHA-256 of the SQL, hex
 };
 
-// The migrations compiled into this binary for a dialect.
+// The migrations compiled into this binary for a dialect, their directives
+// expanded (see expand_migration).
 Result<std::vector<Migration>> embedded_migrations(db::Dialect dialect);
+
+// A migration file as written, with its directives expanded. One directive
+// exists, for PostgreSQL files: the line
+//   -- @org_isolated annals.<table>
+// stands for the table's row-level security (enabled, forced, and the
+// org_isolation policy on app.current_org_id, so a query that forgets its
+// WHERE clause still sees one org) and its grants (SELECT to annals_query;
+// SELECT, INSERT, UPDATE, DELETE to annals_projector). A new org table gets
+// its isolation from this one line instead of a copy of eight.
+//
+// A migration's checksum is of the expanded text, so an applied file may
+// switch to a directive only where the expansion is byte for byte what it
+// replaces (tests/migrate_test.cc pins every shipped checksum). An unknown
+// directive, a bad table name or a directive in a SQLite file is kInternal:
+// it is a defect of the build, not of the database.
+Result<std::string> expand_migration(std::string_view source, db::Dialect dialect);
 
 struct MigrationReport {
   int applied = 0;         // migrations run this time

@@ -20,14 +20,7 @@ CREATE UNIQUE INDEX api_tokens_prefix ON annals.api_tokens (token_prefix);
 CREATE INDEX api_tokens_user_created
   ON annals.api_tokens (org_id, user_id, created_at DESC, created_position DESC);
 
-ALTER TABLE annals.api_tokens ENABLE ROW LEVEL SECURITY;
-ALTER TABLE annals.api_tokens FORCE ROW LEVEL SECURITY;
-CREATE POLICY org_isolation ON annals.api_tokens
-  USING (org_id = (SELECT NULLIF(current_setting('app.current_org_id', true), '')))
-  WITH CHECK (org_id = (SELECT NULLIF(current_setting('app.current_org_id', true), '')));
-
-GRANT SELECT ON annals.api_tokens TO annals_query;
-GRANT SELECT, INSERT, UPDATE, DELETE ON annals.api_tokens TO annals_projector;
+-- @org_isolated annals.api_tokens
 
 -- The one path that reads a token before its org is known: an exact prefix
 -- match returning at most the matching row. It runs as the owner (which may

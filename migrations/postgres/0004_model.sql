@@ -27,14 +27,7 @@ CREATE INDEX download_requests_updated
 CREATE INDEX download_requests_file
   ON annals.download_requests (org_id, repo, filename, created_at DESC, created_position DESC);
 
-ALTER TABLE annals.download_requests ENABLE ROW LEVEL SECURITY;
-ALTER TABLE annals.download_requests FORCE ROW LEVEL SECURITY;
-CREATE POLICY org_isolation ON annals.download_requests
-  USING (org_id = (SELECT NULLIF(current_setting('app.current_org_id', true), '')))
-  WITH CHECK (org_id = (SELECT NULLIF(current_setting('app.current_org_id', true), '')));
-
-GRANT SELECT ON annals.download_requests TO annals_query;
-GRANT SELECT, INSERT, UPDATE, DELETE ON annals.download_requests TO annals_projector;
+-- @org_isolated annals.download_requests
 
 -- Remote OpenAI-style APIs. Non-empty prefixes are unique per org (the
 -- journal's "api_alias.prefix" reservation is the rule; the index is a
@@ -63,14 +56,7 @@ CREATE UNIQUE INDEX api_model_aliases_prefix
 CREATE INDEX api_model_aliases_created
   ON annals.api_model_aliases (org_id, created_at DESC, created_position DESC);
 
-ALTER TABLE annals.api_model_aliases ENABLE ROW LEVEL SECURITY;
-ALTER TABLE annals.api_model_aliases FORCE ROW LEVEL SECURITY;
-CREATE POLICY org_isolation ON annals.api_model_aliases
-  USING (org_id = (SELECT NULLIF(current_setting('app.current_org_id', true), '')))
-  WITH CHECK (org_id = (SELECT NULLIF(current_setting('app.current_org_id', true), '')));
-
-GRANT SELECT ON annals.api_model_aliases TO annals_query;
-GRANT SELECT, INSERT, UPDATE, DELETE ON annals.api_model_aliases TO annals_projector;
+-- @org_isolated annals.api_model_aliases
 
 -- What was learnt about a model. id: journal position of the event that
 -- first created the row. api_model_key is api_model_id, or '' when absent,
@@ -105,11 +91,4 @@ CREATE TABLE annals.model_metadata (
 CREATE UNIQUE INDEX model_metadata_identity
   ON annals.model_metadata (org_id, source, repo, filename, snapshot, api_model_key);
 
-ALTER TABLE annals.model_metadata ENABLE ROW LEVEL SECURITY;
-ALTER TABLE annals.model_metadata FORCE ROW LEVEL SECURITY;
-CREATE POLICY org_isolation ON annals.model_metadata
-  USING (org_id = (SELECT NULLIF(current_setting('app.current_org_id', true), '')))
-  WITH CHECK (org_id = (SELECT NULLIF(current_setting('app.current_org_id', true), '')));
-
-GRANT SELECT ON annals.model_metadata TO annals_query;
-GRANT SELECT, INSERT, UPDATE, DELETE ON annals.model_metadata TO annals_projector;
+-- @org_isolated annals.model_metadata

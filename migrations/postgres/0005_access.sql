@@ -24,14 +24,7 @@ CREATE INDEX user_access_requests_status
 CREATE INDEX user_access_requests_user
   ON annals.user_access_requests (org_id, user_id, status, created_at, id);
 
-ALTER TABLE annals.user_access_requests ENABLE ROW LEVEL SECURITY;
-ALTER TABLE annals.user_access_requests FORCE ROW LEVEL SECURITY;
-CREATE POLICY org_isolation ON annals.user_access_requests
-  USING (org_id = (SELECT NULLIF(current_setting('app.current_org_id', true), '')))
-  WITH CHECK (org_id = (SELECT NULLIF(current_setting('app.current_org_id', true), '')));
-
-GRANT SELECT ON annals.user_access_requests TO annals_query;
-GRANT SELECT, INSERT, UPDATE, DELETE ON annals.user_access_requests TO annals_projector;
+-- @org_isolated annals.user_access_requests
 
 -- Third-party apps asking for access.
 CREATE TABLE annals.app_access_requests (
@@ -62,14 +55,7 @@ CREATE TABLE annals.app_access_requests (
 CREATE UNIQUE INDEX app_access_requests_scope
   ON annals.app_access_requests (org_id, access_request_scope);
 
-ALTER TABLE annals.app_access_requests ENABLE ROW LEVEL SECURITY;
-ALTER TABLE annals.app_access_requests FORCE ROW LEVEL SECURITY;
-CREATE POLICY org_isolation ON annals.app_access_requests
-  USING (org_id = (SELECT NULLIF(current_setting('app.current_org_id', true), '')))
-  WITH CHECK (org_id = (SELECT NULLIF(current_setting('app.current_org_id', true), '')));
-
-GRANT SELECT ON annals.app_access_requests TO annals_query;
-GRANT SELECT, INSERT, UPDATE, DELETE ON annals.app_access_requests TO annals_projector;
+-- @org_isolated annals.app_access_requests
 
 -- This org's OAuth client registration: at most one per org, by its key.
 CREATE TABLE annals.app_instances (
@@ -84,14 +70,7 @@ CREATE TABLE annals.app_instances (
   PRIMARY KEY (org_id)
 );
 
-ALTER TABLE annals.app_instances ENABLE ROW LEVEL SECURITY;
-ALTER TABLE annals.app_instances FORCE ROW LEVEL SECURITY;
-CREATE POLICY org_isolation ON annals.app_instances
-  USING (org_id = (SELECT NULLIF(current_setting('app.current_org_id', true), '')))
-  WITH CHECK (org_id = (SELECT NULLIF(current_setting('app.current_org_id', true), '')));
-
-GRANT SELECT ON annals.app_instances TO annals_query;
-GRANT SELECT, INSERT, UPDATE, DELETE ON annals.app_instances TO annals_projector;
+-- @org_isolated annals.app_instances
 
 -- Local model presets. alias is unique per org, case-sensitive (journal
 -- reservation "user_alias.alias"; the unique index is a second line of defence).
@@ -112,11 +91,4 @@ CREATE TABLE annals.user_aliases (
 
 CREATE UNIQUE INDEX user_aliases_alias ON annals.user_aliases (org_id, alias);
 
-ALTER TABLE annals.user_aliases ENABLE ROW LEVEL SECURITY;
-ALTER TABLE annals.user_aliases FORCE ROW LEVEL SECURITY;
-CREATE POLICY org_isolation ON annals.user_aliases
-  USING (org_id = (SELECT NULLIF(current_setting('app.current_org_id', true), '')))
-  WITH CHECK (org_id = (SELECT NULLIF(current_setting('app.current_org_id', true), '')));
-
-GRANT SELECT ON annals.user_aliases TO annals_query;
-GRANT SELECT, INSERT, UPDATE, DELETE ON annals.user_aliases TO annals_projector;
+-- @org_isolated annals.user_aliases

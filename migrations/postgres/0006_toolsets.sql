@@ -27,14 +27,7 @@ CREATE INDEX toolsets_user_created
 CREATE INDEX toolsets_user_type
   ON annals.toolsets (org_id, user_id, toolset_type, created_at, created_position);
 
-ALTER TABLE annals.toolsets ENABLE ROW LEVEL SECURITY;
-ALTER TABLE annals.toolsets FORCE ROW LEVEL SECURITY;
-CREATE POLICY org_isolation ON annals.toolsets
-  USING (org_id = (SELECT NULLIF(current_setting('app.current_org_id', true), '')))
-  WITH CHECK (org_id = (SELECT NULLIF(current_setting('app.current_org_id', true), '')));
-
-GRANT SELECT ON annals.toolsets TO annals_query;
-GRANT SELECT, INSERT, UPDATE, DELETE ON annals.toolsets TO annals_projector;
+-- @org_isolated annals.toolsets
 
 -- The org's switch for each toolset type (one row per type once it is set;
 -- the repository supplies the builtin defaults of types never set).
@@ -49,11 +42,4 @@ CREATE TABLE annals.app_toolset_configs (
   PRIMARY KEY (org_id, toolset_type)
 );
 
-ALTER TABLE annals.app_toolset_configs ENABLE ROW LEVEL SECURITY;
-ALTER TABLE annals.app_toolset_configs FORCE ROW LEVEL SECURITY;
-CREATE POLICY org_isolation ON annals.app_toolset_configs
-  USING (org_id = (SELECT NULLIF(current_setting('app.current_org_id', true), '')))
-  WITH CHECK (org_id = (SELECT NULLIF(current_setting('app.current_org_id', true), '')));
-
-GRANT SELECT ON annals.app_toolset_configs TO annals_query;
-GRANT SELECT, INSERT, UPDATE, DELETE ON annals.app_toolset_configs TO annals_projector;
+-- @org_isolated annals.app_toolset_configs

@@ -25,14 +25,7 @@ CREATE TABLE annals.mcp_servers (
 CREATE UNIQUE INDEX mcp_servers_url ON annals.mcp_servers (org_id, url_key);
 CREATE INDEX mcp_servers_created ON annals.mcp_servers (org_id, created_at, created_position);
 
-ALTER TABLE annals.mcp_servers ENABLE ROW LEVEL SECURITY;
-ALTER TABLE annals.mcp_servers FORCE ROW LEVEL SECURITY;
-CREATE POLICY org_isolation ON annals.mcp_servers
-  USING (org_id = (SELECT NULLIF(current_setting('app.current_org_id', true), '')))
-  WITH CHECK (org_id = (SELECT NULLIF(current_setting('app.current_org_id', true), '')));
-
-GRANT SELECT ON annals.mcp_servers TO annals_query;
-GRANT SELECT, INSERT, UPDATE, DELETE ON annals.mcp_servers TO annals_projector;
+-- @org_isolated annals.mcp_servers
 
 -- A user's instances of a server. slug is unique per user, ASCII
 -- case-insensitively (reservation "mcp.slug"; slug_key as for toolsets).
@@ -61,11 +54,4 @@ CREATE UNIQUE INDEX mcps_user_slug ON annals.mcps (org_id, created_by, slug_key)
 CREATE INDEX mcps_user_created ON annals.mcps (org_id, created_by, created_at, created_position);
 CREATE INDEX mcps_server ON annals.mcps (org_id, mcp_server_id);
 
-ALTER TABLE annals.mcps ENABLE ROW LEVEL SECURITY;
-ALTER TABLE annals.mcps FORCE ROW LEVEL SECURITY;
-CREATE POLICY org_isolation ON annals.mcps
-  USING (org_id = (SELECT NULLIF(current_setting('app.current_org_id', true), '')))
-  WITH CHECK (org_id = (SELECT NULLIF(current_setting('app.current_org_id', true), '')));
-
-GRANT SELECT ON annals.mcps TO annals_query;
-GRANT SELECT, INSERT, UPDATE, DELETE ON annals.mcps TO annals_projector;
+-- @org_isolated annals.mcps

@@ -29,14 +29,7 @@ CREATE UNIQUE INDEX mcp_auth_headers_name
 CREATE INDEX mcp_auth_headers_server_created
   ON annals.mcp_auth_headers (org_id, mcp_server_id, created_at DESC, created_position DESC);
 
-ALTER TABLE annals.mcp_auth_headers ENABLE ROW LEVEL SECURITY;
-ALTER TABLE annals.mcp_auth_headers FORCE ROW LEVEL SECURITY;
-CREATE POLICY org_isolation ON annals.mcp_auth_headers
-  USING (org_id = (SELECT NULLIF(current_setting('app.current_org_id', true), '')))
-  WITH CHECK (org_id = (SELECT NULLIF(current_setting('app.current_org_id', true), '')));
-
-GRANT SELECT ON annals.mcp_auth_headers TO annals_query;
-GRANT SELECT, INSERT, UPDATE, DELETE ON annals.mcp_auth_headers TO annals_projector;
+-- @org_isolated annals.mcp_auth_headers
 
 CREATE TABLE annals.mcp_oauth_configs (
   org_id                           TEXT COLLATE "C" NOT NULL,
@@ -67,14 +60,7 @@ CREATE UNIQUE INDEX mcp_oauth_configs_name
 CREATE INDEX mcp_oauth_configs_server_created
   ON annals.mcp_oauth_configs (org_id, mcp_server_id, created_at DESC, created_position DESC);
 
-ALTER TABLE annals.mcp_oauth_configs ENABLE ROW LEVEL SECURITY;
-ALTER TABLE annals.mcp_oauth_configs FORCE ROW LEVEL SECURITY;
-CREATE POLICY org_isolation ON annals.mcp_oauth_configs
-  USING (org_id = (SELECT NULLIF(current_setting('app.current_org_id', true), '')))
-  WITH CHECK (org_id = (SELECT NULLIF(current_setting('app.current_org_id', true), '')));
-
-GRANT SELECT ON annals.mcp_oauth_configs TO annals_query;
-GRANT SELECT, INSERT, UPDATE, DELETE ON annals.mcp_oauth_configs TO annals_projector;
+-- @org_isolated annals.mcp_oauth_configs
 
 CREATE TABLE annals.mcp_oauth_tokens (
   org_id               TEXT COLLATE "C" NOT NULL,
@@ -98,11 +84,4 @@ CREATE INDEX mcp_oauth_tokens_config_user_created
   ON annals.mcp_oauth_tokens (org_id, mcp_oauth_config_id, created_by, created_at DESC,
                               created_position DESC);
 
-ALTER TABLE annals.mcp_oauth_tokens ENABLE ROW LEVEL SECURITY;
-ALTER TABLE annals.mcp_oauth_tokens FORCE ROW LEVEL SECURITY;
-CREATE POLICY org_isolation ON annals.mcp_oauth_tokens
-  USING (org_id = (SELECT NULLIF(current_setting('app.current_org_id', true), '')))
-  WITH CHECK (org_id = (SELECT NULLIF(current_setting('app.current_org_id', true), '')));
-
-GRANT SELECT ON annals.mcp_oauth_tokens TO annals_query;
-GRANT SELECT, INSERT, UPDATE, DELETE ON annals.mcp_oauth_tokens TO annals_projector;
+-- @org_isolated annals.mcp_oauth_tokens
