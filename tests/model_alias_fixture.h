@@ -15,6 +15,8 @@
 
 namespace annals::repositories {
 
+using testing::ids_of;
+
 inline void PrintTo(const ApiModelAlias& a, std::ostream* os) {
   *os << "{id=\"" << a.id << "\", api_format=\"" << a.api_format << "\", base_url=\"" << a.base_url
       << "\", models=" << a.models << ", prefix=" << (a.prefix ? "\"" + *a.prefix + "\"" : "null")
@@ -58,12 +60,6 @@ inline ApiModelAlias expected_row(const NewApiModelAlias& a, Timestamp at) {
 inline ApiModelAliasUpdate update_of(const NewApiModelAlias& a,
                                      SecretChange key = SecretChange::keep()) {
   return {a.api_format, a.base_url, a.models, a.prefix, a.forward_all_with_prefix, std::move(key)};
-}
-
-inline std::vector<std::string> ids_of(const std::vector<ApiModelAlias>& rows) {
-  std::vector<std::string> out;
-  for (const auto& r : rows) out.push_back(r.id);
-  return out;
 }
 
 // The master key every test opens the store with.
