@@ -27,7 +27,6 @@ inline void PrintTo(const ApiModelAlias& a, std::ostream* os) {
       << ", updated_at=" << format_timestamp(a.updated_at) << "}";
 }
 
-inline const Timestamp kStart = testing::kFixtureStart;
 inline const Timestamp kEpoch = from_micros(0);
 inline const std::string kKey = "sk-live-PLAINTEXT-0123456789abcdef";
 

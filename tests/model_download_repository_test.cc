@@ -34,8 +34,6 @@ namespace {
 using namespace std::chrono_literals;
 using testing::ids_of;
 
-const Timestamp kStart = testing::kFixtureStart;
-
 DownloadRequestInput new_request(std::string id, std::string repo = "TheBloke/Llama-2-7B-GGUF",
                                  std::string filename = "llama-2-7b.Q4_K_M.gguf") {
   DownloadRequestInput r;

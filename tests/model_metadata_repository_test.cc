@@ -47,8 +47,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-const Timestamp kStart = testing::kFixtureStart;
-
 ModelMetadataInput local(std::string repo, std::string filename, std::string snapshot = "main") {
   ModelMetadataInput m;
   m.source = ModelSource::kModel;

@@ -1,6 +1,6 @@
 // What the ModelRepository tests (model metadata, download requests, API model
 // aliases) share: the repository fixture with a ModelRepository built over
-// every store it opens, and the status printer.
+// every store it opens, and the time its clock starts at.
 #pragma once
 
 #include <memory>
@@ -12,6 +12,8 @@
 #include "tests/conformance_helpers.h"
 
 namespace annals::repositories {
+
+inline const Timestamp kStart = testing::kFixtureStart;
 
 class ModelRepositoryTest
     : public testing::OwnRepositoryTest<ModelRepository, make_model_repository> {
