@@ -18,11 +18,7 @@
 #include "core/validate.h"
 #include "tests/conformance_helpers.h"
 
-namespace annals {
-
-void PrintTo(Code code, std::ostream* os) { *os << code_name(code); }
-
-namespace repositories {
+namespace annals::repositories {
 
 void PrintTo(UserAccessStatus status, std::ostream* os) { *os << user_access_status_name(status); }
 
@@ -39,14 +35,9 @@ namespace {
 
 using namespace std::chrono_literals;
 using testing::expect_invalid;
+using testing::ids_of;
 
 const Timestamp kStart = testing::kFixtureStart;
-
-std::vector<int64_t> ids_of(const std::vector<UserAccessRequest>& rows) {
-  std::vector<int64_t> out;
-  for (const auto& r : rows) out.push_back(r.id);
-  return out;
-}
 
 class AccessRepositoryTest : public testing::RepositoryTest {
  protected:
@@ -143,15 +134,9 @@ TEST_P(AccessRepositoryTest, ListPendingPagesOldestFirstWithExactTotals) {
   EXPECT_EQ(p3->rows.front(),
             (UserAccessRequest{"default", ids[6], "u7", "user-7", std::nullopt,
                                UserAccessStatus::kPending, kStart + 6s, kStart + 6s}));
-  auto past = access().list_pending("default", 4, 2);
-  ASSERT_OK(past);
-  EXPECT_TRUE(past->rows.empty());
-  EXPECT_EQ(past->total, 5);
+  EXPECT_EMPTY_PAGE(access().list_pending("default", 4, 2), 5);
 
-  auto empty = access().list_pending("org-empty", 1, 10);
-  ASSERT_OK(empty);
-  EXPECT_TRUE(empty->rows.empty());
-  EXPECT_EQ(empty->total, 0);
+  EXPECT_EMPTY_PAGE(access().list_pending("org-empty", 1, 10), 0);
 }
 
 TEST_P(AccessRepositoryTest, ListAllPagesOldestFirstAndBreaksTimeTiesById) {
@@ -171,10 +156,7 @@ TEST_P(AccessRepositoryTest, ListAllPagesOldestFirstAndBreaksTimeTiesById) {
   ASSERT_OK(p2);
   EXPECT_EQ(ids_of(p2->rows), (std::vector<int64_t>{ids[3], ids[4]}));
   EXPECT_EQ(p2->total, 5);
-  auto far = access().list_all("acme", 1'000'000, 3);
-  ASSERT_OK(far);
-  EXPECT_TRUE(far->rows.empty());
-  EXPECT_EQ(far->total, 5);
+  EXPECT_EMPTY_PAGE(access().list_all("acme", 1'000'000, 3), 5);
 }
 
 TEST_P(AccessRepositoryTest, UpdateStatusSetsStatusReviewerAndUpdatedAtOnly) {
@@ -286,20 +268,7 @@ TEST_P(AccessRepositoryTest, FieldsAtTheirSizeLimitsAreAccepted) {
 }
 
 TEST_P(AccessRepositoryTest, HostileButValidStringsRoundTripByteForByte) {
-  const std::vector<std::string> values = {
-      "it's",
-      "\"double\"",
-      "'; DROP TABLE user_access_requests; --",
-      "%",
-      "_",
-      "100%_off",
-      "emoji 🎉👩‍💻",
-      "line1\nline2\r\n",
-      "back\\slash",
-      "$1",
-      " padded ",
-      "Ünïcödé",
-  };
+  const auto values = testing::hostile_text("user_access_requests", {"Ünïcödé"});
   for (const auto& v : values) {
     SCOPED_TRACE(v);
     auto r = access().insert_pending("default", v, v);
@@ -342,52 +311,21 @@ TEST_P(AccessRepositoryTest, OrgsNeverSeeOrChangeEachOthersRequests) {
 
 TEST_P(AccessRepositoryTest, ConcurrentReviewsOfOneRequestSucceedOrAskForARetry) {
   const int64_t id = insert("default", "alice", "user-a");
-  constexpr int kThreads = 4;
-  constexpr int kRounds = 20;
-  std::barrier round(kThreads);
-  std::mutex mu;
-  std::vector<std::string> succeeded;
-  int retryable = 0;
-  std::vector<std::string> unexpected;
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&, t] {
-      for (int i = 0; i < kRounds; ++i) {
-        const std::string reviewer = "r" + std::to_string(t) + "-" + std::to_string(i);
-        round.arrive_and_wait();
-        auto r = access().update_status("default", id, UserAccessStatus::kApproved, reviewer);
-        std::lock_guard lock(mu);
-        if (r.is_ok()) {
-          succeeded.push_back(reviewer);
-        } else if (r.status().code() == Code::kConcurrencyConflict && r.status().retryable()) {
-          ++retryable;
-        } else {
-          unexpected.push_back(reviewer + ": " + r.status().to_string());
-        }
-      }
-    });
-  }
-  for (auto& th : threads) th.join();
-  for (const auto& u : unexpected) ADD_FAILURE() << u;
-  EXPECT_EQ(static_cast<int>(succeeded.size()) + retryable, kThreads * kRounds);
-  EXPECT_GE(succeeded.size(), static_cast<size_t>(kRounds));
-  EXPECT_EQ(head(), 1 + succeeded.size());
+  const auto outcome = concurrent_rounds(4, 20, [&](int t, int i) {
+    const std::string reviewer = "r" + std::to_string(t) + "-" + std::to_string(i);
+    return access().update_status("default", id, UserAccessStatus::kApproved, reviewer).status();
+  });
+  EXPECT_EQ(head(), 1 + outcome.succeeded.size());
 }
 
 TEST_P(AccessRepositoryTest, ConcurrentInsertsGetDistinctIdsInJournalOrder) {
   constexpr int kThreads = 8;
   constexpr int kEach = 10;
-  std::barrier start(kThreads);
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&, t] {
-      start.arrive_and_wait();
-      for (int i = 0; i < kEach; ++i) {
-        EXPECT_OK(access().insert_pending("default", "u", "user-" + std::to_string(t)));
-      }
-    });
-  }
-  for (auto& th : threads) th.join();
+  testing::run_together(kThreads, [&](int t) {
+    for (int i = 0; i < kEach; ++i) {
+      EXPECT_OK(access().insert_pending("default", "u", "user-" + std::to_string(t)));
+    }
+  });
   auto all = access().list_all("default", 1, kMaxPerPage);
   ASSERT_OK(all);
   ASSERT_EQ(all->total, kThreads * kEach);
@@ -451,10 +389,7 @@ TEST_P(AccessRepositoryTest, AnAccessEventWithoutAMemberStopsOnlyItsProjection) 
   EXPECT_NE(approved.status().message().find("annals replay"), std::string::npos);
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, AccessRepositoryTest,
-                         ::testing::Values(testing::Backend::kSqlite, testing::Backend::kPostgres),
-                         testing::BackendName);
+INSTANTIATE_ON_BOTH_BACKENDS(AccessRepositoryTest);
 
 }  // namespace
-}  // namespace repositories
-}  // namespace annals
+}  // namespace annals::repositories

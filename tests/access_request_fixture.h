@@ -14,11 +14,7 @@
 #include "repositories/operator.h"
 #include "tests/conformance_helpers.h"
 
-namespace annals {
-
-inline void PrintTo(Code code, std::ostream* os) { *os << code_name(code); }
-
-namespace repositories {
+namespace annals::repositories {
 
 inline void PrintTo(AppAccessStatus s, std::ostream* os) { *os << app_access_status_name(s); }
 
@@ -76,27 +72,10 @@ inline AppAccessRequest draft_of(const std::string& org, const NewAppAccessReque
 
 inline const std::string kApproved = R"({"toolsets":[{"id":"t1","enabled":true}]})";
 
-class AccessRequestRepositoryTest : public testing::RepositoryTest {
+class AccessRequestRepositoryTest
+    : public testing::OwnRepositoryTest<AccessRequestRepository, make_access_request_repository> {
  protected:
-  void opened() override {
-    context_ = std::make_unique<RepositoryContext>(
-        store().internals().journal(), store().internals().database(),
-        store().internals().projector(), store().clock());
-    repo_ = make_access_request_repository(*context_);
-  }
-
-  void close() override {
-    repo_.reset();
-    context_.reset();
-    RepositoryTest::close();
-  }
-
-  AccessRequestRepository& requests() { return *repo_; }
-
- private:
-  std::unique_ptr<RepositoryContext> context_;
-  std::unique_ptr<AccessRequestRepository> repo_;
+  AccessRequestRepository& requests() { return repository(); }
 };
 
-}  // namespace repositories
-}  // namespace annals
+}  // namespace annals::repositories

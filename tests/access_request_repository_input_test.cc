@@ -11,6 +11,7 @@
 #include "annals/status.h"
 #include "core/validate.h"
 #include "tests/access_request_fixture.h"
+#include "tests/conformance_suites.h"
 
 namespace annals::repositories {
 namespace {
@@ -35,48 +36,26 @@ std::string json_quote(const std::string& s) {
 
 TEST_P(AccessRequestRepositoryTest, BadInputIsRefusedNamingTheFieldAndAppendsNothing) {
   ASSERT_OK(requests().create("default", new_request("req-0")));
-  struct Case {
-    std::string what;
-    std::string org;
-    std::function<void(NewAppAccessRequest&)> change;
-    std::string field;
-  };
-  auto keep = [](NewAppAccessRequest&) {};
   using R = NewAppAccessRequest;
-  const std::vector<Case> cases = {
-      {"empty org", "", keep, "org_id"},
-      {"org with slash", "a/b", keep, "org_id"},
-      {"65-char org", std::string(65, 'o'), keep, "org_id"},
-      {"empty id", "default", [](R& r) { r.id = ""; }, "id"},
-      {"65-byte id", "default", [](R& r) { r.id = std::string(65, 'i'); }, "id"},
-      {"id with quote", "default", [](R& r) { r.id = "req'1"; }, "id"},
-      {"empty client", "default", [](R& r) { r.app_client_id = ""; }, "app_client_id"},
-      {"long client", "default",
-       [](R& r) { r.app_client_id = std::string(kMaxAppClientIdBytes + 1, 'c'); }, "app_client_id"},
-      {"long name", "default", [](R& r) { r.app_name = std::string(kMaxAppNameBytes + 1, 'n'); },
-       "app_name"},
-      {"name not UTF-8", "default", [](R& r) { r.app_name = "\xff"; }, "app_name"},
-      {"description with NUL", "default", [](R& r) { r.app_description = std::string("a\0b", 3); },
-       "app_description"},
-      {"long description", "default",
-       [](R& r) { r.app_description = std::string(kMaxAppDescriptionBytes + 1, 'd'); },
-       "app_description"},
-      {"flow type 9", "default", [](R& r) { r.flow_type = static_cast<AppAccessFlowType>(9); },
-       "flow_type"},
-      {"long redirect", "default",
-       [](R& r) { r.redirect_uri = std::string(kMaxRedirectUriBytes + 1, 'u'); }, "redirect_uri"},
-      {"requested not JSON", "default", [](R& r) { r.requested = "{oops"; }, "requested"},
-      {"requested empty", "default", [](R& r) { r.requested = ""; }, "requested"},
-      {"requested too big", "default",
-       [](R& r) { r.requested = "\"" + std::string(kMaxAccessJsonBytes, 'j') + "\""; },
-       "requested"},
-  };
-  for (const auto& c : cases) {
-    const auto guard = nothing_appended(c.what);
-    NewAppAccessRequest r = new_request("req-1");
-    c.change(r);
-    testing::expect_invalid(requests().create(c.org, r).status(), c.field, "create " + c.what);
-  }
+  const auto rows = testing::rows_of(
+      testing::bad_identifier("id", &R::id, kMaxAppAccessRequestIdBytes),
+      testing::bad_text("app_client_id", &R::app_client_id, kMaxAppClientIdBytes),
+      testing::bad_text("app_name", &R::app_name, kMaxAppNameBytes, testing::Empty::kAllowed),
+      testing::bad_text("app_description", &R::app_description, kMaxAppDescriptionBytes,
+                        testing::Empty::kAllowed),
+      testing::bad_text("redirect_uri", &R::redirect_uri, kMaxRedirectUriBytes,
+                        testing::Empty::kAllowed),
+      testing::bad_values(
+          "requested", &R::requested,
+          {{"requested not JSON", "{oops"},
+           {"requested empty", ""},
+           {"requested too big", "\"" + std::string(kMaxAccessJsonBytes, 'j') + "\""}}),
+      testing::BadInputs<R>{{"flow type 9",
+                             [](R& r) { r.flow_type = static_cast<AppAccessFlowType>(9); },
+                             "flow_type"}});
+  testing::expect_bad_inputs_refused(
+      journal(), "create", new_request("req-1"), rows,
+      [&](const std::string& org, const R& r) { return requests().create(org, r).status(); });
   EXPECT_CODE(requests().get("default", "req-1"), Code::kNotFound);
 
   const auto guard = nothing_appended();
@@ -121,18 +100,7 @@ TEST_P(AccessRequestRepositoryTest, BadInputIsRefusedNamingTheFieldAndAppendsNot
 }
 
 TEST_P(AccessRequestRepositoryTest, HostileButValidStringsRoundTripByteForByte) {
-  const std::vector<std::string> texts = {
-      "it's",
-      "\"double\"",
-      "'; DROP TABLE app_access_requests; --",
-      "%",
-      "100%_off",
-      "emoji 🎉👩‍💻",
-      "line1\nline2\r\n",
-      "back\\slash",
-      "$1",
-      " padded ",
-  };
+  const auto texts = testing::hostile_text("app_access_requests");
   int n = 0;
   for (const auto& s : texts) {
     SCOPED_TRACE(s);
@@ -160,9 +128,7 @@ TEST_P(AccessRequestRepositoryTest, HostileButValidStringsRoundTripByteForByte) 
   EXPECT_EQ(failed->error_message, texts[2]);
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, AccessRequestRepositoryTest,
-                         ::testing::Values(testing::Backend::kSqlite, testing::Backend::kPostgres),
-                         testing::BackendName);
+INSTANTIATE_ON_BOTH_BACKENDS(AccessRequestRepositoryTest);
 
 }  // namespace
 }  // namespace annals::repositories

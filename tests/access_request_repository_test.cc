@@ -231,27 +231,21 @@ TEST_P(AccessRequestRepositoryTest, OfConcurrentApprovalsOfOneDraftExactlyOneSuc
     const std::string id = "req-" + std::to_string(round);
     ASSERT_OK(requests().create("default", new_request(id)));
     const uint64_t before = head();
-    std::barrier start(kThreads);
     std::mutex mu;
     std::vector<int> winners;
     std::vector<std::string> unexpected;
-    std::vector<std::thread> threads;
-    for (int t = 0; t < kThreads; ++t) {
-      threads.emplace_back([&, t] {
-        start.arrive_and_wait();
-        auto r = requests().approve("default", id, "user-" + std::to_string(t), "{}", "rs",
-                                    id + "-scope-" + std::to_string(t));
-        std::lock_guard lock(mu);
-        if (r.is_ok()) {
-          winners.push_back(t);
-        } else if (r.status().code() != Code::kConcurrencyConflict &&
-                   !(r.status().code() == Code::kConflict &&
-                     r.status().subject() == kAppAccessRequestStateRule)) {
-          unexpected.push_back(r.status().to_string());
-        }
-      });
-    }
-    for (auto& th : threads) th.join();
+    testing::run_together(kThreads, [&](int t) {
+      auto r = requests().approve("default", id, "user-" + std::to_string(t), "{}", "rs",
+                                  id + "-scope-" + std::to_string(t));
+      std::lock_guard lock(mu);
+      if (r.is_ok()) {
+        winners.push_back(t);
+      } else if (r.status().code() != Code::kConcurrencyConflict &&
+                 !(r.status().code() == Code::kConflict &&
+                   r.status().subject() == kAppAccessRequestStateRule)) {
+        unexpected.push_back(r.status().to_string());
+      }
+    });
     for (const auto& u : unexpected) ADD_FAILURE() << u;
     ASSERT_EQ(winners.size(), 1u);
     EXPECT_EQ(head(), before + 1);
@@ -345,9 +339,7 @@ TEST_P(AccessRequestRepositoryTest, RequestsSurviveReopeningAndRebuildFromTheJou
   EXPECT_EQ(head(), before);
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, AccessRequestRepositoryTest,
-                         ::testing::Values(testing::Backend::kSqlite, testing::Backend::kPostgres),
-                         testing::BackendName);
+INSTANTIATE_ON_BOTH_BACKENDS(AccessRequestRepositoryTest);
 
 }  // namespace
 }  // namespace annals::repositories

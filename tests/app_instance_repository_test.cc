@@ -21,12 +21,9 @@
 #include "core/validate.h"
 #include "repositories/secrets.h"
 #include "tests/conformance_helpers.h"
+#include "tests/conformance_suites.h"
 
-namespace annals {
-
-void PrintTo(Code code, std::ostream* os) { *os << code_name(code); }
-
-namespace repositories {
+namespace annals::repositories {
 
 void PrintTo(const AppInstance& a, std::ostream* os) {
   *os << "{org_id=\"" << a.org_id << "\", client_id=\"" << a.client_id << "\", client_secret=\""
@@ -53,23 +50,10 @@ AppInstance row_of(const std::string& org, const NewAppInstance& a, Timestamp cr
   return {org, a.client_id, a.client_secret, a.scope, a.status, created, updated};
 }
 
-class AppInstanceRepositoryTest : public testing::RepositoryTest {
+class AppInstanceRepositoryTest
+    : public testing::OwnRepositoryTest<AppInstanceRepository, make_app_instance_repository> {
  protected:
   void configure(StoreOptions& options) override { options.master_key = kMasterKey; }
-
-  void opened() override {
-    context_ = std::make_unique<RepositoryContext>(
-        store_->internals().journal(), store_->internals().database(),
-        store_->internals().projector(), store_->clock(), RepositoryOptions{},
-        store_->internals().secrets());
-    repo_ = make_app_instance_repository(*context_);
-  }
-
-  void close() override {
-    repo_.reset();
-    context_.reset();
-    RepositoryTest::close();
-  }
 
   // Reopens the store with `master_key` ("" for none).
   void open_with_master_key(const std::string& master_key) {
@@ -77,7 +61,7 @@ class AppInstanceRepositoryTest : public testing::RepositoryTest {
     open();
   }
 
-  AppInstanceRepository& instances() { return *repo_; }
+  AppInstanceRepository& instances() { return repository(); }
 
   // Every journalled event, re-encoded: what the journal holds in its records.
   std::vector<std::string> journal_bytes() {
@@ -94,7 +78,7 @@ class AppInstanceRepositoryTest : public testing::RepositoryTest {
 
   // The client_secret column of the org's rows, as stored.
   std::vector<std::string> stored_secrets(const std::string& org) {
-    auto txn = context_->read(org);
+    auto txn = context().read(org);
     EXPECT_OK(txn);
     if (!txn.is_ok()) return {};
     auto rows =
@@ -136,9 +120,6 @@ class AppInstanceRepositoryTest : public testing::RepositoryTest {
       tx.commit();
     }
   }
-
-  std::unique_ptr<RepositoryContext> context_;
-  std::unique_ptr<AppInstanceRepository> repo_;
 };
 
 TEST_P(AppInstanceRepositoryTest, GetOfAnOrgWithoutAnInstanceIsNotFound) {
@@ -288,41 +269,15 @@ TEST_P(AppInstanceRepositoryTest, OrgsNeverSeeOrChangeEachOthersInstance) {
 TEST_P(AppInstanceRepositoryTest, BadInputIsRefusedNamingTheFieldAndAppendsNothing) {
   ASSERT_OK(instances().upsert("default", new_instance("client-0", "secret-0")));
   const auto guard = nothing_appended();
-  struct Case {
-    std::string what;
-    std::string org;
-    std::function<void(NewAppInstance&)> change;
-    std::string field;
-  };
   using A = NewAppInstance;
-  auto keep = [](A&) {};
-  const std::vector<Case> cases = {
-      {"empty org", "", keep, "org_id"},
-      {"org with space", "a b", keep, "org_id"},
-      {"65-char org", std::string(65, 'o'), keep, "org_id"},
-      {"empty client", "default", [](A& a) { a.client_id = ""; }, "client_id"},
-      {"long client", "default",
-       [](A& a) { a.client_id = std::string(kMaxAppInstanceClientIdBytes + 1, 'c'); }, "client_id"},
-      {"client not UTF-8", "default", [](A& a) { a.client_id = "\xfe"; }, "client_id"},
-      {"empty secret", "default", [](A& a) { a.client_secret = ""; }, "client_secret"},
-      {"long secret", "default",
-       [](A& a) { a.client_secret = std::string(kMaxAppInstanceClientSecretBytes + 1, 's'); },
-       "client_secret"},
-      {"secret with NUL", "default", [](A& a) { a.client_secret = std::string("s\0t", 3); },
-       "client_secret"},
-      {"empty scope", "default", [](A& a) { a.scope = ""; }, "scope"},
-      {"long scope", "default",
-       [](A& a) { a.scope = std::string(kMaxAppInstanceScopeBytes + 1, 's'); }, "scope"},
-      {"empty status", "default", [](A& a) { a.status = ""; }, "status"},
-      {"65-byte status", "default", [](A& a) { a.status = std::string(65, 's'); }, "status"},
-      {"status with space", "default", [](A& a) { a.status = "resource admin"; }, "status"},
-      {"status with quote", "default", [](A& a) { a.status = "ready'"; }, "status"},
-  };
-  for (const auto& c : cases) {
-    NewAppInstance a = new_instance("client-1", "secret-1");
-    c.change(a);
-    expect_invalid(instances().upsert(c.org, a).status(), c.field, "upsert " + c.what);
-  }
+  const auto rows = testing::rows_of(
+      testing::bad_text("client_id", &A::client_id, kMaxAppInstanceClientIdBytes),
+      testing::bad_text("client_secret", &A::client_secret, kMaxAppInstanceClientSecretBytes),
+      testing::bad_text("scope", &A::scope, kMaxAppInstanceScopeBytes),
+      testing::bad_identifier("status", &A::status, kMaxAppInstanceStatusBytes));
+  testing::expect_bad_inputs_refused(
+      journal(), "upsert", new_instance("client-1", "secret-1"), rows,
+      [&](const std::string& org, const A& a) { return instances().upsert(org, a).status(); });
   expect_invalid(instances().update_status("default", ""), "status", "empty status");
   expect_invalid(instances().update_status("default", "a;b"), "status", "status with ;");
   expect_invalid(instances().update_status("default", std::string(65, 's')), "status", "long");
@@ -335,18 +290,7 @@ TEST_P(AppInstanceRepositoryTest, BadInputIsRefusedNamingTheFieldAndAppendsNothi
 }
 
 TEST_P(AppInstanceRepositoryTest, HostileButValidStringsRoundTripByteForByte) {
-  const std::vector<std::string> values = {
-      "it's",
-      "\"double\"",
-      "'; DROP TABLE app_instances; --",
-      "%",
-      "100%_off",
-      "emoji 🎉👩‍💻",
-      "line1\nline2\r\n",
-      "back\\slash",
-      "$1",
-      " padded ",
-  };
+  const auto values = testing::hostile_text("app_instances");
   for (const auto& v : values) {
     SCOPED_TRACE(v);
     NewAppInstance a{v, v, v, "ready"};
@@ -360,21 +304,15 @@ TEST_P(AppInstanceRepositoryTest, HostileButValidStringsRoundTripByteForByte) {
 
 TEST_P(AppInstanceRepositoryTest, ConcurrentUpsertsLeaveExactlyOneInstance) {
   constexpr int kThreads = 8;
-  std::barrier start(kThreads);
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&, t] {
-      start.arrive_and_wait();
-      auto r = instances().upsert(
-          "default", new_instance("client-" + std::to_string(t), "secret-" + std::to_string(t)));
-      EXPECT_OK(r);
-      // Whatever it returns is one consistent instance.
-      if (r.is_ok()) {
-        EXPECT_EQ(r->client_secret, "secret-" + r->client_id.substr(7));
-      }
-    });
-  }
-  for (auto& th : threads) th.join();
+  testing::run_together(kThreads, [&](int t) {
+    auto r = instances().upsert(
+        "default", new_instance("client-" + std::to_string(t), "secret-" + std::to_string(t)));
+    EXPECT_OK(r);
+    // Whatever it returns is one consistent instance.
+    if (r.is_ok()) {
+      EXPECT_EQ(r->client_secret, "secret-" + r->client_id.substr(7));
+    }
+  });
   EXPECT_EQ(stored_secrets("default").size(), 1u);
   auto got = instances().get("default");
   ASSERT_OK(got);
@@ -390,34 +328,10 @@ TEST_P(AppInstanceRepositoryTest, ConcurrentUpsertsLeaveExactlyOneInstance) {
 
 TEST_P(AppInstanceRepositoryTest, ConcurrentStatusUpdatesSucceedOrAskForARetry) {
   ASSERT_OK(instances().upsert("default", new_instance("client-1", "secret-1")));
-  constexpr int kThreads = 4;
-  constexpr int kRounds = 20;
-  std::barrier round(kThreads);
-  std::mutex mu;
-  std::vector<std::string> succeeded;
-  int retryable = 0;
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&, t] {
-      for (int i = 0; i < kRounds; ++i) {
-        const std::string status = "s" + std::to_string(t) + "-" + std::to_string(i);
-        round.arrive_and_wait();
-        Status s = instances().update_status("default", status);
-        std::lock_guard lock(mu);
-        if (s.is_ok()) {
-          succeeded.push_back(status);
-        } else if (s.code() == Code::kConcurrencyConflict) {
-          ++retryable;
-        } else {
-          ADD_FAILURE() << s.to_string();
-        }
-      }
-    });
-  }
-  for (auto& th : threads) th.join();
-  EXPECT_EQ(static_cast<int>(succeeded.size()) + retryable, kThreads * kRounds);
-  EXPECT_GE(succeeded.size(), static_cast<size_t>(kRounds));
-  EXPECT_EQ(head(), 1 + succeeded.size());
+  const auto outcome = concurrent_rounds(4, 20, [&](int t, int i) {
+    return instances().update_status("default", "s" + std::to_string(t) + "-" + std::to_string(i));
+  });
+  EXPECT_EQ(head(), 1 + outcome.succeeded.size());
 }
 
 TEST_P(AppInstanceRepositoryTest, MoreThanOneRowIsReportedAsCorruption) {
@@ -433,20 +347,12 @@ TEST_P(AppInstanceRepositoryTest, TheInstanceSurvivesReopeningTheStore) {
   ASSERT_OK(instances().upsert("default", new_instance("client-1", "secret-1")));
   clock_.advance(1s);
   ASSERT_OK(instances().update_status("default", "ready"));
-  auto before = instances().get("default");
-  ASSERT_OK(before);
-  open();
-  auto after = instances().get("default");
-  ASSERT_OK(after);
-  EXPECT_EQ(*after, *before);
+  ASSERT_NO_FATAL_FAILURE(expect_same_after_reopening([&] { return instances().get("default"); }));
   // The stored version still guards updates.
   EXPECT_OK(instances().update_status("default", "resource-admin"));
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, AppInstanceRepositoryTest,
-                         ::testing::Values(testing::Backend::kSqlite, testing::Backend::kPostgres),
-                         testing::BackendName);
+INSTANTIATE_ON_BOTH_BACKENDS(AppInstanceRepositoryTest);
 
 }  // namespace
-}  // namespace repositories
-}  // namespace annals
+}  // namespace annals::repositories

@@ -10,8 +10,11 @@
 #include <barrier>
 #include <functional>
 #include <memory>
+#include <mutex>
+#include <ostream>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -20,8 +23,16 @@
 #include "annals/store.h"
 #include "events/event.h"
 #include "journal/journal.h"
+#include "repositories/context.h"
 #include "repositories/operator.h"
 #include "tests/test_support.h"
+
+namespace annals {
+
+// Failed checks print a status code by its name.
+inline void PrintTo(Code code, std::ostream* os) { *os << code_name(code); }
+
+}  // namespace annals
 
 namespace annals::testing {
 
@@ -47,19 +58,60 @@ inline void expect_conflict(const Status& s, const std::string& rule, const std:
   expect_status(s, Code::kConflict, rule, what);
 }
 
-// Runs fn(0..n-1) on n threads released at once. Each call must succeed or be
-// a conflict naming `rule`; returns the indexes of the calls that succeeded.
-inline std::vector<int> race(const std::string& rule, int n, const std::function<Status(int)>& fn) {
+// Valid text that a careless store would mangle: quotes, SQL against `table`,
+// LIKE wildcards, multi-byte UTF-8, line breaks, a backslash, a placeholder
+// and padding. Each must round-trip byte for byte. `more` is added at the end.
+inline std::vector<std::string> hostile_text(const std::string& table,
+                                             std::vector<std::string> more = {}) {
+  std::vector<std::string> text = {"it's",
+                                   "\"double\"",
+                                   "'; DROP TABLE " + table + "; --",
+                                   "%",
+                                   "_",
+                                   "100%_off",
+                                   "emoji 🎉👩‍💻",
+                                   "line1\nline2\r\n",
+                                   "back\\slash",
+                                   "$1",
+                                   " padded "};
+  text.insert(text.end(), more.begin(), more.end());
+  return text;
+}
+
+// `page`, a listed page, must be read and hold no rows, of `total` in all.
+template <typename PageResult>
+void expect_empty_page(const PageResult& page, int64_t total, const std::string& what) {
+  ASSERT_TRUE(page.is_ok()) << what << ": " << page.status().to_string();
+  EXPECT_TRUE(page->rows.empty()) << what;
+  EXPECT_EQ(page->total, total) << what;
+}
+
+// The ids of `rows`, in order.
+template <typename Row>
+auto ids_of(const std::vector<Row>& rows) {
+  std::vector<std::decay_t<decltype(rows.front().id)>> out;
+  for (const auto& r : rows) out.push_back(r.id);
+  return out;
+}
+
+// Runs fn(0..n-1) on n threads released at once, and waits for them all.
+inline void run_together(int n, const std::function<void(int)>& fn) {
   std::barrier start(n);
-  std::vector<Status> results(n);
   std::vector<std::thread> threads;
   for (int t = 0; t < n; ++t) {
     threads.emplace_back([&, t] {
       start.arrive_and_wait();
-      results[t] = fn(t);
+      fn(t);
     });
   }
   for (auto& th : threads) th.join();
+}
+
+// Runs fn(0..n-1) on n threads released at once. Each call must succeed or be
+// a conflict naming `rule`; returns the indexes of the calls that succeeded.
+inline std::vector<int> race(const std::string& rule, int n, const std::function<Status(int)>& fn) {
+  std::vector<Status> results(n);
+  run_together(n, [&](int t) { results[t] = fn(t); });
   std::vector<int> winners;
   for (int t = 0; t < n; ++t) {
     if (results[t].is_ok()) {
@@ -154,6 +206,73 @@ class RepositoryTest : public ::testing::TestWithParam<Backend> {
     return NothingAppended(journal(), std::move(what));
   }
 
+  // One call of concurrent_rounds(): the thread that made it and its round.
+  struct RoundCall {
+    int thread;
+    int round;
+  };
+  struct RoundsOutcome {
+    std::vector<RoundCall> succeeded;  // in the order they returned
+    int retryable = 0;
+  };
+
+  // Runs `rounds` rounds of fn(thread, round) on `threads` threads released
+  // together in each round: concurrent writers of one row. Each call must
+  // succeed or be a retryable kConcurrencyConflict, each round must have a
+  // winner (the first write to reach the journal), and each success must
+  // append one event.
+  RoundsOutcome concurrent_rounds(int threads, int rounds,
+                                  const std::function<Status(int thread, int round)>& fn) {
+    const uint64_t before = head();
+    std::barrier round_start(threads);
+    std::mutex mu;
+    RoundsOutcome outcome;
+    std::vector<std::thread> workers;
+    for (int t = 0; t < threads; ++t) {
+      workers.emplace_back([&, t] {
+        for (int i = 0; i < rounds; ++i) {
+          round_start.arrive_and_wait();
+          const Status s = fn(t, i);
+          std::lock_guard lock(mu);
+          if (s.is_ok()) {
+            outcome.succeeded.push_back({t, i});
+          } else if (s.code() == Code::kConcurrencyConflict && s.retryable()) {
+            ++outcome.retryable;
+          } else {
+            ADD_FAILURE() << "thread " << t << ", round " << i << ": " << s.to_string();
+          }
+        }
+      });
+    }
+    for (auto& w : workers) w.join();
+    EXPECT_EQ(static_cast<int>(outcome.succeeded.size()) + outcome.retryable, threads * rounds);
+    EXPECT_GE(outcome.succeeded.size(), static_cast<size_t>(rounds));
+    EXPECT_EQ(head(), before + outcome.succeeded.size());
+    return outcome;
+  }
+
+  // race() of n writers of one unique value: exactly one wins and appends one
+  // event, every other call is a conflict naming `rule`. Returns the winner.
+  int one_winner(const std::string& rule, int n, const std::function<Status(int)>& fn) {
+    const uint64_t before = head();
+    const auto winners = race(rule, n, fn);
+    EXPECT_EQ(winners.size(), 1u);
+    EXPECT_EQ(head(), before + 1);
+    return winners.empty() ? -1 : winners.front();
+  }
+
+  // What `read()` gives must succeed, and be the same before and after the
+  // store is reopened.
+  template <typename Read>
+  void expect_same_after_reopening(const Read& read) {
+    auto before = read();
+    ASSERT_OK(before);
+    open();
+    auto after = read();
+    ASSERT_OK(after);
+    EXPECT_EQ(*after, *before);
+  }
+
   // Every event in the journal, in order.
   std::vector<events::Event> journalled() {
     auto events = journal().read(1, 100000);
@@ -173,7 +292,46 @@ class RepositoryTest : public ::testing::TestWithParam<Backend> {
   int rebuilds_ = 0;
 };
 
+// A RepositoryTest that builds its own repository with `make` over every store
+// it opens, on a context with the store's journal, database, projector, clock
+// and secrets.
+template <typename Repository,
+          std::unique_ptr<Repository> (*make)(repositories::RepositoryContext&)>
+class OwnRepositoryTest : public RepositoryTest {
+ protected:
+  void opened() override {
+    context_ = std::make_unique<repositories::RepositoryContext>(
+        store().internals().journal(), store().internals().database(),
+        store().internals().projector(), store().clock(), repositories::RepositoryOptions{},
+        store().internals().secrets());
+    repo_ = make(*context_);
+  }
+
+  void close() override {
+    repo_.reset();
+    context_.reset();
+    RepositoryTest::close();
+  }
+
+  Repository& repository() { return *repo_; }
+  repositories::RepositoryContext& context() { return *context_; }
+
+ private:
+  std::unique_ptr<repositories::RepositoryContext> context_;
+  std::unique_ptr<Repository> repo_;
+};
+
 }  // namespace annals::testing
+
+// Runs every TEST_P of `suite` (a RepositoryTest) on SQLite and on PostgreSQL.
+#define INSTANTIATE_ON_BOTH_BACKENDS(suite)                                          \
+  INSTANTIATE_TEST_SUITE_P(Backends, suite,                                          \
+                           ::testing::Values(::annals::testing::Backend::kSqlite,    \
+                                             ::annals::testing::Backend::kPostgres), \
+                           ::annals::testing::BackendName)
+
+// The listed page must be read and hold no rows, of `total` in all.
+#define EXPECT_EMPTY_PAGE(expr, total) ::annals::testing::expect_empty_page((expr), (total), #expr)
 
 // The call's status must be `code` naming `subject` ("" for any), and the
 // call must append nothing. Inside a RepositoryTest.

@@ -15,13 +15,10 @@
 #include "annals/status.h"
 #include "repositories/mcp_auth_repository.h"
 #include "tests/conformance_helpers.h"
+#include "tests/conformance_suites.h"
 #include "tests/mcp_auth_repository_fixture.h"
 
-namespace annals {
-
-void PrintTo(Code code, std::ostream* os) { *os << code_name(code); }
-
-namespace repositories {
+namespace annals::repositories {
 
 void PrintTo(const McpAuthHeader& h, std::ostream* os) {
   *os << "{org_id=\"" << h.org_id << "\", id=\"" << h.id << "\", name=\"" << h.name
@@ -35,6 +32,7 @@ namespace {
 using namespace std::chrono_literals;
 using testing::expect_conflict;
 using testing::expect_invalid;
+using testing::ids_of;
 using Pair = std::pair<std::string, std::string>;
 
 const Timestamp kStart = testing::kFixtureStart;
@@ -52,12 +50,6 @@ NewMcpAuthHeader new_header(std::string id, std::string name, std::string server
 
 McpAuthHeader expected_row(const std::string& org, const NewMcpAuthHeader& h, Timestamp at) {
   return {org, h.id, h.name, h.mcp_server_id, h.header_key, h.created_by, at, at};
-}
-
-std::vector<std::string> ids_of(const std::vector<McpAuthHeader>& rows) {
-  std::vector<std::string> out;
-  for (const auto& r : rows) out.push_back(r.id);
-  return out;
 }
 
 class McpAuthHeaderRepositoryTest : public McpAuthRepositoryTest {};
@@ -247,53 +239,24 @@ TEST_P(McpAuthHeaderRepositoryTest, RetryingCreateIsANoOpButAnotherHeaderWithThe
 TEST_P(McpAuthHeaderRepositoryTest, BadInputIsRefusedNamingTheFieldAndAppendsNothing) {
   ASSERT_OK(repo().create_auth_header("default", new_header("hdr-0", "zero")));
   const auto guard = nothing_appended();
-  struct Case {
-    std::string what;
-    std::string org;
-    std::function<void(NewMcpAuthHeader&)> change;
-    std::string field;
-  };
-  auto keep = [](NewMcpAuthHeader&) {};
-  const std::vector<Case> cases = {
-      {"empty org", "", keep, "org_id"},
-      {"org with SQL", "o'; DROP TABLE mcp_auth_headers;--", keep, "org_id"},
-      {"empty id", "default", [](NewMcpAuthHeader& h) { h.id = ""; }, "id"},
-      {"65-byte id", "default", [](NewMcpAuthHeader& h) { h.id = std::string(65, 'i'); }, "id"},
-      {"id with slash", "default", [](NewMcpAuthHeader& h) { h.id = "a/b"; }, "id"},
-      {"empty name", "default", [](NewMcpAuthHeader& h) { h.name = ""; }, "name"},
-      {"256-byte name", "default", [](NewMcpAuthHeader& h) { h.name = std::string(256, 'n'); },
-       "name"},
-      {"name not UTF-8", "default", [](NewMcpAuthHeader& h) { h.name = "\xff\xfe"; }, "name"},
-      {"name with NUL", "default", [](NewMcpAuthHeader& h) { h.name = std::string("a\0b", 3); },
-       "name"},
-      {"empty server", "default", [](NewMcpAuthHeader& h) { h.mcp_server_id = ""; },
-       "mcp_server_id"},
-      {"server with space", "default", [](NewMcpAuthHeader& h) { h.mcp_server_id = "s 1"; },
-       "mcp_server_id"},
-      {"empty header key", "default", [](NewMcpAuthHeader& h) { h.header_key = ""; }, "header_key"},
-      {"header key with colon", "default", [](NewMcpAuthHeader& h) { h.header_key = "X-A:b"; },
-       "header_key"},
-      {"header key with space", "default", [](NewMcpAuthHeader& h) { h.header_key = "X A"; },
-       "header_key"},
-      {"257-byte header key", "default",
-       [](NewMcpAuthHeader& h) { h.header_key = std::string(257, 'k'); }, "header_key"},
-      {"empty value", "default", [](NewMcpAuthHeader& h) { h.value = ""; }, "value"},
-      {"value with CRLF", "default", [](NewMcpAuthHeader& h) { h.value = "a\r\nX-Evil: 1"; },
-       "value"},
-      {"value with NUL", "default", [](NewMcpAuthHeader& h) { h.value = std::string("a\0", 2); },
-       "value"},
-      {"value not UTF-8", "default", [](NewMcpAuthHeader& h) { h.value = "\xc3"; }, "value"},
-      {"oversized value", "default",
-       [](NewMcpAuthHeader& h) { h.value = std::string(kMaxSecretBytes + 1, 'v'); }, "value"},
-      {"empty created_by", "default", [](NewMcpAuthHeader& h) { h.created_by = ""; }, "created_by"},
-      {"256-byte created_by", "default",
-       [](NewMcpAuthHeader& h) { h.created_by = std::string(256, 'u'); }, "created_by"},
-  };
-  for (const auto& c : cases) {
-    NewMcpAuthHeader h = new_header("hdr-1", "one");
-    c.change(h);
-    expect_invalid(repo().create_auth_header(c.org, h).status(), c.field, "create " + c.what);
-  }
+  using H = NewMcpAuthHeader;
+  const auto rows = testing::rows_of(
+      testing::bad_identifier("id", &H::id, kMaxMcpAuthIdBytes),
+      testing::bad_text("name", &H::name, kMaxMcpAuthNameBytes),
+      testing::bad_identifier("mcp_server_id", &H::mcp_server_id, kMaxMcpAuthIdBytes),
+      testing::bad_values(
+          "header_key", &H::header_key,
+          {{"empty header key", ""},
+           {"header key with colon", "X-A:b"},
+           {"header key with space", "X A"},
+           {"257-byte header key", std::string(kMaxMcpAuthHeaderKeyBytes + 1, 'k')}}),
+      testing::bad_text("value", &H::value, kMaxSecretBytes),
+      testing::bad_values("value", &H::value, {{"value with CRLF", "a\r\nX-Evil: 1"}}),
+      testing::bad_text("created_by", &H::created_by, kMaxMcpAuthUserBytes));
+  testing::expect_bad_inputs_refused(journal(), "create", new_header("hdr-1", "one"), rows,
+                                     [&](const std::string& org, const H& h) {
+                                       return repo().create_auth_header(org, h).status();
+                                     });
   auto upd = [&](std::string org, std::string id, McpAuthHeaderUpdate u) {
     return repo().update_auth_header(org, id, u).status();
   };
@@ -391,27 +354,21 @@ TEST_P(McpAuthHeaderRepositoryTest, ConcurrentRenamesOntoOneNameHaveExactlyOneWi
     ASSERT_OK(repo().create_auth_header(
         "default", new_header("h" + std::to_string(t), "start " + std::to_string(t))));
   }
-  std::barrier start(kThreads);
   std::mutex mu;
   int wins = 0, conflicts = 0;
   std::vector<std::string> unexpected;
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&, t] {
-      start.arrive_and_wait();
-      auto r = repo().update_auth_header("default", "h" + std::to_string(t),
-                                         {t % 2 ? "Target" : "TARGET", "X-API-Key", {}});
-      std::lock_guard lock(mu);
-      if (r.is_ok()) {
-        ++wins;
-      } else if (r.status().subject() == "mcp_auth_header.name") {
-        ++conflicts;
-      } else {
-        unexpected.push_back(r.status().to_string());
-      }
-    });
-  }
-  for (auto& th : threads) th.join();
+  testing::run_together(kThreads, [&](int t) {
+    auto r = repo().update_auth_header("default", "h" + std::to_string(t),
+                                       {t % 2 ? "Target" : "TARGET", "X-API-Key", {}});
+    std::lock_guard lock(mu);
+    if (r.is_ok()) {
+      ++wins;
+    } else if (r.status().subject() == "mcp_auth_header.name") {
+      ++conflicts;
+    } else {
+      unexpected.push_back(r.status().to_string());
+    }
+  });
   for (const auto& u : unexpected) ADD_FAILURE() << u;
   EXPECT_EQ(wins, 1);
   EXPECT_EQ(conflicts, kThreads - 1);
@@ -420,35 +377,14 @@ TEST_P(McpAuthHeaderRepositoryTest, ConcurrentRenamesOntoOneNameHaveExactlyOneWi
 
 TEST_P(McpAuthHeaderRepositoryTest, ConcurrentUpdatesOfOneHeaderSucceedOrAskForARetry) {
   ASSERT_OK(repo().create_auth_header("default", new_header("hdr-1", "key")));
-  constexpr int kThreads = 2, kRounds = 20;
-  std::barrier round(kThreads);
-  std::mutex mu;
-  int ok = 0, retryable = 0;
-  std::vector<std::string> unexpected;
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&, t] {
-      for (int i = 0; i < kRounds; ++i) {
-        round.arrive_and_wait();
-        auto r = repo().update_auth_header(
+  const auto outcome = concurrent_rounds(2, 20, [&](int t, int i) {
+    return repo()
+        .update_auth_header(
             "default", "hdr-1",
-            {"key", "X-API-Key", SecretChange::set("v" + std::to_string(t * 100 + i))});
-        std::lock_guard lock(mu);
-        if (r.is_ok()) {
-          ++ok;
-        } else if (r.status().code() == Code::kConcurrencyConflict) {
-          ++retryable;
-        } else {
-          unexpected.push_back(r.status().to_string());
-        }
-      }
-    });
-  }
-  for (auto& th : threads) th.join();
-  for (const auto& u : unexpected) ADD_FAILURE() << u;
-  EXPECT_GE(ok, kRounds);
-  EXPECT_EQ(ok + retryable, kThreads * kRounds);
-  EXPECT_EQ(head(), static_cast<uint64_t>(1 + ok));
+            {"key", "X-API-Key", SecretChange::set("v" + std::to_string(t * 100 + i))})
+        .status();
+  });
+  EXPECT_EQ(head(), 1 + outcome.succeeded.size());
   EXPECT_OK(repo().get_auth_header_value("default", "hdr-1"));
 }
 
@@ -484,10 +420,7 @@ TEST_P(McpAuthHeaderRepositoryTest, HeadersSurviveReopeningAndNamesStayReserved)
   EXPECT_EQ(value->second, h.value);
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, McpAuthHeaderRepositoryTest,
-                         ::testing::Values(testing::Backend::kSqlite, testing::Backend::kPostgres),
-                         testing::BackendName);
+INSTANTIATE_ON_BOTH_BACKENDS(McpAuthHeaderRepositoryTest);
 
 }  // namespace
-}  // namespace repositories
-}  // namespace annals
+}  // namespace annals::repositories

@@ -105,29 +105,34 @@ class McpAuthRepositoryTest : public testing::RepositoryTest {
     return false;
   }
 
-  // The sealed value column of a header, read straight from the table.
-  std::string stored_value(const std::string& org, const std::string& id) {
+  // What `sql` with `params` reads straight from the tables, in a read
+  // transaction scoped to `org`.
+  std::vector<db::Row> read_rows(const std::string& org, const std::string& sql,
+                                 const std::vector<db::Value>& params) {
     auto txn = store_->internals().database().begin(db::Access::kRead);
     EXPECT_OK(txn);
+    if (!txn.is_ok()) return {};
     EXPECT_OK((*txn)->set_org(org));
-    auto rows = (*txn)->query(
-        "SELECT sealed_header_value FROM mcp_auth_headers WHERE org_id = $1 AND id = $2",
-        {org, id});
+    auto rows = (*txn)->query(sql, params);
     EXPECT_OK(rows);
-    return rows->empty() ? "" : rows->front().text(0);
+    if (!rows.is_ok()) return {};
+    return std::move(rows).value();
+  }
+
+  // The sealed value column of a header, read straight from the table.
+  std::string stored_value(const std::string& org, const std::string& id) {
+    auto rows = read_rows(
+        org, "SELECT sealed_header_value FROM mcp_auth_headers WHERE org_id = $1 AND id = $2",
+        {org, id});
+    return rows.empty() ? "" : rows.front().text(0);
   }
 
   // Every row of the org's OAuth configs and tokens, sealed secrets included.
   std::vector<std::string> dump(const std::string& org) {
     std::vector<std::string> out;
-    auto txn = store_->internals().database().begin(db::Access::kRead);
-    EXPECT_OK(txn);
-    EXPECT_OK((*txn)->set_org(org));
     for (const char* sql : {"SELECT * FROM mcp_oauth_configs WHERE org_id = $1 ORDER BY id",
                             "SELECT * FROM mcp_oauth_tokens WHERE org_id = $1 ORDER BY id"}) {
-      auto rows = (*txn)->query(sql, {org});
-      EXPECT_OK(rows);
-      for (const auto& row : *rows) {
+      for (const auto& row : read_rows(org, sql, {org})) {
         std::string line;
         for (size_t i = 0; i < row.size(); ++i) {
           const auto& v = row.at(i);
@@ -148,14 +153,11 @@ class McpAuthRepositoryTest : public testing::RepositoryTest {
 
   // Token rows (any user) of an OAuth config, straight from the table.
   int64_t tokens_of(const std::string& org, const std::string& config) {
-    auto txn = store_->internals().database().begin(db::Access::kRead);
-    EXPECT_OK(txn);
-    EXPECT_OK((*txn)->set_org(org));
-    auto rows = (*txn)->query(
-        "SELECT COUNT(*) FROM mcp_oauth_tokens WHERE org_id = $1 AND mcp_oauth_config_id = $2",
+    auto rows = read_rows(
+        org, "SELECT COUNT(*) FROM mcp_oauth_tokens WHERE org_id = $1 AND mcp_oauth_config_id = $2",
         {org, config});
-    EXPECT_OK(rows);
-    return rows->front().i64(0);
+    EXPECT_EQ(rows.size(), 1u);
+    return rows.empty() ? -1 : rows.front().i64(0);
   }
 };
 

@@ -14,18 +14,11 @@
 #include "tests/conformance_helpers.h"
 #include "tests/mcp_server_repository_fixture.h"
 
-namespace annals {
-
-void PrintTo(Code code, std::ostream* os) { *os << code_name(code); }
-
-namespace repositories {
+namespace annals::repositories {
 namespace {
 
 using namespace std::chrono_literals;
 using testing::expect_conflict;
-using testing::race;
-
-const Timestamp kStart = testing::kFixtureStart;
 
 // --- instances ----------------------------------------------------------------------
 
@@ -188,22 +181,18 @@ TEST_P(McpServerRepositoryTest, ListInstancesJoinsTheServerAndKeepsToTheUser) {
 TEST_P(McpServerRepositoryTest, ConcurrentCreatesOfOneSlugInAnyCaseHaveExactlyOneWinner) {
   ASSERT_OK(mcp().create_server("default", new_server("srv-1", "https://a.example")));
   const std::vector<std::string> variants = {"Race", "race", "RACE", "rAcE"};
-  auto winners = race("mcp.slug", 8, [&](int t) {
+  const int winner = one_winner("mcp.slug", 8, [&](int t) {
     return mcp()
         .create_instance("default", new_instance("m-" + std::to_string(t), "srv-1",
                                                  variants[t % variants.size()]))
         .status();
   });
-  ASSERT_EQ(winners.size(), 1u);
   EXPECT_EQ(head(), 2u);
   EXPECT_EQ(mcp().get_instance_by_slug("default", "user-1", "race")->id,
-            "m-" + std::to_string(winners.front()));
+            "m-" + std::to_string(winner));
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, McpServerRepositoryTest,
-                         ::testing::Values(testing::Backend::kSqlite, testing::Backend::kPostgres),
-                         testing::BackendName);
+INSTANTIATE_ON_BOTH_BACKENDS(McpServerRepositoryTest);
 
 }  // namespace
-}  // namespace repositories
-}  // namespace annals
+}  // namespace annals::repositories

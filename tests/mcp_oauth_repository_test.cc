@@ -20,11 +20,7 @@
 #include "tests/conformance_helpers.h"
 #include "tests/mcp_auth_repository_fixture.h"
 
-namespace annals {
-
-void PrintTo(Code code, std::ostream* os) { *os << code_name(code); }
-
-namespace repositories {
+namespace annals::repositories {
 namespace {
 
 using namespace std::chrono_literals;
@@ -391,10 +387,7 @@ TEST_P(McpOAuthRepositoryTest, HostileTextRoundTripsByteForByte) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, McpOAuthRepositoryTest,
-                         ::testing::Values(testing::Backend::kSqlite, testing::Backend::kPostgres),
-                         testing::BackendName);
+INSTANTIATE_ON_BOTH_BACKENDS(McpOAuthRepositoryTest);
 
 }  // namespace
-}  // namespace repositories
-}  // namespace annals
+}  // namespace annals::repositories

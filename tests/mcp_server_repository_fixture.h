@@ -19,6 +19,8 @@
 
 namespace annals::repositories {
 
+inline const Timestamp kStart = testing::kFixtureStart;
+
 inline std::string mcp_test_opt(const std::optional<std::string>& v) {
   return v ? "\"" + *v + "\"" : "null";
 }
@@ -74,11 +76,7 @@ inline McpInstanceUpdate update_of(const McpInstance& m) {
           m.tools_cache, m.tools_filter, m.auth_type,   m.auth_uuid};
 }
 
-inline std::vector<std::string> ids_of(const std::vector<McpServer>& rows) {
-  std::vector<std::string> out;
-  for (const auto& r : rows) out.push_back(r.id);
-  return out;
-}
+using testing::ids_of;
 inline std::vector<std::string> ids_of(const std::vector<McpInstanceWithServer>& rows) {
   std::vector<std::string> out;
   for (const auto& r : rows) out.push_back(r.instance.id);

@@ -21,18 +21,11 @@
 #include "tests/conformance_helpers.h"
 #include "tests/mcp_server_repository_fixture.h"
 
-namespace annals {
-
-void PrintTo(Code code, std::ostream* os) { *os << code_name(code); }
-
-namespace repositories {
+namespace annals::repositories {
 namespace {
 
 using namespace std::chrono_literals;
 using testing::expect_conflict;
-using testing::race;
-
-const Timestamp kStart = testing::kFixtureStart;
 
 // --- servers ---------------------------------------------------------------------
 
@@ -303,17 +296,16 @@ TEST_P(McpServerRepositoryTest, ConcurrentCreatesOfOneUrlInAnyFormHaveExactlyOne
   const std::vector<std::string> variants = {
       "https://race.example/mcp", " HTTPS://RACE.example/mcp", "https://Race.Example/MCP\n",
       "\thttps://race.EXAMPLE/mcp"};
-  auto winners = race("mcp_server.url", 8, [&](int t) {
+  const int winner = one_winner("mcp_server.url", 8, [&](int t) {
     return mcp()
         .create_server("default",
                        new_server("srv-" + std::to_string(t), variants[t % variants.size()]))
         .status();
   });
-  ASSERT_EQ(winners.size(), 1u);
   EXPECT_EQ(head(), 1u);
   auto got = mcp().get_server_by_url("default", "https://race.example/mcp");
   ASSERT_OK(got);
-  EXPECT_EQ(got->id, "srv-" + std::to_string(winners.front()));
+  EXPECT_EQ(got->id, "srv-" + std::to_string(winner));
 }
 
 TEST_P(McpServerRepositoryTest, ConcurrentUrlChangesOntoOneUrlHaveExactlyOneWinner) {
@@ -323,17 +315,16 @@ TEST_P(McpServerRepositoryTest, ConcurrentUrlChangesOntoOneUrlHaveExactlyOneWinn
         "default",
         new_server("srv-" + std::to_string(t), "https://" + std::to_string(t) + ".example")));
   }
-  auto winners = race("mcp_server.url", kThreads, [&](int t) {
+  const int winner = one_winner("mcp_server.url", kThreads, [&](int t) {
     McpServerUpdate u{t % 2 ? "https://T.example " : " https://t.EXAMPLE", "n", std::nullopt, true,
                       "root"};
     return mcp().update_server("default", "srv-" + std::to_string(t), u).status();
   });
-  ASSERT_EQ(winners.size(), 1u);
   EXPECT_EQ(head(), static_cast<uint64_t>(kThreads + 1));
   EXPECT_EQ(mcp().get_server_by_url("default", "https://t.example")->id,
-            "srv-" + std::to_string(winners.front()));
+            "srv-" + std::to_string(winner));
   for (int t = 0; t < kThreads; ++t) {
-    if (t == winners.front()) continue;
+    if (t == winner) continue;
     EXPECT_OK(mcp().get_server_by_url("default", "https://" + std::to_string(t) + ".example"));
   }
 }
@@ -492,10 +483,7 @@ TEST_P(McpServerRepositoryTest, EverythingSurvivesReopeningTheStore) {
                   "mcp.slug", "slug still reserved");
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, McpServerRepositoryTest,
-                         ::testing::Values(testing::Backend::kSqlite, testing::Backend::kPostgres),
-                         testing::BackendName);
+INSTANTIATE_ON_BOTH_BACKENDS(McpServerRepositoryTest);
 
 }  // namespace
-}  // namespace repositories
-}  // namespace annals
+}  // namespace annals::repositories

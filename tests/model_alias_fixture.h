@@ -15,6 +15,8 @@
 
 namespace annals::repositories {
 
+using testing::ids_of;
+
 inline void PrintTo(const ApiModelAlias& a, std::ostream* os) {
   *os << "{id=\"" << a.id << "\", api_format=\"" << a.api_format << "\", base_url=\"" << a.base_url
       << "\", models=" << a.models << ", prefix=" << (a.prefix ? "\"" + *a.prefix + "\"" : "null")
@@ -25,7 +27,6 @@ inline void PrintTo(const ApiModelAlias& a, std::ostream* os) {
       << ", updated_at=" << format_timestamp(a.updated_at) << "}";
 }
 
-inline const Timestamp kStart = testing::kFixtureStart;
 inline const Timestamp kEpoch = from_micros(0);
 inline const std::string kKey = "sk-live-PLAINTEXT-0123456789abcdef";
 
@@ -58,12 +59,6 @@ inline ApiModelAlias expected_row(const NewApiModelAlias& a, Timestamp at) {
 inline ApiModelAliasUpdate update_of(const NewApiModelAlias& a,
                                      SecretChange key = SecretChange::keep()) {
   return {a.api_format, a.base_url, a.models, a.prefix, a.forward_all_with_prefix, std::move(key)};
-}
-
-inline std::vector<std::string> ids_of(const std::vector<ApiModelAlias>& rows) {
-  std::vector<std::string> out;
-  for (const auto& r : rows) out.push_back(r.id);
-  return out;
 }
 
 // The master key every test opens the store with.

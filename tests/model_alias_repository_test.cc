@@ -297,28 +297,26 @@ TEST_P(ModelAliasRepositoryTest, ListIsNewestFirstAndPerOrg) {
 
 TEST_P(ModelAliasRepositoryTest, ConcurrentCreatesClaimAPrefixExactlyOnce) {
   // Every other create is a conflict naming the prefix rule.
-  const auto winners = testing::race("api_alias.prefix", 8, [&](int t) {
+  const int winner = one_winner("api_alias.prefix", 8, [&](int t) {
     return models()
         .create_api_alias("default", new_alias("a" + std::to_string(t), "shared/", "k"))
         .status();
   });
-  ASSERT_EQ(winners.size(), 1u);
   EXPECT_EQ(head(), 1u);
   auto list = models().list_api_aliases("default");
   ASSERT_OK(list);
-  EXPECT_EQ(ids_of(*list), (std::vector<std::string>{"a" + std::to_string(winners.front())}));
+  EXPECT_EQ(ids_of(*list), (std::vector<std::string>{"a" + std::to_string(winner)}));
 }
 
 TEST_P(ModelAliasRepositoryTest, ConcurrentRecreatesOfADeletedIdHaveExactlyOneWinner) {
   ASSERT_OK(models().create_api_alias("default", new_alias("a1", "p/")));
   ASSERT_OK(models().delete_api_alias("default", "a1"));
   // Every other create is a conflict naming the id rule.
-  const auto winners = testing::race("api_alias.id", 8, [&](int t) {
+  one_winner("api_alias.id", 8, [&](int t) {
     return models()
         .create_api_alias("default", new_alias("a1", "p" + std::to_string(t) + "/"))
         .status();
   });
-  EXPECT_EQ(winners.size(), 1u);
   EXPECT_EQ(head(), 3u);
   auto list = models().list_api_aliases("default");
   ASSERT_OK(list);
@@ -349,9 +347,7 @@ TEST_P(ModelAliasRepositoryTest, AliasesKeysAndPrefixesSurviveReopening) {
   EXPECT_NE(wrong.status().code(), Code::kNotFound) << wrong.status().to_string();
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, ModelAliasRepositoryTest,
-                         ::testing::Values(testing::Backend::kSqlite, testing::Backend::kPostgres),
-                         testing::BackendName);
+INSTANTIATE_ON_BOTH_BACKENDS(ModelAliasRepositoryTest);
 
 }  // namespace
 }  // namespace annals::repositories

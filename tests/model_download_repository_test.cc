@@ -12,6 +12,7 @@
 
 #include "annals/clock.h"
 #include "annals/status.h"
+#include "tests/conformance_suites.h"
 #include "tests/model_repository_fixture.h"
 
 namespace annals {
@@ -31,8 +32,7 @@ void PrintTo(const DownloadRequest& r, std::ostream* os) {
 namespace {
 
 using namespace std::chrono_literals;
-
-const Timestamp kStart = testing::kFixtureStart;
+using testing::ids_of;
 
 DownloadRequestInput new_request(std::string id, std::string repo = "TheBloke/Llama-2-7B-GGUF",
                                  std::string filename = "llama-2-7b.Q4_K_M.gguf") {
@@ -48,12 +48,6 @@ DownloadRequest expected_row(const DownloadRequestInput& in, Timestamp created, 
   return {in.id,    in.repo,        in.filename,         in.status,
           in.error, in.total_bytes, in.downloaded_bytes, in.started_at,
           created,  updated};
-}
-
-std::vector<std::string> ids_of(const std::vector<DownloadRequest>& rows) {
-  std::vector<std::string> out;
-  for (const auto& r : rows) out.push_back(r.id);
-  return out;
 }
 
 class ModelDownloadRepositoryTest : public ModelRepositoryTest {};
@@ -189,19 +183,10 @@ TEST_P(ModelDownloadRepositoryTest, ListPagesMostRecentlyUpdatedFirstWithExactTo
   ASSERT_OK(p3);
   EXPECT_EQ(ids_of(p3->rows), (std::vector<std::string>{"dl-1"}));
   EXPECT_EQ(p3->rows.front(), expected_row(new_request("dl-1"), kStart, kStart));
-  auto p4 = models().list_download_requests("default", 4, 2);
-  ASSERT_OK(p4);
-  EXPECT_TRUE(p4->rows.empty());
-  EXPECT_EQ(p4->total, 5);
-  auto far = models().list_download_requests("default", 1'000'000, 2);
-  ASSERT_OK(far);
-  EXPECT_TRUE(far->rows.empty());
-  EXPECT_EQ(far->total, 5);
+  EXPECT_EMPTY_PAGE(models().list_download_requests("default", 4, 2), 5);
+  EXPECT_EMPTY_PAGE(models().list_download_requests("default", 1'000'000, 2), 5);
 
-  auto none = models().list_download_requests("empty-org", 1, 10);
-  ASSERT_OK(none);
-  EXPECT_TRUE(none->rows.empty());
-  EXPECT_EQ(none->total, 0);
+  EXPECT_EMPTY_PAGE(models().list_download_requests("empty-org", 1, 10), 0);
 }
 
 TEST_P(ModelDownloadRepositoryTest, WritesInTheSameMicrosecondListLaterWriteFirst) {
@@ -261,49 +246,25 @@ TEST_P(ModelDownloadRepositoryTest, FindReturnsAFilesRequestsNewestFirst) {
 
 TEST_P(ModelDownloadRepositoryTest, BadInputIsRefusedNamingTheFieldAndAppendsNothing) {
   ASSERT_OK(models().create_download_request("default", new_request("dl-0")));
-  struct Case {
-    std::string what;
-    std::string org;
-    std::function<void(DownloadRequestInput&)> change;
-    std::string field;
-  };
-  auto keep = [](DownloadRequestInput&) {};
   using R = DownloadRequestInput;
-  const std::vector<Case> cases = {
-      {"empty org", "", keep, "org_id"},
-      {"65-char org", std::string(65, 'o'), keep, "org_id"},
-      {"org with SQL", "o'; DROP TABLE download_requests;--", keep, "org_id"},
-      {"empty id", "default", [](R& r) { r.id = ""; }, "id"},
-      {"65-byte id", "default", [](R& r) { r.id = std::string(65, 'i'); }, "id"},
-      {"id with space", "default", [](R& r) { r.id = "dl 1"; }, "id"},
-      {"id with quote", "default", [](R& r) { r.id = "dl'1"; }, "id"},
-      {"empty repo", "default", [](R& r) { r.repo = ""; }, "repo"},
-      {"256-byte repo", "default", [](R& r) { r.repo = std::string(256, 'r'); }, "repo"},
-      {"repo not UTF-8", "default", [](R& r) { r.repo = "\xff\xfe"; }, "repo"},
-      {"empty filename", "default", [](R& r) { r.filename = ""; }, "filename"},
-      {"513-byte filename", "default", [](R& r) { r.filename = std::string(513, 'f'); },
-       "filename"},
-      {"filename with NUL", "default", [](R& r) { r.filename = std::string("a\0b", 3); },
-       "filename"},
-      {"status 7", "default", [](R& r) { r.status = static_cast<DownloadStatus>(7); }, "status"},
-      {"status -1", "default", [](R& r) { r.status = static_cast<DownloadStatus>(-1); }, "status"},
-      {"oversized error", "default",
-       [](R& r) { r.error = std::string(kMaxDownloadErrorBytes + 1, 'e'); }, "error"},
-      {"error not UTF-8", "default", [](R& r) { r.error = "\xc3\x28"; }, "error"},
-      {"negative total", "default", [](R& r) { r.total_bytes = -1; }, "total_bytes"},
-      {"negative downloaded", "default", [](R& r) { r.downloaded_bytes = -1; }, "downloaded_bytes"},
-  };
-  for (const auto& c : cases) {
-    const auto guard = nothing_appended(c.what);
-    DownloadRequestInput r = new_request("dl-1");
-    c.change(r);
-    testing::expect_invalid(models().create_download_request(c.org, r).status(), c.field,
-                            "create " + c.what);
-    DownloadRequestInput u = new_request("dl-0");
-    c.change(u);
-    testing::expect_invalid(models().update_download_request(c.org, u).status(), c.field,
-                            "update " + c.what);
-  }
+  const auto rows = testing::rows_of(
+      testing::bad_identifier("id", &R::id, kMaxDownloadIdBytes),
+      testing::bad_text("repo", &R::repo, kMaxRepoBytes),
+      testing::bad_text("filename", &R::filename, kMaxFilenameBytes),
+      testing::bad_text("error", &R::error, kMaxDownloadErrorBytes, testing::Empty::kAllowed),
+      testing::BadInputs<R>{
+          {"status 7", [](R& r) { r.status = static_cast<DownloadStatus>(7); }, "status"},
+          {"status -1", [](R& r) { r.status = static_cast<DownloadStatus>(-1); }, "status"},
+          {"negative total", [](R& r) { r.total_bytes = -1; }, "total_bytes"},
+          {"negative downloaded", [](R& r) { r.downloaded_bytes = -1; }, "downloaded_bytes"}});
+  testing::expect_bad_inputs_refused(journal(), "create", new_request("dl-1"), rows,
+                                     [&](const std::string& org, const R& r) {
+                                       return models().create_download_request(org, r).status();
+                                     });
+  testing::expect_bad_inputs_refused(journal(), "update", new_request("dl-0"), rows,
+                                     [&](const std::string& org, const R& u) {
+                                       return models().update_download_request(org, u).status();
+                                     });
   EXPECT_CODE(models().get_download_request("default", "dl-1"), Code::kNotFound);
   auto unchanged = models().get_download_request("default", "dl-0");
   ASSERT_OK(unchanged);
@@ -350,51 +311,26 @@ TEST_P(ModelDownloadRepositoryTest, FieldsAtTheirLimitsAndHostileTextRoundTrip) 
 
 TEST_P(ModelDownloadRepositoryTest, ConcurrentCreatesOfOneIdHaveExactlyOneWinner) {
   // Every other call is a conflict naming the id rule.
-  const auto winners = testing::race("download_request.id", 8, [&](int t) {
+  const int winner = one_winner("download_request.id", 8, [&](int t) {
     return models()
         .create_download_request("default",
                                  new_request("dl-race", "repo/" + std::to_string(t), "f.gguf"))
         .status();
   });
-  ASSERT_EQ(winners.size(), 1u);
   EXPECT_EQ(head(), 1u);
   auto got = models().get_download_request("default", "dl-race");
   ASSERT_OK(got);
-  EXPECT_EQ(got->repo, "repo/" + std::to_string(winners.front()));
+  EXPECT_EQ(got->repo, "repo/" + std::to_string(winner));
 }
 
 TEST_P(ModelDownloadRepositoryTest, ConcurrentUpdatesSucceedOrAskForARetry) {
   ASSERT_OK(models().create_download_request("default", new_request("dl-1")));
-  constexpr int kThreads = 4;
-  constexpr int kRounds = 20;
-  std::barrier round(kThreads);
-  std::mutex mu;
-  int ok = 0, retry = 0;
-  std::vector<std::string> unexpected;
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&, t] {
-      for (int i = 0; i < kRounds; ++i) {
-        DownloadRequestInput r = new_request("dl-1");
-        r.downloaded_bytes = t * 1000 + i;
-        round.arrive_and_wait();
-        auto u = models().update_download_request("default", r);
-        std::lock_guard lock(mu);
-        if (u.is_ok()) {
-          ++ok;
-        } else if (u.status().code() == Code::kConcurrencyConflict && u.status().retryable()) {
-          ++retry;
-        } else {
-          unexpected.push_back(u.status().to_string());
-        }
-      }
-    });
-  }
-  for (auto& th : threads) th.join();
-  for (const auto& u : unexpected) ADD_FAILURE() << u;
-  EXPECT_EQ(ok + retry, kThreads * kRounds);
-  EXPECT_GE(ok, kRounds);
-  EXPECT_EQ(head(), 1u + static_cast<uint64_t>(ok));
+  const auto outcome = concurrent_rounds(4, 20, [&](int t, int i) {
+    DownloadRequestInput r = new_request("dl-1");
+    r.downloaded_bytes = t * 1000 + i;
+    return models().update_download_request("default", r).status();
+  });
+  EXPECT_EQ(head(), 1 + outcome.succeeded.size());
 }
 
 TEST_P(ModelDownloadRepositoryTest, RequestsSurviveReopeningTheStore) {
@@ -416,9 +352,7 @@ TEST_P(ModelDownloadRepositoryTest, RequestsSurviveReopeningTheStore) {
   EXPECT_EQ(head(), before);
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, ModelDownloadRepositoryTest,
-                         ::testing::Values(testing::Backend::kSqlite, testing::Backend::kPostgres),
-                         testing::BackendName);
+INSTANTIATE_ON_BOTH_BACKENDS(ModelDownloadRepositoryTest);
 
 }  // namespace
 }  // namespace repositories

@@ -14,6 +14,7 @@
 
 #include "annals/clock.h"
 #include "annals/status.h"
+#include "tests/conformance_suites.h"
 #include "tests/model_repository_fixture.h"
 
 namespace annals {
@@ -45,8 +46,6 @@ void PrintTo(const ModelMetadata& m, std::ostream* os) {
 namespace {
 
 using namespace std::chrono_literals;
-
-const Timestamp kStart = testing::kFixtureStart;
 
 ModelMetadataInput local(std::string repo, std::string filename, std::string snapshot = "main") {
   ModelMetadataInput m;
@@ -345,59 +344,35 @@ TEST_P(ModelMetadataRepositoryTest, LargeChatTemplatesAndHostileTextRoundTrip) {
 
 TEST_P(ModelMetadataRepositoryTest, BadInputIsRefusedNamingTheFieldAndAppendsNothing) {
   ASSERT_OK(models().upsert_model_metadata("default", local("r/a", "a.gguf")));
-  struct Case {
-    std::string what;
-    std::string org;
-    std::function<void(ModelMetadataInput&)> change;
-    std::string field;
-  };
-  auto keep = [](ModelMetadataInput&) {};
   using M = ModelMetadataInput;
-  const std::vector<Case> cases = {
-      {"empty org", "", keep, "org_id"},
-      {"org with space", "a b", keep, "org_id"},
-      {"source 5", "default", [](M& m) { m.source = static_cast<ModelSource>(5); }, "source"},
-      {"local without repo", "default", [](M& m) { m.repo = ""; }, "repo"},
-      {"local without filename", "default", [](M& m) { m.filename = ""; }, "filename"},
-      {"local without snapshot", "default", [](M& m) { m.snapshot = ""; }, "snapshot"},
-      {"long repo", "default", [](M& m) { m.repo = std::string(kMaxRepoBytes + 1, 'r'); }, "repo"},
-      {"long filename", "default",
-       [](M& m) { m.filename = std::string(kMaxFilenameBytes + 1, 'f'); }, "filename"},
-      {"long snapshot", "default",
-       [](M& m) { m.snapshot = std::string(kMaxSnapshotBytes + 1, 's'); }, "snapshot"},
-      {"repo not UTF-8", "default", [](M& m) { m.repo = "\xff"; }, "repo"},
-      {"filename with NUL", "default", [](M& m) { m.filename = std::string("a\0", 2); },
-       "filename"},
-      {"api without id", "default",
-       [](M& m) {
-         m = remote("x");
-         m.api_model_id.reset();
-       },
-       "api_model_id"},
-      {"empty api id", "default", [](M& m) { m.api_model_id = ""; }, "api_model_id"},
-      {"long api id", "default",
-       [](M& m) { m.api_model_id = std::string(kMaxApiModelIdBytes + 1, 'i'); }, "api_model_id"},
-      {"negative input", "default", [](M& m) { m.max_input_tokens = -1; }, "max_input_tokens"},
-      {"negative output", "default", [](M& m) { m.max_output_tokens = -5; }, "max_output_tokens"},
-      {"architecture not JSON", "default", [](M& m) { m.architecture = "{"; }, "architecture"},
-      {"architecture empty", "default", [](M& m) { m.architecture = ""; }, "architecture"},
-      {"architecture too big", "default",
-       [](M& m) { m.architecture = "\"" + std::string(kMaxArchitectureBytes, 'a') + "\""; },
-       "architecture"},
-      {"metadata not JSON", "default", [](M& m) { m.additional_metadata = "{'a': 1}"; },
-       "additional_metadata"},
-      {"template too big", "default",
-       [](M& m) { m.chat_template = std::string(kMaxChatTemplateBytes + 1, 't'); },
-       "chat_template"},
-      {"template not UTF-8", "default", [](M& m) { m.chat_template = "\xc3\x28"; },
-       "chat_template"},
-  };
-  for (const auto& c : cases) {
-    const auto guard = nothing_appended(c.what);
-    ModelMetadataInput m = local("r/new", "new.gguf");
-    c.change(m);
-    testing::expect_invalid(models().upsert_model_metadata(c.org, m).status(), c.field, c.what);
-  }
+  const auto rows = testing::rows_of(
+      testing::bad_text("repo", &M::repo, kMaxRepoBytes),
+      testing::bad_text("filename", &M::filename, kMaxFilenameBytes),
+      testing::bad_text("snapshot", &M::snapshot, kMaxSnapshotBytes),
+      testing::bad_text("api_model_id", &M::api_model_id, kMaxApiModelIdBytes),
+      testing::bad_text("chat_template", &M::chat_template, kMaxChatTemplateBytes,
+                        testing::Empty::kAllowed),
+      testing::bad_values(
+          "architecture", &M::architecture,
+          {{"architecture not JSON", "{"},
+           {"architecture empty", ""},
+           {"architecture too big", "\"" + std::string(kMaxArchitectureBytes, 'a') + "\""}}),
+      testing::bad_values("additional_metadata", &M::additional_metadata,
+                          {{"metadata not JSON", "{'a': 1}"}}),
+      testing::BadInputs<M>{
+          {"source 5", [](M& m) { m.source = static_cast<ModelSource>(5); }, "source"},
+          {"api without id",
+           [](M& m) {
+             m = remote("x");
+             m.api_model_id.reset();
+           },
+           "api_model_id"},
+          {"negative input", [](M& m) { m.max_input_tokens = -1; }, "max_input_tokens"},
+          {"negative output", [](M& m) { m.max_output_tokens = -5; }, "max_output_tokens"}});
+  testing::expect_bad_inputs_refused(journal(), "upsert", local("r/new", "new.gguf"), rows,
+                                     [&](const std::string& org, const M& m) {
+                                       return models().upsert_model_metadata(org, m).status();
+                                     });
   testing::expect_invalid(models().get_model_metadata("default", "", "a.gguf", "main").status(),
                           "repo", "get repo");
   testing::expect_invalid(models().get_model_metadata("default", "r/a", "a.gguf", "").status(),
@@ -414,27 +389,16 @@ TEST_P(ModelMetadataRepositoryTest, BadInputIsRefusedNamingTheFieldAndAppendsNot
 
 TEST_P(ModelMetadataRepositoryTest, ConcurrentFirstUpsertsMakeOneRowAndOneStream) {
   constexpr int kThreads = 8;
-  std::barrier start(kThreads);
   std::mutex mu;
-  std::vector<std::string> unexpected;
   std::set<int64_t> ids;
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&, t] {
-      ModelMetadataInput m = local("r/race", "race.gguf");
-      m.max_input_tokens = t;
-      start.arrive_and_wait();
-      auto r = models().upsert_model_metadata("default", m);
-      std::lock_guard lock(mu);
-      if (r.is_ok()) {
-        ids.insert(r->id);
-      } else {
-        unexpected.push_back(r.status().to_string());
-      }
-    });
-  }
-  for (auto& th : threads) th.join();
-  for (const auto& u : unexpected) ADD_FAILURE() << u;
+  testing::run_together(kThreads, [&](int t) {
+    ModelMetadataInput m = local("r/race", "race.gguf");
+    m.max_input_tokens = t;
+    auto r = models().upsert_model_metadata("default", m);
+    EXPECT_OK(r);
+    std::lock_guard lock(mu);
+    if (r.is_ok()) ids.insert(r->id);
+  });
   EXPECT_EQ(ids, (std::set<int64_t>{1}));
   EXPECT_EQ(head(), static_cast<uint64_t>(kThreads));
   auto all = models().list_model_metadata("default");
@@ -472,9 +436,7 @@ TEST_P(ModelMetadataRepositoryTest, RowsSurviveReopeningTheStore) {
   EXPECT_EQ(again->created_at, kStart);
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, ModelMetadataRepositoryTest,
-                         ::testing::Values(testing::Backend::kSqlite, testing::Backend::kPostgres),
-                         testing::BackendName);
+INSTANTIATE_ON_BOTH_BACKENDS(ModelMetadataRepositoryTest);
 
 }  // namespace
 }  // namespace repositories

@@ -1,6 +1,6 @@
 // What the ModelRepository tests (model metadata, download requests, API model
 // aliases) share: the repository fixture with a ModelRepository built over
-// every store it opens, and the status printer.
+// every store it opens, and the time its clock starts at.
 #pragma once
 
 #include <memory>
@@ -11,34 +11,14 @@
 #include "repositories/operator.h"
 #include "tests/conformance_helpers.h"
 
-namespace annals {
+namespace annals::repositories {
 
-inline void PrintTo(Code code, std::ostream* os) { *os << code_name(code); }
+inline const Timestamp kStart = testing::kFixtureStart;
 
-namespace repositories {
-
-class ModelRepositoryTest : public testing::RepositoryTest {
+class ModelRepositoryTest
+    : public testing::OwnRepositoryTest<ModelRepository, make_model_repository> {
  protected:
-  void opened() override {
-    context_ = std::make_unique<RepositoryContext>(
-        store().internals().journal(), store().internals().database(),
-        store().internals().projector(), store().clock(), RepositoryOptions{},
-        store().internals().secrets());
-    repo_ = make_model_repository(*context_);
-  }
-
-  void close() override {
-    repo_.reset();
-    context_.reset();
-    RepositoryTest::close();
-  }
-
-  ModelRepository& models() { return *repo_; }
-
- private:
-  std::unique_ptr<RepositoryContext> context_;
-  std::unique_ptr<ModelRepository> repo_;
+  ModelRepository& models() { return repository(); }
 };
 
-}  // namespace repositories
-}  // namespace annals
+}  // namespace annals::repositories

@@ -4,9 +4,6 @@
 // with the erased error, and other orgs do not notice.
 #include <gtest/gtest.h>
 
-#include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <memory>
 #include <string>
 #include <vector>
@@ -15,8 +12,10 @@
 #include "annals/status.h"
 #include "core/validate.h"
 #include "repositories/operator.h"
+#include "tests/model_alias_fixture.h"
 #include "tests/secret_rows.h"
 #include "tests/test_support.h"
+#include "tests/toolset_repository_fixture.h"
 
 namespace annals::repositories {
 namespace {
@@ -25,21 +24,8 @@ using annals::testing::Backend;
 using annals::testing::TempDir;
 using annals::testing::TestDatabase;
 
-const Timestamp kStart = from_micros(1'767'225'600'000'000);  // 2026-01-01T00:00:00Z
-
 std::string secret(const std::string& org, const std::string& what) {
   return "S3CRET-" + org + "-" + what;
-}
-
-// Every file under `root`, concatenated.
-std::string read_tree(const std::string& root) {
-  std::string all;
-  for (const auto& entry : std::filesystem::recursive_directory_iterator(root)) {
-    if (!entry.is_regular_file()) continue;
-    std::ifstream in(entry.path(), std::ios::binary);
-    all.append(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  }
-  return all;
 }
 
 // The status must be the erased error of a forgotten org.
@@ -59,7 +45,7 @@ void expect_refused(const Status& s, const std::string& org, const std::string& 
   EXPECT_NE(s.message().find("org '" + org + "' was forgotten at "), std::string::npos)
       << what << ": " << s.to_string();
 }
-#define EXPECT_REFUSED(expr, org) expect_refused((expr).status(), (org), #expr)
+#define EXPECT_SEAL_REFUSED(expr, org) expect_refused((expr).status(), (org), #expr)
 
 class OrgForgetTest : public ::testing::TestWithParam<Backend> {
  protected:
@@ -188,7 +174,7 @@ TEST_P(OrgForgetTest, ForgettingAnOrgErasesItsSecretsAndNothingElse) {
   ASSERT_OK(acme_events);
   ASSERT_FALSE(acme_events->empty());
   // The search can find things: the key is in the files before forgetting.
-  ASSERT_NE(read_tree(journal_dir()).find(**acme_key), std::string::npos);
+  ASSERT_NE(testing::read_tree(journal_dir()).find(**acme_key), std::string::npos);
 
   clock_.advance(std::chrono::seconds(90));
   ASSERT_OK(store_->forget_org("acme"));
@@ -203,7 +189,7 @@ TEST_P(OrgForgetTest, ForgettingAnOrgErasesItsSecretsAndNothingElse) {
 
   // The key is gone from the journal folder: no table or log file holds it,
   // while the other org's key (random bytes too) is still found.
-  std::string files = read_tree(journal_dir());
+  std::string files = testing::read_tree(journal_dir());
   EXPECT_EQ(files.find(**acme_key), std::string::npos) << "acme's wrapped key is still on disk";
   EXPECT_NE(files.find(**globex_key), std::string::npos);
   EXPECT_EQ(*journal.data_key("acme"), std::nullopt);
@@ -223,7 +209,7 @@ TEST_P(OrgForgetTest, ForgettingAnOrgErasesItsSecretsAndNothingElse) {
 
   // Closing the store flushes again: still not on disk.
   store_.reset();
-  EXPECT_EQ(read_tree(journal_dir()).find(**acme_key), std::string::npos);
+  EXPECT_EQ(testing::read_tree(journal_dir()).find(**acme_key), std::string::npos);
 }
 
 TEST_P(OrgForgetTest, AKeyStillOnlyInTheWriteAheadLogIsShreddedToo) {
@@ -233,9 +219,9 @@ TEST_P(OrgForgetTest, AKeyStillOnlyInTheWriteAheadLogIsShreddedToo) {
   auto key = store_->internals().journal().data_key("acme");
   ASSERT_OK(key);
   ASSERT_TRUE(key->has_value());
-  ASSERT_NE(read_tree(journal_dir()).find(**key), std::string::npos);
+  ASSERT_NE(testing::read_tree(journal_dir()).find(**key), std::string::npos);
   ASSERT_OK(store_->forget_org("acme"));
-  EXPECT_EQ(read_tree(journal_dir()).find(**key), std::string::npos)
+  EXPECT_EQ(testing::read_tree(journal_dir()).find(**key), std::string::npos)
       << "acme's wrapped key is still on disk";
   expect_secrets_erased("acme");
   expect_plain_reads_work("acme");
@@ -247,23 +233,19 @@ TEST_P(OrgForgetTest, SealForAForgottenOrgIsRefusedAndAppendsNothing) {
   const uint64_t head = store_->internals().journal().head();
 
   Secrets& secrets = *store_->internals().secrets();
-  EXPECT_REFUSED(secrets.seal("acme", "toolsets.api_key/ts-2", "sk-new"), "acme");
-  NewToolset toolset;
-  toolset.id = "ts-2";
-  toolset.user_id = "user-1";
-  toolset.toolset_type = "builtin-exa-search";
-  toolset.slug = "exa-2";
+  EXPECT_SEAL_REFUSED(secrets.seal("acme", "toolsets.api_key/ts-2", "sk-new"), "acme");
+  NewToolset toolset = toolset_tests::new_toolset("ts-2", "exa-2");
   toolset.api_key = "sk-new";
-  EXPECT_REFUSED(store_->toolsets().create("acme", toolset), "acme");
+  EXPECT_SEAL_REFUSED(store_->toolsets().create("acme", toolset), "acme");
   ToolsetUpdate update;
   update.slug = "exa";
   update.api_key = SecretChange::set("sk-newer");
-  EXPECT_REFUSED(store_->toolsets().update("acme", "user-1", "ts-1", update), "acme");
+  EXPECT_SEAL_REFUSED(store_->toolsets().update("acme", "user-1", "ts-1", update), "acme");
   NewAppInstance instance;
   instance.client_id = "client-2";
   instance.client_secret = "cs-new";
   instance.scope = "scope_user";
-  EXPECT_REFUSED(store_->app_instance().upsert("acme", instance), "acme");
+  EXPECT_SEAL_REFUSED(store_->app_instance().upsert("acme", instance), "acme");
   EXPECT_EQ(store_->internals().journal().head(), head);
 
   // No new key was created behind the tombstone.
@@ -275,14 +257,10 @@ TEST_P(OrgForgetTest, SealForAForgottenOrgIsRefusedAndAppendsNothing) {
   // An org that never had a key is recorded as forgotten all the same.
   ASSERT_OK(store_->forget_org("newco"));
   EXPECT_TRUE(store_->internals().journal().data_key_forgotten_at("newco")->has_value());
-  EXPECT_REFUSED(secrets.seal("newco", "p", "x"), "newco");
-  NewApiModelAlias alias;
-  alias.id = "alias-9";
-  alias.api_format = "openai";
-  alias.base_url = "https://api.example.com/v1";
-  alias.models = "[]";
-  alias.api_key = "sk-9";
-  EXPECT_REFUSED(store_->models().create_api_alias("newco", alias), "newco");
+  EXPECT_SEAL_REFUSED(secrets.seal("newco", "p", "x"), "newco");
+  EXPECT_SEAL_REFUSED(
+      store_->models().create_api_alias("newco", new_alias("alias-9", std::nullopt, "sk-9")),
+      "newco");
   EXPECT_EQ(store_->internals().journal().head(), head);
   EXPECT_EQ(*store_->internals().journal().data_key("newco"), std::nullopt);
 }
@@ -295,7 +273,7 @@ TEST_P(OrgForgetTest, ReopeningTheStoreKeepsTheOrgForgotten) {
   expect_secrets_erased("acme");
   expect_plain_reads_work("acme");
   expect_secrets_open("globex");
-  EXPECT_REFUSED(store_->internals().secrets()->seal("acme", "p", "x"), "acme");
+  EXPECT_SEAL_REFUSED(store_->internals().secrets()->seal("acme", "p", "x"), "acme");
 
   // A store without the master key can forget too; the next one with it
   // finds the org forgotten.

@@ -6,13 +6,28 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
 #include <functional>
+#include <iterator>
 #include <string>
 
 #include "annals/store.h"
 #include "tests/test_support.h"
 
 namespace annals::testing {
+
+// Every file under `root`, concatenated: where a secret must not be found in
+// plain text.
+inline std::string read_tree(const std::string& root) {
+  std::string all;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(root)) {
+    if (!entry.is_regular_file()) continue;
+    std::ifstream in(entry.path(), std::ios::binary);
+    all.append(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  return all;
+}
 
 // What each call stores, by the call's name: "alias", "app-instance",
 // "toolset", "header", "oauth-client", "oauth-regtoken", "token-access",

@@ -5,8 +5,6 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 
 #include "repositories/operator.h"
 #include "tests/secret_rows.h"
@@ -61,17 +59,6 @@ class SecretStorageTest : public ::testing::TestWithParam<Backend> {
     ASSERT_EQ(written, expected);
   }
 
-  // Every file under `root`, concatenated.
-  static std::string read_tree(const std::string& root) {
-    std::string all;
-    for (const auto& entry : std::filesystem::recursive_directory_iterator(root)) {
-      if (!entry.is_regular_file()) continue;
-      std::ifstream in(entry.path(), std::ios::binary);
-      all.append(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-    }
-    return all;
-  }
-
   std::string postgres_dump() {
     std::string dump_bin;
     for (const char* v : {"17", "16", "15", "14", "13"}) {
@@ -114,10 +101,11 @@ TEST_P(SecretStorageTest, NoSecretIsStoredInPlainText) {
   // While the store is open the journal's write-ahead log holds every event
   // uncompressed; after close the events are in (compressed) table files.
   // Search both.
-  std::string journal = read_tree(dir_.sub("data") + "/journal");
+  std::string journal = testing::read_tree(dir_.sub("data") + "/journal");
   store_.reset();
-  journal += read_tree(dir_.sub("data") + "/journal");
-  std::string database = GetParam() == Backend::kSqlite ? read_tree(dir_.path()) : postgres_dump();
+  journal += testing::read_tree(dir_.sub("data") + "/journal");
+  std::string database =
+      GetParam() == Backend::kSqlite ? testing::read_tree(dir_.path()) : postgres_dump();
   ASSERT_GT(journal.size(), 1000u);
   ASSERT_GT(database.size(), 1000u);
   // The search can find things: non-secret values written alongside are there.

@@ -10,6 +10,7 @@
 
 #include "annals/status.h"
 #include "core/validate.h"
+#include "tests/conformance_suites.h"
 #include "tests/token_repository_fixture.h"
 
 namespace annals::repositories {
@@ -38,10 +39,7 @@ TEST_P(TokenInputTest, PageFarPastTheEndIsEmptyEvenWhenItsOffsetWouldOverflow) {
     ASSERT_OK(tokens().create("default",
                               new_token("tok-" + std::to_string(i), "pfx_" + std::to_string(i))));
   }
-  auto far = tokens().list("default", "user-1", 1'000'000, 3);
-  ASSERT_OK(far);
-  EXPECT_TRUE(far->rows.empty());
-  EXPECT_EQ(far->total, 3);
+  EXPECT_EMPTY_PAGE(tokens().list("default", "user-1", 1'000'000, 3), 3);
 
   // (page - 1) * per_page is past INT64_MAX here. Refusing the page or
   // returning no rows are both right; returning the first page is not.
@@ -60,52 +58,19 @@ TEST_P(TokenInputTest, BadInputIsRefusedNamingTheFieldAndAppendsNothing) {
   ASSERT_OK(tokens().create("default", new_token("tok-0", "pfx_0")));
   const auto guard = nothing_appended();
 
-  struct Case {
-    std::string what;
-    std::string org;
-    std::function<void(NewApiToken&)> change;
-    std::string field;
-  };
-  auto keep = [](NewApiToken&) {};
-  const std::vector<Case> cases = {
-      {"empty org", "", keep, "org_id"},
-      {"65-char org", std::string(65, 'o'), keep, "org_id"},
-      {"org with slash", "a/b", keep, "org_id"},
-      {"org with space", "a b", keep, "org_id"},
-      {"org with SQL", "org'; DROP TABLE api_tokens;--", keep, "org_id"},
-      {"empty id", "default", [](NewApiToken& t) { t.id = ""; }, "id"},
-      {"65-byte id", "default", [](NewApiToken& t) { t.id = std::string(65, 'i'); }, "id"},
-      {"id with space", "default", [](NewApiToken& t) { t.id = "tok 1"; }, "id"},
-      {"empty user_id", "default", [](NewApiToken& t) { t.user_id = ""; }, "user_id"},
-      {"256-byte user_id", "default", [](NewApiToken& t) { t.user_id = std::string(256, 'u'); },
-       "user_id"},
-      {"user_id not UTF-8", "default", [](NewApiToken& t) { t.user_id = "\xff\xfe"; }, "user_id"},
-      {"256-byte name", "default", [](NewApiToken& t) { t.name = std::string(256, 'n'); }, "name"},
-      {"name not UTF-8", "default", [](NewApiToken& t) { t.name = "\xff\xfe"; }, "name"},
-      {"name with NUL", "default", [](NewApiToken& t) { t.name = std::string("a\0b", 3); }, "name"},
-      {"empty prefix", "default", [](NewApiToken& t) { t.token_prefix = ""; }, "token_prefix"},
-      {"65-byte prefix", "default", [](NewApiToken& t) { t.token_prefix = std::string(65, 'p'); },
-       "token_prefix"},
-      {"prefix with space", "default", [](NewApiToken& t) { t.token_prefix = "pfx 1"; },
-       "token_prefix"},
-      {"prefix with quote", "default", [](NewApiToken& t) { t.token_prefix = "pfx'1"; },
-       "token_prefix"},
-      {"prefix with double quote", "default", [](NewApiToken& t) { t.token_prefix = "pfx\"1"; },
-       "token_prefix"},
-      {"empty hash", "default", [](NewApiToken& t) { t.token_hash = ""; }, "token_hash"},
-      {"257-byte hash", "default", [](NewApiToken& t) { t.token_hash = std::string(257, 'h'); },
-       "token_hash"},
-      {"empty scopes", "default", [](NewApiToken& t) { t.scopes = ""; }, "scopes"},
-      {"1025-byte scopes", "default", [](NewApiToken& t) { t.scopes = std::string(1025, 's'); },
-       "scopes"},
-      {"status 7", "default", [](NewApiToken& t) { t.status = static_cast<TokenStatus>(7); },
-       "status"},
-  };
-  for (const auto& c : cases) {
-    NewApiToken t = new_token("tok-1", "pfx_1");
-    c.change(t);
-    expect_invalid(tokens().create(c.org, t).status(), c.field, "create " + c.what);
-  }
+  using T = NewApiToken;
+  const auto rows = testing::rows_of(
+      testing::bad_identifier("id", &T::id, kMaxTokenIdBytes),
+      testing::bad_text("user_id", &T::user_id, kMaxUserIdBytes),
+      testing::bad_text("name", &T::name, kMaxTokenNameBytes, testing::Empty::kAllowed),
+      testing::bad_identifier("token_prefix", &T::token_prefix, kMaxTokenPrefixBytes),
+      testing::bad_text("token_hash", &T::token_hash, kMaxTokenHashBytes),
+      testing::bad_text("scopes", &T::scopes, kMaxScopesBytes),
+      testing::BadInputs<T>{
+          {"status 7", [](T& t) { t.status = static_cast<TokenStatus>(7); }, "status"}});
+  testing::expect_bad_inputs_refused(
+      journal(), "create", new_token("tok-1", "pfx_1"), rows,
+      [&](const std::string& org, const T& t) { return tokens().create(org, t).status(); });
   EXPECT_CODE(tokens().get_by_prefix("pfx_1"), Code::kNotFound);
 
   // update, get and get_by_prefix check their input the same way.
@@ -163,20 +128,7 @@ TEST_P(TokenInputTest, EmptyNameIsAllowed) {
 }
 
 TEST_P(TokenInputTest, HostileButValidNamesRoundTripByteForByte) {
-  const std::vector<std::string> names = {
-      "it's",
-      "\"double\"",
-      "'; DROP TABLE api_tokens; --",
-      "%",
-      "_",
-      "100%_off",
-      "emoji 🎉👩‍💻",
-      "line1\nline2\r\n",
-      "tab\there",
-      "back\\slash",
-      "$1",
-      " padded ",
-  };
+  const auto names = testing::hostile_text("api_tokens", {"tab\there"});
   int n = 0;
   for (const auto& name : names) {
     NewApiToken t = new_token("tok-" + std::to_string(n), "pfx_" + std::to_string(n));
@@ -205,9 +157,7 @@ TEST_P(TokenInputTest, HostileButValidNamesRoundTripByteForByte) {
   EXPECT_EQ(page->total, static_cast<int64_t>(names.size()));
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, TokenInputTest,
-                         ::testing::Values(testing::Backend::kSqlite, testing::Backend::kPostgres),
-                         testing::BackendName);
+INSTANTIATE_ON_BOTH_BACKENDS(TokenInputTest);
 
 }  // namespace
 }  // namespace annals::repositories

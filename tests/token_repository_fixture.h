@@ -16,11 +16,7 @@
 #include "repositories/token_repository.h"
 #include "tests/conformance_helpers.h"
 
-namespace annals {
-
-inline void PrintTo(Code code, std::ostream* os) { *os << code_name(code); }
-
-namespace repositories {
+namespace annals::repositories {
 
 inline void PrintTo(TokenStatus status, std::ostream* os) { *os << token_status_name(status); }
 
@@ -33,6 +29,8 @@ inline void PrintTo(const ApiToken& t, std::ostream* os) {
 }
 
 namespace token_tests {
+
+using testing::ids_of;
 
 inline const Timestamp kStart = testing::kFixtureStart;
 
@@ -54,17 +52,10 @@ inline ApiToken expected_row(const std::string& org, const NewApiToken& t, Times
           t.scopes, t.status, at,        at,     std::nullopt};
 }
 
-inline std::vector<std::string> ids_of(const std::vector<ApiToken>& rows) {
-  std::vector<std::string> out;
-  for (const auto& r : rows) out.push_back(r.id);
-  return out;
-}
-
 class TokenRepositoryTest : public testing::RepositoryTest {
  protected:
   TokenRepository& tokens() { return store().tokens(); }
 };
 
 }  // namespace token_tests
-}  // namespace repositories
-}  // namespace annals
+}  // namespace annals::repositories

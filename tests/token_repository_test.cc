@@ -100,20 +100,14 @@ TEST_P(TokenRepositoryTest, ListPagesAUsersTokensNewestFirst) {
   EXPECT_EQ(p3->rows.front(),
             expected_row("default", new_token("tok-1", "pfx_1", "user-1"), kStart));
 
-  auto p4 = tokens().list("default", "user-1", 4, 3);
-  ASSERT_OK(p4);
-  EXPECT_TRUE(p4->rows.empty());
-  EXPECT_EQ(p4->total, 7);
+  EXPECT_EMPTY_PAGE(tokens().list("default", "user-1", 4, 3), 7);
 
   auto all = tokens().list("default", "user-1", 1, kMaxPerPage);
   ASSERT_OK(all);
   EXPECT_EQ(ids_of(all->rows), (std::vector<std::string>{"tok-7", "tok-6", "tok-5", "tok-4",
                                                          "tok-3", "tok-2", "tok-1"}));
 
-  auto none = tokens().list("default", "nobody", 1, 10);
-  ASSERT_OK(none);
-  EXPECT_TRUE(none->rows.empty());
-  EXPECT_EQ(none->total, 0);
+  EXPECT_EMPTY_PAGE(tokens().list("default", "nobody", 1, 10), 0);
 }
 
 TEST_P(TokenRepositoryTest, TokensCreatedInTheSameMicrosecondListInReverseCreationOrder) {
@@ -287,33 +281,27 @@ TEST_P(TokenRepositoryTest, RetryingCreateAfterAnUpdateStillReturnsTheToken) {
 TEST_P(TokenRepositoryTest, ConcurrentCreatesClaimEachPrefixOfThePoolExactlyOnce) {
   constexpr int kThreads = 8;
   constexpr int kPrefixes = 20;
-  std::barrier start(kThreads);
   std::mutex mu;
   std::map<std::string, std::vector<std::string>> winners;  // prefix -> ids created with it
   int conflicts = 0;
   std::vector<std::string> unexpected;
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&, t] {
-      start.arrive_and_wait();
-      for (int i = 0; i < kPrefixes; ++i) {
-        const int p = (i + t * 3) % kPrefixes;  // threads walk the pool from different places
-        const std::string prefix = "pool_" + std::to_string(p);
-        const std::string id = "t" + std::to_string(t) + "-p" + std::to_string(p);
-        auto r = tokens().create("org-" + std::to_string(t % 2),
-                                 new_token(id, prefix, "user-" + std::to_string(t)));
-        std::lock_guard lock(mu);
-        if (r.is_ok()) {
-          winners[prefix].push_back(id);
-        } else if (r.status().code() == Code::kConflict && r.status().subject() == "token.prefix") {
-          ++conflicts;
-        } else {
-          unexpected.push_back(id + ": " + r.status().to_string());
-        }
+  testing::run_together(kThreads, [&](int t) {
+    for (int i = 0; i < kPrefixes; ++i) {
+      const int p = (i + t * 3) % kPrefixes;  // threads walk the pool from different places
+      const std::string prefix = "pool_" + std::to_string(p);
+      const std::string id = "t" + std::to_string(t) + "-p" + std::to_string(p);
+      auto r = tokens().create("org-" + std::to_string(t % 2),
+                               new_token(id, prefix, "user-" + std::to_string(t)));
+      std::lock_guard lock(mu);
+      if (r.is_ok()) {
+        winners[prefix].push_back(id);
+      } else if (r.status().code() == Code::kConflict && r.status().subject() == "token.prefix") {
+        ++conflicts;
+      } else {
+        unexpected.push_back(id + ": " + r.status().to_string());
       }
-    });
-  }
-  for (auto& th : threads) th.join();
+    }
+  });
 
   for (const auto& u : unexpected) ADD_FAILURE() << u;
   EXPECT_EQ(winners.size(), static_cast<size_t>(kPrefixes));
@@ -329,40 +317,18 @@ TEST_P(TokenRepositoryTest, ConcurrentCreatesClaimEachPrefixOfThePoolExactlyOnce
 
 TEST_P(TokenRepositoryTest, ConcurrentUpdatesOfOneTokenSucceedOrAskForARetry) {
   ASSERT_OK(tokens().create("default", new_token("tok-1", "pfx_1")));
-  constexpr int kThreads = 2;
-  constexpr int kRounds = 50;
+  auto name_of = [](int t, int i) { return "t" + std::to_string(t) + "-" + std::to_string(i); };
+  auto status_of = [](int t, int i) {
+    return (i + t) % 2 ? TokenStatus::kInactive : TokenStatus::kActive;
+  };
   // Both threads call update at the same moment in each round.
-  std::barrier round(kThreads);
-  std::mutex mu;
+  const auto outcome = concurrent_rounds(2, 50, [&](int t, int i) {
+    return tokens().update("default", "user-1", "tok-1", name_of(t, i), status_of(t, i)).status();
+  });
   std::map<std::string, TokenStatus> succeeded;  // name -> status
-  int retryable = 0;
-  std::vector<std::string> unexpected;
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&, t] {
-      for (int i = 0; i < kRounds; ++i) {
-        const std::string name = "t" + std::to_string(t) + "-" + std::to_string(i);
-        const TokenStatus status = (i + t) % 2 ? TokenStatus::kInactive : TokenStatus::kActive;
-        round.arrive_and_wait();
-        auto r = tokens().update("default", "user-1", "tok-1", name, status);
-        std::lock_guard lock(mu);
-        if (r.is_ok()) {
-          succeeded[name] = status;
-        } else if (r.status().code() == Code::kConcurrencyConflict && r.status().retryable()) {
-          ++retryable;
-        } else {
-          unexpected.push_back(name + ": " + r.status().to_string());
-        }
-      }
-    });
-  }
-  for (auto& th : threads) th.join();
-
-  for (const auto& u : unexpected) ADD_FAILURE() << u;
-  EXPECT_EQ(static_cast<int>(succeeded.size()) + retryable, kThreads * kRounds);
-  // In each round the first update to reach the journal wins.
-  EXPECT_GE(succeeded.size(), static_cast<size_t>(kRounds));
-  RecordProperty("retryable_conflicts", retryable);
+  for (const auto& c : outcome.succeeded)
+    succeeded[name_of(c.thread, c.round)] = status_of(c.thread, c.round);
+  RecordProperty("retryable_conflicts", outcome.retryable);
 
   // Every successful update, and only those, is in the journal.
   std::vector<std::pair<std::string, TokenStatus>> updates;
@@ -410,9 +376,7 @@ TEST_P(TokenRepositoryTest, TokensSurviveClosingAndReopeningTheStore) {
   EXPECT_EQ(head(), before);
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, TokenRepositoryTest,
-                         ::testing::Values(testing::Backend::kSqlite, testing::Backend::kPostgres),
-                         testing::BackendName);
+INSTANTIATE_ON_BOTH_BACKENDS(TokenRepositoryTest);
 
 }  // namespace
 }  // namespace annals::repositories

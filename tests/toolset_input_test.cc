@@ -9,57 +9,33 @@
 #include <vector>
 
 #include "annals/status.h"
+#include "tests/conformance_suites.h"
 #include "tests/toolset_repository_fixture.h"
 
 namespace annals::repositories {
 namespace {
 
 using namespace toolset_tests;
-using testing::expect_invalid;
 
 class ToolsetInputTest : public ToolsetRepositoryTest {};
 
 TEST_P(ToolsetInputTest, BadInputIsRefusedNamingTheFieldAndAppendsNothing) {
   ASSERT_OK(toolsets().create("default", new_toolset("ts-0", "zero")));
   const auto guard = nothing_appended();
-  struct Case {
-    std::string what;
-    std::string org;
-    std::function<void(NewToolset&)> change;
-    std::string field;
-  };
-  auto keep = [](NewToolset&) {};
-  const std::vector<Case> cases = {
-      {"empty org", "", keep, "org_id"},
-      {"org with SQL", "o'; DROP TABLE toolsets;--", keep, "org_id"},
-      {"empty id", "default", [](NewToolset& t) { t.id = ""; }, "id"},
-      {"65-byte id", "default", [](NewToolset& t) { t.id = std::string(65, 'i'); }, "id"},
-      {"id with quote", "default", [](NewToolset& t) { t.id = "ts'1"; }, "id"},
-      {"empty user", "default", [](NewToolset& t) { t.user_id = ""; }, "user_id"},
-      {"256-byte user", "default", [](NewToolset& t) { t.user_id = std::string(256, 'u'); },
-       "user_id"},
-      {"user not UTF-8", "default", [](NewToolset& t) { t.user_id = "\xff"; }, "user_id"},
-      {"empty type", "default", [](NewToolset& t) { t.toolset_type = ""; }, "toolset_type"},
-      {"type with space", "default", [](NewToolset& t) { t.toolset_type = "a b"; }, "toolset_type"},
-      {"empty slug", "default", [](NewToolset& t) { t.slug = ""; }, "slug"},
-      {"65-byte slug", "default", [](NewToolset& t) { t.slug = std::string(65, 's'); }, "slug"},
-      {"slug with slash", "default", [](NewToolset& t) { t.slug = "a/b"; }, "slug"},
-      {"slug with %", "default", [](NewToolset& t) { t.slug = "a%"; }, "slug"},
-      {"slug non-ASCII", "default", [](NewToolset& t) { t.slug = "s\xc3\xa9"; }, "slug"},
-      {"4097-byte description", "default",
-       [](NewToolset& t) { t.description = std::string(4097, 'd'); }, "description"},
-      {"description with NUL", "default",
-       [](NewToolset& t) { t.description = std::string("a\0b", 3); }, "description"},
-      {"empty api key", "default", [](NewToolset& t) { t.api_key = ""; }, "api_key"},
-      {"4097-byte api key", "default", [](NewToolset& t) { t.api_key = std::string(4097, 'k'); },
-       "api_key"},
-      {"api key not UTF-8", "default", [](NewToolset& t) { t.api_key = "\xc3"; }, "api_key"},
-  };
-  for (const auto& c : cases) {
-    NewToolset t = new_toolset("ts-1", "one");
-    c.change(t);
-    expect_invalid(toolsets().create(c.org, t).status(), c.field, "create " + c.what);
-  }
+  using T = NewToolset;
+  const auto rows = testing::rows_of(
+      testing::bad_identifier("id", &T::id, kMaxToolsetIdBytes),
+      testing::bad_text("user_id", &T::user_id, kMaxToolsetUserIdBytes),
+      testing::bad_identifier("toolset_type", &T::toolset_type, kMaxToolsetTypeBytes),
+      testing::bad_identifier("slug", &T::slug, kMaxToolsetSlugBytes),
+      testing::bad_values("slug", &T::slug,
+                          {{"slug with %", "a%"}, {"slug non-ASCII", "s\xc3\xa9"}}),
+      testing::bad_text("description", &T::description, kMaxToolsetDescriptionBytes,
+                        testing::Empty::kAllowed),
+      testing::bad_text("api_key", &T::api_key, kMaxToolsetApiKeyBytes));
+  testing::expect_bad_inputs_refused(
+      journal(), "create", new_toolset("ts-1", "one"), rows,
+      [&](const std::string& org, const T& t) { return toolsets().create(org, t).status(); });
 
   ToolsetUpdate good{"zero", std::nullopt, true, SecretChange::keep()};
   auto upd = [&](std::string org, std::string user, std::string id, ToolsetUpdate u) {
@@ -135,9 +111,7 @@ TEST_P(ToolsetInputTest, AppConfigInputIsValidated) {
   EXPECT_EQ(head(), 0u);
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, ToolsetInputTest,
-                         ::testing::Values(testing::Backend::kSqlite, testing::Backend::kPostgres),
-                         testing::BackendName);
+INSTANTIATE_ON_BOTH_BACKENDS(ToolsetInputTest);
 
 }  // namespace
 }  // namespace annals::repositories

@@ -17,11 +17,7 @@
 #include "repositories/toolset_repository.h"
 #include "tests/conformance_helpers.h"
 
-namespace annals {
-
-inline void PrintTo(Code code, std::ostream* os) { *os << code_name(code); }
-
-namespace repositories {
+namespace annals::repositories {
 
 inline void PrintTo(const Toolset& t, std::ostream* os) {
   *os << "{id=\"" << t.id << "\", user_id=\"" << t.user_id << "\", type=\"" << t.toolset_type
@@ -94,5 +90,4 @@ class ToolsetRepositoryTest : public testing::RepositoryTest {
 };
 
 }  // namespace toolset_tests
-}  // namespace repositories
-}  // namespace annals
+}  // namespace annals::repositories

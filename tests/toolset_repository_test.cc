@@ -21,18 +21,12 @@ namespace {
 using namespace std::chrono_literals;
 using namespace toolset_tests;
 using testing::expect_conflict;
-using testing::race;
+using testing::ids_of;
 
 const Timestamp kEpoch = from_micros(0);
 
 ToolsetUpdate update_of(const Toolset& t) {
   return {t.slug, t.description, t.enabled, SecretChange::keep()};
-}
-
-std::vector<std::string> ids_of(const std::vector<Toolset>& rows) {
-  std::vector<std::string> out;
-  for (const auto& r : rows) out.push_back(r.id);
-  return out;
 }
 
 // --- toolsets ------------------------------------------------------------------
@@ -300,16 +294,15 @@ TEST_P(ToolsetRepositoryTest, ApiKeysNeedAMasterKeyButPlainToolsetsDoNot) {
 
 TEST_P(ToolsetRepositoryTest, ConcurrentCreatesOfOneSlugInAnyCaseHaveExactlyOneWinner) {
   const std::vector<std::string> variants = {"Search", "search", "SEARCH", "sEaRcH"};
-  auto winners = race("toolset.slug", 8, [&](int t) {
+  const int winner = one_winner("toolset.slug", 8, [&](int t) {
     return toolsets()
         .create("default", new_toolset("ts-" + std::to_string(t), variants[t % variants.size()]))
         .status();
   });
-  ASSERT_EQ(winners.size(), 1u);
   EXPECT_EQ(head(), 1u);
   auto got = toolsets().get_by_slug("default", "user-1", "SEARCH");
   ASSERT_OK(got);
-  EXPECT_EQ(got->id, "ts-" + std::to_string(winners.front()));
+  EXPECT_EQ(got->id, "ts-" + std::to_string(winner));
 }
 
 TEST_P(ToolsetRepositoryTest, ConcurrentRenamesOntoOneSlugHaveExactlyOneWinner) {
@@ -318,54 +311,29 @@ TEST_P(ToolsetRepositoryTest, ConcurrentRenamesOntoOneSlugHaveExactlyOneWinner) 
     ASSERT_OK(toolsets().create(
         "default", new_toolset("ts-" + std::to_string(t), "slug-" + std::to_string(t))));
   }
-  auto winners = race("toolset.slug", kThreads, [&](int t) {
+  const int winner = one_winner("toolset.slug", kThreads, [&](int t) {
     ToolsetUpdate u{t % 2 ? "Target" : "TARGET", std::nullopt, true, SecretChange::keep()};
     return toolsets().update("default", "user-1", "ts-" + std::to_string(t), u).status();
   });
-  ASSERT_EQ(winners.size(), 1u);
   EXPECT_EQ(head(), static_cast<uint64_t>(kThreads + 1));
   auto got = toolsets().get_by_slug("default", "user-1", "target");
   ASSERT_OK(got);
-  EXPECT_EQ(got->id, "ts-" + std::to_string(winners.front()));
+  EXPECT_EQ(got->id, "ts-" + std::to_string(winner));
   // The losers kept their slugs.
   for (int t = 0; t < kThreads; ++t) {
-    if (t == winners.front()) continue;
+    if (t == winner) continue;
     EXPECT_OK(toolsets().get_by_slug("default", "user-1", "slug-" + std::to_string(t)));
   }
 }
 
 TEST_P(ToolsetRepositoryTest, ConcurrentUpdatesOfOneToolsetSucceedOrAskForARetry) {
   ASSERT_OK(toolsets().create("default", new_toolset("ts-1", "search")));
-  constexpr int kThreads = 2;
-  constexpr int kRounds = 30;
-  std::barrier round(kThreads);
-  std::mutex mu;
-  std::vector<std::string> succeeded, unexpected;
-  int retryable = 0;
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&, t] {
-      for (int i = 0; i < kRounds; ++i) {
-        const std::string description = "t" + std::to_string(t) + "-" + std::to_string(i);
-        ToolsetUpdate u{"search", description, true, SecretChange::keep()};
-        round.arrive_and_wait();
-        auto r = toolsets().update("default", "user-1", "ts-1", u);
-        std::lock_guard lock(mu);
-        if (r.is_ok()) {
-          succeeded.push_back(description);
-        } else if (r.status().code() == Code::kConcurrencyConflict && r.status().retryable()) {
-          ++retryable;
-        } else {
-          unexpected.push_back(description + ": " + r.status().to_string());
-        }
-      }
-    });
-  }
-  for (auto& th : threads) th.join();
-  for (const auto& u : unexpected) ADD_FAILURE() << u;
-  EXPECT_EQ(static_cast<int>(succeeded.size()) + retryable, kThreads * kRounds);
-  EXPECT_GE(succeeded.size(), static_cast<size_t>(kRounds));
-  EXPECT_EQ(head(), 1 + succeeded.size());
+  const auto outcome = concurrent_rounds(2, 30, [&](int t, int i) {
+    const std::string description = "t" + std::to_string(t) + "-" + std::to_string(i);
+    ToolsetUpdate u{"search", description, true, SecretChange::keep()};
+    return toolsets().update("default", "user-1", "ts-1", u).status();
+  });
+  EXPECT_EQ(head(), 1 + outcome.succeeded.size());
   auto row = toolsets().get("default", "user-1", "ts-1");
   ASSERT_OK(row);
   ASSERT_TRUE(row->description.has_value());
@@ -454,9 +422,7 @@ TEST_P(ToolsetRepositoryTest, EverythingSurvivesReopeningTheStore) {
   EXPECT_TRUE(config->enabled);
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, ToolsetRepositoryTest,
-                         ::testing::Values(testing::Backend::kSqlite, testing::Backend::kPostgres),
-                         testing::BackendName);
+INSTANTIATE_ON_BOTH_BACKENDS(ToolsetRepositoryTest);
 
 }  // namespace
 }  // namespace annals::repositories

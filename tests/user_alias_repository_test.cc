@@ -18,12 +18,9 @@
 #include "core/validate.h"
 #include "repositories/operator.h"
 #include "tests/conformance_helpers.h"
+#include "tests/conformance_suites.h"
 
-namespace annals {
-
-void PrintTo(Code code, std::ostream* os) { *os << code_name(code); }
-
-namespace repositories {
+namespace annals::repositories {
 
 void PrintTo(const UserAlias& a, std::ostream* os) {
   *os << "{org_id=\"" << a.org_id << "\", id=\"" << a.id << "\", alias=\"" << a.alias
@@ -64,26 +61,10 @@ std::vector<std::string> aliases_of(const std::vector<UserAlias>& rows) {
   return out;
 }
 
-class UserAliasRepositoryTest : public testing::RepositoryTest {
+class UserAliasRepositoryTest
+    : public testing::OwnRepositoryTest<UserAliasRepository, make_user_alias_repository> {
  protected:
-  void opened() override {
-    context_ = std::make_unique<RepositoryContext>(
-        store().internals().journal(), store().internals().database(),
-        store().internals().projector(), store().clock());
-    repo_ = make_user_alias_repository(*context_);
-  }
-
-  void close() override {
-    repo_.reset();
-    context_.reset();
-    RepositoryTest::close();
-  }
-
-  UserAliasRepository& aliases() { return *repo_; }
-
- private:
-  std::unique_ptr<RepositoryContext> context_;
-  std::unique_ptr<UserAliasRepository> repo_;
+  UserAliasRepository& aliases() { return repository(); }
 };
 
 TEST_P(UserAliasRepositoryTest, CreateReturnsTheRowAndGetFindsItByIdAndByAlias) {
@@ -241,58 +222,39 @@ TEST_P(UserAliasRepositoryTest, ListIsOrderedByAliasBytesAndScopedToTheOrg) {
 
 TEST_P(UserAliasRepositoryTest, BadInputIsRefusedNamingTheFieldAndAppendsNothing) {
   ASSERT_OK(aliases().create("default", "a-0", fields("keep")));
-  struct Case {
-    std::string what;
-    std::string org;
+  // create and update check the id and the fields the same way.
+  struct Id {
     std::string id;
-    std::function<void(UserAliasFields&)> change;
-    std::string field;
   };
+  const auto id_rows = testing::bad_identifier("id", &Id::id, kMaxUserAliasIdBytes);
+  testing::expect_bad_inputs_refused(
+      journal(), "create", Id{"a-1"}, id_rows, [&](const std::string& org, const Id& i) {
+        return aliases().create(org, i.id, fields("new-alias")).status();
+      });
+  testing::expect_bad_inputs_refused(
+      journal(), "update", Id{"a-0"}, id_rows, [&](const std::string& org, const Id& i) {
+        return aliases().update(org, i.id, fields("new-alias")).status();
+      });
   using F = UserAliasFields;
-  auto keep = [](F&) {};
-  const std::vector<Case> cases = {
-      {"empty org", "", "a-1", keep, "org_id"},
-      {"org with quote", "o'rg", "a-1", keep, "org_id"},
-      {"65-char org", std::string(65, 'o'), "a-1", keep, "org_id"},
-      {"empty id", "default", "", keep, "id"},
-      {"65-byte id", "default", std::string(65, 'i'), keep, "id"},
-      {"id with slash", "default", "a/1", keep, "id"},
-      {"empty alias", "default", "a-1", [](F& f) { f.alias = ""; }, "alias"},
-      {"long alias", "default", "a-1",
-       [](F& f) { f.alias = std::string(kMaxUserAliasBytes + 1, 'a'); }, "alias"},
-      {"alias not UTF-8", "default", "a-1", [](F& f) { f.alias = "\xc0\x80"; }, "alias"},
-      {"alias with NUL", "default", "a-1", [](F& f) { f.alias = std::string("a\0b", 3); }, "alias"},
-      {"empty repo", "default", "a-1", [](F& f) { f.repo = ""; }, "repo"},
-      {"long repo", "default", "a-1",
-       [](F& f) { f.repo = std::string(kMaxUserAliasRepoBytes + 1, 'r'); }, "repo"},
-      {"empty filename", "default", "a-1", [](F& f) { f.filename = ""; }, "filename"},
-      {"long filename", "default", "a-1",
-       [](F& f) { f.filename = std::string(kMaxUserAliasFilenameBytes + 1, 'f'); }, "filename"},
-      {"empty snapshot", "default", "a-1", [](F& f) { f.snapshot = ""; }, "snapshot"},
-      {"long snapshot", "default", "a-1",
-       [](F& f) { f.snapshot = std::string(kMaxUserAliasSnapshotBytes + 1, 's'); }, "snapshot"},
-      {"request params not JSON", "default", "a-1", [](F& f) { f.request_params = "{a:1}"; },
-       "request_params"},
-      {"request params empty", "default", "a-1", [](F& f) { f.request_params = ""; },
-       "request_params"},
-      {"request params too big", "default", "a-1",
-       [](F& f) { f.request_params = "\"" + std::string(kMaxUserAliasParamsBytes, 'x') + "\""; },
-       "request_params"},
-      {"context params not JSON", "default", "a-1", [](F& f) { f.context_params = "[1,]"; },
-       "context_params"},
-      {"context params trailing text", "default", "a-1", [](F& f) { f.context_params = "[] []"; },
-       "context_params"},
-  };
-  for (const auto& c : cases) {
-    const auto guard = nothing_appended(c.what);
-    UserAliasFields f = fields("new-alias");
-    c.change(f);
-    testing::expect_invalid(aliases().create(c.org, c.id, f).status(), c.field, "create " + c.what);
-    // update checks the same (against the existing row's id where the id is fine).
-    const std::string update_id = c.field == "id" ? c.id : "a-0";
-    testing::expect_invalid(aliases().update(c.org, update_id, f).status(), c.field,
-                            "update " + c.what);
-  }
+  const auto rows = testing::rows_of(
+      testing::bad_text("alias", &F::alias, kMaxUserAliasBytes),
+      testing::bad_text("repo", &F::repo, kMaxUserAliasRepoBytes),
+      testing::bad_text("filename", &F::filename, kMaxUserAliasFilenameBytes),
+      testing::bad_text("snapshot", &F::snapshot, kMaxUserAliasSnapshotBytes),
+      testing::bad_values(
+          "request_params", &F::request_params,
+          {{"request params not JSON", "{a:1}"},
+           {"request params empty", ""},
+           {"request params too big", "\"" + std::string(kMaxUserAliasParamsBytes, 'x') + "\""}}),
+      testing::bad_values(
+          "context_params", &F::context_params,
+          {{"context params not JSON", "[1,]"}, {"context params trailing text", "[] []"}}));
+  testing::expect_bad_inputs_refused(
+      journal(), "create", fields("new-alias"), rows,
+      [&](const std::string& org, const F& f) { return aliases().create(org, "a-1", f).status(); });
+  testing::expect_bad_inputs_refused(
+      journal(), "update", fields("new-alias"), rows,
+      [&](const std::string& org, const F& f) { return aliases().update(org, "a-0", f).status(); });
   const auto guard = nothing_appended();
   testing::expect_invalid(aliases().remove("default", ""), "id", "remove id");
   testing::expect_invalid(aliases().remove("", "a-0"), "org_id", "remove org");
@@ -323,20 +285,7 @@ TEST_P(UserAliasRepositoryTest, FieldsAtTheirSizeLimitsAreAccepted) {
 }
 
 TEST_P(UserAliasRepositoryTest, HostileButValidStringsRoundTripByteForByte) {
-  const std::vector<std::string> values = {
-      "it's",
-      "\"double\"",
-      "'; DROP TABLE user_aliases; --",
-      "%",
-      "_",
-      "100%_off",
-      "emoji 🎉👩‍💻",
-      "line1\nline2\r\n",
-      "back\\slash",
-      "$1",
-      " padded ",
-      "a/b:c@d",
-  };
+  const auto values = testing::hostile_text("user_aliases", {"a/b:c@d"});
   int n = 0;
   for (const auto& v : values) {
     SCOPED_TRACE(v);
@@ -361,31 +310,25 @@ TEST_P(UserAliasRepositoryTest, HostileButValidStringsRoundTripByteForByte) {
 TEST_P(UserAliasRepositoryTest, OfConcurrentCreatesOfOneAliasExactlyOneWins) {
   constexpr int kThreads = 8;
   constexpr int kAliases = 10;
-  std::barrier start(kThreads);
   std::mutex mu;
   std::vector<std::vector<std::string>> winners(kAliases);
   int conflicts = 0;
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&, t] {
-      start.arrive_and_wait();
-      for (int i = 0; i < kAliases; ++i) {
-        const int a = (i + t) % kAliases;
-        const std::string id = "t" + std::to_string(t) + "-a" + std::to_string(a);
-        auto r = aliases().create("default", id, fields("alias-" + std::to_string(a)));
-        std::lock_guard lock(mu);
-        if (r.is_ok()) {
-          winners[a].push_back(id);
-        } else if (r.status().code() == Code::kConflict &&
-                   r.status().subject() == kUserAliasAliasRule) {
-          ++conflicts;
-        } else {
-          ADD_FAILURE() << id << ": " << r.status().to_string();
-        }
+  testing::run_together(kThreads, [&](int t) {
+    for (int i = 0; i < kAliases; ++i) {
+      const int a = (i + t) % kAliases;
+      const std::string id = "t" + std::to_string(t) + "-a" + std::to_string(a);
+      auto r = aliases().create("default", id, fields("alias-" + std::to_string(a)));
+      std::lock_guard lock(mu);
+      if (r.is_ok()) {
+        winners[a].push_back(id);
+      } else if (r.status().code() == Code::kConflict &&
+                 r.status().subject() == kUserAliasAliasRule) {
+        ++conflicts;
+      } else {
+        ADD_FAILURE() << id << ": " << r.status().to_string();
       }
-    });
-  }
-  for (auto& th : threads) th.join();
+    }
+  });
   for (int a = 0; a < kAliases; ++a) {
     ASSERT_EQ(winners[a].size(), 1u) << a;
     auto got = aliases().get_by_alias("default", "alias-" + std::to_string(a));
@@ -420,35 +363,12 @@ TEST_P(UserAliasRepositoryTest, OfConcurrentRenamesToOneAliasExactlyOneWins) {
 
 TEST_P(UserAliasRepositoryTest, ConcurrentUpdatesOfOneAliasSucceedOrAskForARetry) {
   ASSERT_OK(aliases().create("default", "a-1", fields("one")));
-  constexpr int kThreads = 4;
-  constexpr int kRounds = 20;
-  std::barrier round(kThreads);
-  std::mutex mu;
-  int ok = 0;
-  int retryable = 0;
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&, t] {
-      for (int i = 0; i < kRounds; ++i) {
-        UserAliasFields f = fields("one");
-        f.snapshot = "s" + std::to_string(t) + "-" + std::to_string(i);
-        round.arrive_and_wait();
-        auto r = aliases().update("default", "a-1", f);
-        std::lock_guard lock(mu);
-        if (r.is_ok()) {
-          ++ok;
-        } else if (r.status().code() == Code::kConcurrencyConflict) {
-          ++retryable;
-        } else {
-          ADD_FAILURE() << r.status().to_string();
-        }
-      }
-    });
-  }
-  for (auto& th : threads) th.join();
-  EXPECT_EQ(ok + retryable, kThreads * kRounds);
-  EXPECT_GE(ok, kRounds);
-  EXPECT_EQ(head(), static_cast<uint64_t>(1 + ok));
+  const auto outcome = concurrent_rounds(4, 20, [&](int t, int i) {
+    UserAliasFields f = fields("one");
+    f.snapshot = "s" + std::to_string(t) + "-" + std::to_string(i);
+    return aliases().update("default", "a-1", f).status();
+  });
+  EXPECT_EQ(head(), 1 + outcome.succeeded.size());
 }
 
 TEST_P(UserAliasRepositoryTest, AliasesAndTheirReservationsSurviveReopeningTheStore) {
@@ -457,12 +377,7 @@ TEST_P(UserAliasRepositoryTest, AliasesAndTheirReservationsSurviveReopeningTheSt
   ASSERT_OK(aliases().update("default", "a-2", fields("renamed-to")));
   ASSERT_OK(aliases().create("default", "a-3", fields("deleted")));
   ASSERT_OK(aliases().remove("default", "a-3"));
-  auto before = aliases().list("default");
-  ASSERT_OK(before);
-  open();
-  auto after = aliases().list("default");
-  ASSERT_OK(after);
-  EXPECT_EQ(*after, *before);
+  ASSERT_NO_FATAL_FAILURE(expect_same_after_reopening([&] { return aliases().list("default"); }));
   testing::expect_conflict(aliases().create("default", "b-1", fields("kept")).status(),
                            kUserAliasAliasRule, "kept");
   testing::expect_conflict(aliases().create("default", "b-2", fields("renamed-to")).status(),
@@ -471,10 +386,7 @@ TEST_P(UserAliasRepositoryTest, AliasesAndTheirReservationsSurviveReopeningTheSt
   EXPECT_OK(aliases().create("default", "b-4", fields("deleted")));
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, UserAliasRepositoryTest,
-                         ::testing::Values(testing::Backend::kSqlite, testing::Backend::kPostgres),
-                         testing::BackendName);
+INSTANTIATE_ON_BOTH_BACKENDS(UserAliasRepositoryTest);
 
 }  // namespace
-}  // namespace repositories
-}  // namespace annals
+}  // namespace annals::repositories
