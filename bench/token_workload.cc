@@ -1,5 +1,6 @@
 #include "bench/token_workload.h"
 #include "journal/journal.h"
+#include "repositories/token_repository.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -37,14 +38,9 @@ Status fill_journal(journal::Journal& journal, int64_t n, int per_command) {
       TokenRow r = token_row(i, per_command);
       std::string stream = "token/" + r.id;
       events::NewEvent event(r.org_id, stream, r.user_id);
-      auto p = event.payload().initTokenCreated();
-      p.setId(r.id);
-      p.setUserId(r.user_id);
-      p.setName(r.name);
-      p.setTokenPrefix(r.token_prefix);
-      p.setTokenHash(r.token_hash);
-      p.setScopes(r.scopes);
-      p.setStatus(schema::TokenStatus::ACTIVE);
+      repositories::fill_token_created(event.payload().initTokenCreated(),
+                                       {r.id, r.user_id, r.name, r.token_prefix, r.token_hash,
+                                        r.scopes, repositories::TokenStatus::kActive});
       event.stamp_version();
       request.events.push_back(std::move(event));
       request.expectations.push_back({stream, journal::ExpectedVersion::no_stream()});

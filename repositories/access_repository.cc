@@ -1,15 +1,13 @@
 #include "repositories/access_repository.h"
 
 #include "core/validate.h"
+#include "repositories/columns.h"
 #include "repositories/command.h"
 #include "repositories/common.h"
 #include "repositories/enum_names.h"
 
 namespace annals::repositories {
 namespace {
-
-constexpr const char* kColumns =
-    "org_id, id, username, user_id, reviewer, status, created_at, updated_at, version, stream_id";
 
 Status validate_status(UserAccessStatus status) {
   return validate_enum("status", kUserAccessStatusNames, status);
@@ -21,42 +19,20 @@ Status validate_id(int64_t id) {
       "id", "a request id is a journal position (>= 1); got " + std::to_string(id));
 }
 
-schema::UserAccessStatus to_schema(UserAccessStatus status) {
-  switch (status) {
-    case UserAccessStatus::kPending:
-      return schema::UserAccessStatus::PENDING;
-    case UserAccessStatus::kApproved:
-      return schema::UserAccessStatus::APPROVED;
-    case UserAccessStatus::kRejected:
-      return schema::UserAccessStatus::REJECTED;
-  }
-  return schema::UserAccessStatus::PENDING;
-}
-
-UserAccessStatus parse_status(const std::string& s) {
-  return parse(kUserAccessStatusNames, s, UserAccessStatus::kPending);
-}
-
-struct StoredRequest {
-  UserAccessRequest request;
-  uint64_t version;
+// A request as its row holds it: the request, its stream and the stream's
+// version.
+struct StoredRequest : UserAccessRequest {
+  uint64_t version = 0;
   std::string stream_id;
 };
 
-StoredRequest from_row(const db::Row& row) {
-  UserAccessRequest r;
-  r.org_id = row.text(0);
-  r.id = row.i64(1);
-  r.username = row.text(2);
-  r.user_id = row.text(3);
-  r.reviewer = optional_text(row, 4);
-  r.status = parse_status(row.text(5));
-  r.created_at = from_micros(row.i64(6));
-  r.updated_at = from_micros(row.i64(7));
-  return {std::move(r), static_cast<uint64_t>(row.i64(8)), row.text(9)};
-}
-
-UserAccessRequest request_of(const db::Row& row) { return from_row(row).request; }
+const Columns<StoredRequest> kColumns{
+    {"org_id", &UserAccessRequest::org_id},         {"id", &UserAccessRequest::id},
+    {"username", &UserAccessRequest::username},     {"user_id", &UserAccessRequest::user_id},
+    {"reviewer", &UserAccessRequest::reviewer},     {"status", &UserAccessRequest::status},
+    {"created_at", &UserAccessRequest::created_at}, {"updated_at", &UserAccessRequest::updated_at},
+    {"version", &StoredRequest::version},           {"stream_id", &StoredRequest::stream_id},
+};
 
 class SqlAccessRepository final : public AccessRepository {
  public:
@@ -71,16 +47,14 @@ class SqlAccessRepository final : public AccessRepository {
     // Each request is a stream of its own; its id is the position of this
     // event, known only once appended.
     std::string key = new_uuid();
-    Command cmd(ctx_, org_id, "user-access-request/" + key, user_id);
-    cmd.expect_new();
+    auto cmd = Command::create(ctx_, org_id, "user-access-request/" + key, user_id);
     auto p = cmd.add_event().initAccess().initUserAccessRequested();
     p.setUsername(std::string(username));
     p.setUserId(std::string(user_id));
     p.setKey(key);
     ANNALS_ASSIGN_OR_RETURN(auto appended, cmd.append());
-    ANNALS_ASSIGN_OR_RETURN(auto stored,
-                            find(org_id, static_cast<int64_t>(appended.first_position)));
-    return stored.request;
+    return public_value<UserAccessRequest>(
+        find(org_id, static_cast<int64_t>(appended.first_position)));
   }
 
   Result<UserAccessRequest> get_pending(std::string_view org_id,
@@ -88,11 +62,11 @@ class SqlAccessRepository final : public AccessRepository {
     ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
     ANNALS_RETURN_IF_ERROR(validate_text("user_id", user_id, {kMaxAccessUserIdBytes}));
     return select_one(ctx_, org_id,
-                      std::string("SELECT ") + kColumns +
-                          " FROM user_access_requests WHERE org_id = $1 AND user_id = $2"
-                          " AND status = 'pending' ORDER BY created_at DESC, id DESC LIMIT 1",
+                      kColumns.select("FROM user_access_requests WHERE org_id = $1 AND user_id = $2"
+                                      " AND status = 'pending' ORDER BY created_at DESC, id DESC"
+                                      " LIMIT 1"),
                       {std::string(org_id), std::string(user_id)},
-                      "user has no pending access request", request_of);
+                      "user has no pending access request", kColumns.reader<UserAccessRequest>());
   }
 
   Result<Page<UserAccessRequest>> list_pending(std::string_view org_id, int64_t page,
@@ -114,22 +88,18 @@ class SqlAccessRepository final : public AccessRepository {
     ANNALS_RETURN_IF_ERROR(validate_text("reviewer", reviewer, {kMaxReviewerBytes}));
     ANNALS_ASSIGN_OR_RETURN(auto stored, find(org_id, id));
 
-    Command cmd(ctx_, org_id, stored.stream_id, reviewer);
-    cmd.expect_version(stored.version);
+    auto cmd = Command::change(ctx_, org_id, stored.stream_id, reviewer, stored.version);
     auto p = cmd.add_event().initAccess().initUserAccessReviewed();
     p.setId(id);
-    p.setStatus(to_schema(status));
+    p.setStatus(schema_of(kUserAccessStatusNames, status));
     p.setReviewer(std::string(reviewer));
-    ANNALS_RETURN_IF_ERROR(cmd.append().status());
-    ANNALS_ASSIGN_OR_RETURN(auto updated, find(org_id, id));
-    return updated.request;
+    return public_value<UserAccessRequest>(cmd.append_then([&] { return find(org_id, id); }));
   }
 
   Result<UserAccessRequest> get(std::string_view org_id, int64_t id) override {
     ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
     ANNALS_RETURN_IF_ERROR(validate_id(id));
-    ANNALS_ASSIGN_OR_RETURN(auto stored, find(org_id, id));
-    return stored.request;
+    return public_value<UserAccessRequest>(find(org_id, id));
   }
 
  private:
@@ -140,17 +110,16 @@ class SqlAccessRepository final : public AccessRepository {
     const std::string where =
         pending_only ? " WHERE org_id = $1 AND status = 'pending'" : " WHERE org_id = $1";
     return select_page(ctx_, org_id, "SELECT COUNT(*) FROM user_access_requests" + where,
-                       std::string("SELECT ") + kColumns + " FROM user_access_requests" + where +
-                           " ORDER BY created_at, id LIMIT $2 OFFSET $3",
-                       {std::string(org_id)}, page, per_page, request_of);
+                       kColumns.select("FROM user_access_requests" + where +
+                                       " ORDER BY created_at, id LIMIT $2 OFFSET $3"),
+                       {std::string(org_id)}, page, per_page, kColumns.reader<UserAccessRequest>());
   }
 
   Result<StoredRequest> find(std::string_view org_id, int64_t id) {
     return select_one(ctx_, org_id,
-                      std::string("SELECT ") + kColumns +
-                          " FROM user_access_requests WHERE org_id = $1 AND id = $2",
+                      kColumns.select("FROM user_access_requests WHERE org_id = $1 AND id = $2"),
                       {std::string(org_id), id},
-                      "access request " + std::to_string(id) + " not found", from_row);
+                      "access request " + std::to_string(id) + " not found", kColumns.reader());
   }
 
   RepositoryContext& ctx_;

@@ -1,6 +1,7 @@
 #include "repositories/access_request_repository.h"
 
 #include "core/validate.h"
+#include "repositories/columns.h"
 #include "repositories/command.h"
 #include "repositories/common.h"
 #include "repositories/enum_names.h"
@@ -8,12 +9,7 @@
 namespace annals::repositories {
 namespace {
 
-constexpr const char* kColumns =
-    "org_id, id, app_client_id, app_name, app_description, flow_type, redirect_uri, status,"
-    " requested, approved, user_id, resource_scope, access_request_scope, error_message,"
-    " expires_at, created_at, updated_at, version";
-
-std::string stream_of(std::string_view id) { return "app-access-request/" + std::string(id); }
+constexpr Prefixed stream_of{"app-access-request/"};
 
 Status validate_id(std::string_view id) {
   return validate_identifier("id", id, kMaxAppAccessRequestIdBytes);
@@ -32,40 +28,32 @@ Status validate_scope(std::string_view scope) {
 }
 
 schema::AppAccessFlowType to_schema(AppAccessFlowType flow_type) {
-  return flow_type == AppAccessFlowType::kPopup ? schema::AppAccessFlowType::POPUP
-                                                : schema::AppAccessFlowType::REDIRECT;
+  return schema_of(kAppAccessFlowTypeNames, flow_type);
 }
 
-AppAccessStatus parse_status(const std::string& s) {
-  return parse(kAppAccessStatusNames, s, AppAccessStatus::kDraft);
-}
+using StoredRequest = Versioned<AppAccessRequest>;
 
-struct StoredRequest {
-  AppAccessRequest request;
-  uint64_t version;
+using R = AppAccessRequest;
+const Columns<StoredRequest> kColumns{
+    {"org_id", &R::org_id},
+    {"id", &R::id},
+    {"app_client_id", &R::app_client_id},
+    {"app_name", &R::app_name},
+    {"app_description", &R::app_description},
+    {"flow_type", &R::flow_type},
+    {"redirect_uri", &R::redirect_uri},
+    {"status", &R::status},
+    {"requested", &R::requested},
+    {"approved", &R::approved},
+    {"user_id", &R::user_id},
+    {"resource_scope", &R::resource_scope},
+    {"access_request_scope", &R::access_request_scope},
+    {"error_message", &R::error_message},
+    {"expires_at", &R::expires_at},
+    {"created_at", &R::created_at},
+    {"updated_at", &R::updated_at},
+    {"version", &StoredRequest::version},
 };
-
-StoredRequest from_row(const db::Row& row) {
-  AppAccessRequest r;
-  r.org_id = row.text(0);
-  r.id = row.text(1);
-  r.app_client_id = row.text(2);
-  r.app_name = row.text(3);
-  r.app_description = row.text(4);
-  r.flow_type = parse(kAppAccessFlowTypeNames, row.text(5), AppAccessFlowType::kRedirect);
-  r.redirect_uri = row.text(6);
-  r.status = parse_status(row.text(7));
-  r.requested = row.text(8);
-  r.approved = optional_text(row, 9);
-  r.user_id = optional_text(row, 10);
-  r.resource_scope = optional_text(row, 11);
-  r.access_request_scope = optional_text(row, 12);
-  r.error_message = optional_text(row, 13);
-  r.expires_at = from_micros(row.i64(14));
-  r.created_at = from_micros(row.i64(15));
-  r.updated_at = from_micros(row.i64(16));
-  return {std::move(r), static_cast<uint64_t>(row.i64(17))};
-}
 
 std::string_view view(capnp::Text::Reader t) { return {t.begin(), t.size()}; }
 
@@ -85,8 +73,7 @@ class SqlAccessRequestRepository final : public AccessRequestRepository {
         validate_text("redirect_uri", r.redirect_uri, {kMaxRedirectUriBytes, true}));
     ANNALS_RETURN_IF_ERROR(validate_json("requested", r.requested, kMaxAccessJsonBytes));
 
-    Command cmd(ctx_, org_id, stream_of(r.id), r.app_client_id);
-    cmd.expect_new();
+    auto cmd = Command::create(ctx_, org_id, stream_of(r.id), r.app_client_id);
     cmd.idempotency_key("app_access_request.create/" + r.id);
     auto p = cmd.add_event().initAccess().initAppAccessRequestCreated();
     p.setId(r.id);
@@ -98,20 +85,15 @@ class SqlAccessRequestRepository final : public AccessRequestRepository {
     p.setRequested(r.requested);
     p.setExpiresAtMicros(to_micros(r.expires_at));
 
-    ANNALS_ASSIGN_OR_RETURN(auto appended, cmd.append_or_taken(id_taken(r.id)));
-    if (appended.replayed) {
-      ANNALS_ASSIGN_OR_RETURN(bool same, same_as_created(appended.first_position, r));
-      if (!same) return id_taken(r.id);
-    }
-    ANNALS_ASSIGN_OR_RETURN(auto stored, find(org_id, r.id));
-    return stored.request;
+    auto same = [&](uint64_t position) { return same_as_created(position, r); };
+    return public_value<AppAccessRequest>(
+        cmd.append_create(id_taken(r.id), same, [&] { return find(org_id, r.id); }));
   }
 
   Result<AppAccessRequest> get(std::string_view org_id, std::string_view id) override {
     ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
     ANNALS_RETURN_IF_ERROR(validate_id(id));
-    ANNALS_ASSIGN_OR_RETURN(auto stored, find(org_id, id));
-    return stored.request;
+    return public_value<AppAccessRequest>(find(org_id, id));
   }
 
   Result<AppAccessRequest> approve(std::string_view org_id, std::string_view id,
@@ -126,10 +108,10 @@ class SqlAccessRequestRepository final : public AccessRequestRepository {
         validate_text("resource_scope", resource_scope, {kMaxResourceScopeBytes}));
     if (scope.has_value()) ANNALS_RETURN_IF_ERROR(validate_scope(*scope));
     ANNALS_ASSIGN_OR_RETURN(auto stored, find_draft(org_id, id, "approve"));
-    if (ctx_.clock().now() >= stored.request.expires_at) {
+    if (ctx_.clock().now() >= stored.expires_at) {
       return Status::conflict(kAppAccessRequestExpiredRule,
                               "app access request '" + std::string(id) + "' expired at " +
-                                  format_timestamp(stored.request.expires_at) +
+                                  format_timestamp(stored.expires_at) +
                                   " and can no longer be approved");
     }
 
@@ -182,10 +164,9 @@ class SqlAccessRequestRepository final : public AccessRequestRepository {
     ANNALS_RETURN_IF_ERROR(validate_scope(scope));
     return select_one(
         ctx_, org_id,
-        std::string("SELECT ") + kColumns +
-            " FROM app_access_requests WHERE org_id = $1 AND access_request_scope = $2",
+        kColumns.select("FROM app_access_requests WHERE org_id = $1 AND access_request_scope = $2"),
         {std::string(org_id), std::string(scope)}, "no app access request holds that scope",
-        [](const db::Row& row) { return from_row(row).request; });
+        kColumns.reader<AppAccessRequest>());
   }
 
  private:
@@ -198,9 +179,7 @@ class SqlAccessRequestRepository final : public AccessRequestRepository {
   Result<AppAccessRequest> change(std::string_view org_id, std::string_view id, uint64_t version,
                                   Command cmd) {
     cmd.expect_version(version);
-    ANNALS_RETURN_IF_ERROR(cmd.append().status());
-    ANNALS_ASSIGN_OR_RETURN(auto updated, find(org_id, id));
-    return updated.request;
+    return public_value<AppAccessRequest>(cmd.append_then([&] { return find(org_id, id); }));
   }
 
   // Whether the event at `position` created exactly the request `r`.
@@ -218,22 +197,20 @@ class SqlAccessRequestRepository final : public AccessRequestRepository {
   }
 
   Result<StoredRequest> find(std::string_view org_id, std::string_view id) {
-    return select_one(ctx_, org_id,
-                      std::string("SELECT ") + kColumns +
-                          " FROM app_access_requests WHERE org_id = $1 AND id = $2",
-                      {std::string(org_id), std::string(id)},
-                      "app access request '" + std::string(id) + "' not found", from_row);
+    return select_by_id(ctx_, org_id, id, kColumns,
+                        "FROM app_access_requests WHERE org_id = $1 AND id = $2",
+                        "app access request");
   }
 
   // The request, which must still be a draft.
   Result<StoredRequest> find_draft(std::string_view org_id, std::string_view id,
                                    std::string_view action) {
     ANNALS_ASSIGN_OR_RETURN(auto stored, find(org_id, id));
-    if (stored.request.status != AppAccessStatus::kDraft) {
+    if (stored.status != AppAccessStatus::kDraft) {
       return Status::conflict(kAppAccessRequestStateRule,
                               "cannot " + std::string(action) + " app access request '" +
                                   std::string(id) + "': it is " +
-                                  std::string(app_access_status_name(stored.request.status)) +
+                                  std::string(app_access_status_name(stored.status)) +
                                   ", and only a draft may change state");
     }
     return stored;

@@ -1,7 +1,9 @@
 #include "repositories/app_instance_repository.h"
 
 #include "core/validate.h"
+#include "repositories/columns.h"
 #include "repositories/command.h"
+#include "repositories/common.h"
 #include "repositories/secrets.h"
 
 namespace annals::repositories {
@@ -9,33 +11,26 @@ namespace {
 
 // The org's one instance lives in one stream.
 constexpr const char* kStream = "app-instance";
-constexpr const char* kColumns =
-    "org_id, client_id, client_secret_sealed, scope, status, created_at, updated_at, version";
 
-std::string purpose_of(std::string_view client_id) {
-  return "app_instances.client_secret/" + std::string(client_id);
-}
+constexpr Prefixed purpose_of{"app_instances.client_secret/"};
 
 Status validate_status(std::string_view status) {
   return validate_identifier("status", status, kMaxAppInstanceStatusBytes);
 }
 
-struct StoredInstance {
-  AppInstance instance;  // client_secret holds the sealed text
-  uint64_t version;
-};
+// The instance as its row holds it: client_secret holds the sealed text.
+using StoredInstance = Versioned<AppInstance>;
 
-StoredInstance from_row(const db::Row& row) {
-  AppInstance a;
-  a.org_id = row.text(0);
-  a.client_id = row.text(1);
-  a.client_secret = row.text(2);
-  a.scope = row.text(3);
-  a.status = row.text(4);
-  a.created_at = from_micros(row.i64(5));
-  a.updated_at = from_micros(row.i64(6));
-  return {std::move(a), static_cast<uint64_t>(row.i64(7))};
-}
+const Columns<StoredInstance> kColumns{
+    {"org_id", &AppInstance::org_id},
+    {"client_id", &AppInstance::client_id},
+    {"client_secret_sealed", &AppInstance::client_secret},
+    {"scope", &AppInstance::scope},
+    {"status", &AppInstance::status},
+    {"created_at", &AppInstance::created_at},
+    {"updated_at", &AppInstance::updated_at},
+    {"version", &StoredInstance::version},
+};
 
 class SqlAppInstanceRepository final : public AppInstanceRepository {
  public:
@@ -44,11 +39,7 @@ class SqlAppInstanceRepository final : public AppInstanceRepository {
   Result<AppInstance> get(std::string_view org_id) override {
     ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
     ANNALS_ASSIGN_OR_RETURN(auto stored, find(org_id));
-    ANNALS_ASSIGN_OR_RETURN(Secrets * secrets, ctx_.secrets());
-    ANNALS_ASSIGN_OR_RETURN(stored.instance.client_secret,
-                            secrets->open(org_id, purpose_of(stored.instance.client_id),
-                                          stored.instance.client_secret));
-    return stored.instance;
+    return opened(org_id, std::move(stored));
   }
 
   Result<AppInstance> upsert(std::string_view org_id, const NewAppInstance& a) override {
@@ -68,18 +59,14 @@ class SqlAppInstanceRepository final : public AppInstanceRepository {
     p.setSealedClientSecret(sealed);
     p.setScope(a.scope);
     p.setStatus(a.status);
-    ANNALS_RETURN_IF_ERROR(cmd.append().status());
-    ANNALS_ASSIGN_OR_RETURN(auto stored, find(org_id));
-    if (stored.instance.client_secret == sealed) {
-      stored.instance.client_secret = a.client_secret;
-      return stored.instance;
+    ANNALS_ASSIGN_OR_RETURN(auto stored, cmd.append_then([&] { return find(org_id); }));
+    if (stored.client_secret == sealed) {
+      stored.client_secret = a.client_secret;
+      return AppInstance(std::move(stored));
     }
     // A concurrent upsert landed right after this one: as every read-back,
     // return what is stored now.
-    ANNALS_ASSIGN_OR_RETURN(stored.instance.client_secret,
-                            secrets->open(org_id, purpose_of(stored.instance.client_id),
-                                          stored.instance.client_secret));
-    return stored.instance;
+    return opened(org_id, std::move(stored));
   }
 
   Status update_status(std::string_view org_id, std::string_view status) override {
@@ -87,8 +74,7 @@ class SqlAppInstanceRepository final : public AppInstanceRepository {
     ANNALS_RETURN_IF_ERROR(validate_status(status));
     ANNALS_ASSIGN_OR_RETURN(auto stored, find(org_id));
 
-    Command cmd(ctx_, org_id, kStream, "system");
-    cmd.expect_version(stored.version);
+    auto cmd = Command::change(ctx_, org_id, kStream, "system", stored.version);
     cmd.add_event().initAccess().initAppInstanceStatusChanged().setStatus(std::string(status));
     return cmd.append().status();
   }
@@ -97,26 +83,34 @@ class SqlAppInstanceRepository final : public AppInstanceRepository {
     ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
     ANNALS_ASSIGN_OR_RETURN(auto stored, find(org_id));
 
-    Command cmd(ctx_, org_id, kStream, "system");
-    cmd.expect_version(stored.version);
+    auto cmd = Command::change(ctx_, org_id, kStream, "system", stored.version);
     cmd.add_event().initAccess().initAppInstanceDeleted();
     return cmd.append().status();
   }
 
  private:
+  // The instance with its client_secret opened.
+  Result<AppInstance> opened(std::string_view org_id, StoredInstance stored) {
+    ANNALS_ASSIGN_OR_RETURN(Secrets * secrets, ctx_.secrets());
+    ANNALS_ASSIGN_OR_RETURN(
+        stored.client_secret,
+        secrets->open(org_id, purpose_of(stored.client_id), stored.client_secret));
+    return AppInstance(std::move(stored));
+  }
+
   // The org's one row; its client_secret is still sealed.
   Result<StoredInstance> find(std::string_view org_id) {
     ANNALS_ASSIGN_OR_RETURN(auto txn, ctx_.read(org_id));
     ANNALS_ASSIGN_OR_RETURN(
         auto rows,
-        txn->query(std::string("SELECT ") + kColumns +
-                       " FROM app_instances WHERE org_id = $1 ORDER BY client_id LIMIT 2",
-                   {std::string(org_id)}));
+        txn->query(
+            kColumns.select("FROM app_instances WHERE org_id = $1 ORDER BY client_id LIMIT 2"),
+            {std::string(org_id)}));
     if (rows.empty()) return Status::not_found("the org has no app instance");
     if (rows.size() > 1) {
       return Status::corruption("the org has more than one app instance", "app_instances");
     }
-    return from_row(rows.front());
+    return kColumns.read(rows.front());
   }
 
   RepositoryContext& ctx_;

@@ -10,6 +10,20 @@ Command::Command(RepositoryContext& ctx, std::string_view org_id, std::string_vi
   request_.org_id = std::string(org_id);
 }
 
+Command Command::create(RepositoryContext& ctx, std::string_view org_id, std::string_view stream,
+                        std::string_view actor) {
+  Command cmd(ctx, org_id, stream, actor);
+  cmd.expect_new();
+  return cmd;
+}
+
+Command Command::change(RepositoryContext& ctx, std::string_view org_id, std::string_view stream,
+                        std::string_view actor, uint64_t version) {
+  Command cmd(ctx, org_id, stream, actor);
+  cmd.expect_version(version);
+  return cmd;
+}
+
 events::Envelope::Payload::Builder Command::add_event() { return add_event(stream_); }
 
 events::Envelope::Payload::Builder Command::add_event(std::string_view stream) {

@@ -36,6 +36,13 @@ class Command {
           std::string_view actor);
   Command(Command&&) = default;
 
+  // A command that creates its stream (expect_new), or that changes it from
+  // the `version` it was read at (expect_version).
+  static Command create(RepositoryContext& ctx, std::string_view org_id, std::string_view stream,
+                        std::string_view actor);
+  static Command change(RepositoryContext& ctx, std::string_view org_id, std::string_view stream,
+                        std::string_view actor, uint64_t version);
+
   const std::string& stream() const { return stream_; }
 
   // A new event on the command's stream, or on `stream`: the payload to fill.
@@ -73,6 +80,24 @@ class Command {
   // (the stream is already there) comes back as `taken` instead.
   Result<journal::AppendResult> append_or_taken(Status taken);
 
+  // append(), then what `read_back` reads: the row as the command left it.
+  template <typename ReadBack>
+  auto append_then(ReadBack read_back) -> decltype(read_back()) {
+    ANNALS_RETURN_IF_ERROR(append().status());
+    return read_back();
+  }
+  // append_or_taken(taken), then what `read_back` reads.
+  template <typename ReadBack>
+  auto append_or_taken_then(Status taken, ReadBack read_back) -> decltype(read_back()) {
+    ANNALS_RETURN_IF_ERROR(append_or_taken(std::move(taken)).status());
+    return read_back();
+  }
+  // A create with an idempotency key: append_or_taken(taken), then the row
+  // `find` reads, as read_created() says.
+  template <typename SameAsCreated, typename Find>
+  auto append_create(const Status& taken, SameAsCreated same_as_created, Find find)
+      -> decltype(find());
+
  private:
   RepositoryContext& ctx_;
   std::string stream_;
@@ -80,5 +105,32 @@ class Command {
   journal::AppendRequest request_;
   bool appended_ = false;
 };
+
+// The row of a create with an idempotency key, read back by `find` after its
+// append: a retry (a replayed append) must have asked for what the first
+// create did (`same_as_created(position of the first)`), and a retry of a
+// create whose row was deleted since leaves the id used; otherwise the id
+// is `taken`. (Without a retry, a row deleted right after its create is
+// kNotFound.)
+template <typename SameAsCreated, typename Find>
+auto read_created(const journal::AppendResult& appended, const Status& taken,
+                  SameAsCreated same_as_created, Find find) -> decltype(find()) {
+  if (appended.replayed) {
+    ANNALS_ASSIGN_OR_RETURN(bool same, same_as_created(appended.first_position));
+    if (!same) return taken;
+  }
+  auto stored = find();
+  if (!stored.is_ok() && stored.status().code() == Code::kNotFound && appended.replayed) {
+    return taken;
+  }
+  return stored;
+}
+
+template <typename SameAsCreated, typename Find>
+auto Command::append_create(const Status& taken, SameAsCreated same_as_created, Find find)
+    -> decltype(find()) {
+  ANNALS_ASSIGN_OR_RETURN(auto appended, append_or_taken(taken));
+  return read_created(appended, taken, same_as_created, find);
+}
 
 }  // namespace annals::repositories

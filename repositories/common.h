@@ -21,6 +21,15 @@ Status validate_json(std::string_view field, std::string_view text, size_t max_b
 // A random RFC 4122 version-4 UUID, lower-case hex with dashes.
 std::string new_uuid();
 
+// A name made of a fixed prefix and an id: a stream ("token/<id>"), or the
+// purpose a secret is sealed for ("toolsets.api_key/<id>").
+struct Prefixed {
+  std::string_view prefix;
+  std::string operator()(std::string_view id) const {
+    return std::string(prefix) + std::string(id);
+  }
+};
+
 // A nullable text column or parameter.
 inline db::Value nullable(const std::optional<std::string>& v) {
   return v.has_value() ? db::Value(*v) : db::Value(db::Null{});
@@ -33,6 +42,27 @@ inline std::optional<std::string> optional_text(const db::Row& row, size_t i) {
 }
 inline std::optional<int64_t> optional_i64(const db::Row& row, size_t i) {
   return row.is_null(i) ? std::nullopt : std::optional<int64_t>(row.i64(i));
+}
+
+// The public value `T` of a stored row `S`, which extends it with what the
+// repository alone needs (its stream's version, sealed secrets).
+template <typename T, typename S>
+requires std::is_base_of_v<T, S> Result<T> public_value(Result<S> stored) {
+  if (!stored.is_ok()) return stored.status();
+  return T(std::move(stored).value());
+}
+
+// `found`, unless its `owner` is another user than `user_id`: then kNotFound
+// with `not_found`, as when there is no such row (a user never learns of
+// another user's rows).
+template <typename S, typename Owner>
+requires std::is_base_of_v<Owner, S> Result<S> owned_by(Result<S> found, std::string Owner::*owner,
+                                                        std::string_view user_id,
+                                                        std::string not_found) {
+  if (found.is_ok() && found.value().*owner != user_id) {
+    return Status::not_found(std::move(not_found));
+  }
+  return found;
 }
 
 // The rows `sql` selects, read in a transaction scoped to `org_id`.

@@ -9,24 +9,18 @@ namespace annals::repositories {
 namespace mcp_auth_detail {
 namespace {
 
-constexpr const char* kHeaderColumns =
-    "org_id, id, name, mcp_server_id, header_key, created_by, created_at, updated_at,"
-    " sealed_header_value, version";
-
-StoredHeader header_from_row(const db::Row& row) {
-  StoredHeader s;
-  s.header.org_id = row.text(0);
-  s.header.id = row.text(1);
-  s.header.name = row.text(2);
-  s.header.mcp_server_id = row.text(3);
-  s.header.header_key = row.text(4);
-  s.header.created_by = row.text(5);
-  s.header.created_at = from_micros(row.i64(6));
-  s.header.updated_at = from_micros(row.i64(7));
-  s.sealed_value = row.text(8);
-  s.version = static_cast<uint64_t>(row.i64(9));
-  return s;
-}
+const Columns<StoredHeader> kHeaderColumns{
+    {"org_id", &McpAuthHeader::org_id},
+    {"id", &McpAuthHeader::id},
+    {"name", &McpAuthHeader::name},
+    {"mcp_server_id", &McpAuthHeader::mcp_server_id},
+    {"header_key", &McpAuthHeader::header_key},
+    {"created_by", &McpAuthHeader::created_by},
+    {"created_at", &McpAuthHeader::created_at},
+    {"updated_at", &McpAuthHeader::updated_at},
+    {"sealed_header_value", &StoredHeader::sealed_value},
+    {"version", &StoredHeader::version},
+};
 
 // An HTTP field name (RFC 9110 token).
 Status validate_header_key(std::string_view key) {
@@ -80,9 +74,11 @@ bool SqlMcpAuthRepository::opens_to(std::string_view org_id, const std::string& 
   return opened.is_ok() && *opened == plaintext;
 }
 
-Result<std::optional<events::Event>> SqlMcpAuthRepository::mcp_auth_event_at(uint64_t position) {
+Result<std::optional<events::Event>> SqlMcpAuthRepository::mcp_auth_event_at(
+    uint64_t position, schema::McpAuthEvent::Which which) {
   ANNALS_ASSIGN_OR_RETURN(auto events, ctx_.journal().read(position, 1));
-  if (events.empty() || events.front().type() != events::PayloadType::MCP_AUTH) {
+  if (events.empty() || events.front().type() != events::PayloadType::MCP_AUTH ||
+      events.front().payload().getMcpAuth().which() != which) {
     return std::optional<events::Event>();
   }
   return std::optional<events::Event>(std::move(events.front()));
@@ -101,8 +97,7 @@ Result<McpAuthHeader> SqlMcpAuthRepository::create_auth_header(std::string_view 
   ANNALS_RETURN_IF_ERROR(validate_user("created_by", h.created_by));
   ANNALS_ASSIGN_OR_RETURN(std::string sealed, seal(org_id, header_value_purpose(h.id), h.value));
 
-  Command cmd(ctx_, org_id, header_stream(h.id), h.created_by);
-  cmd.expect_new();
+  auto cmd = Command::create(ctx_, org_id, header_stream(h.id), h.created_by);
   // Creating the same header twice (a retry) appends it once.
   cmd.idempotency_key("mcp_auth_header.create/" + h.id);
   cmd.claim(kHeaderNameRule, name_reservation(h.mcp_server_id, h.name));
@@ -114,19 +109,16 @@ Result<McpAuthHeader> SqlMcpAuthRepository::create_auth_header(std::string_view 
   p.setSealedHeaderValue(sealed);
   p.setCreatedBy(h.created_by);
 
-  ANNALS_ASSIGN_OR_RETURN(auto appended, cmd.append_or_taken(header_id_taken(h.id)));
   auto same = [&](uint64_t position) { return header_same_as_created(org_id, position, h); };
-  ANNALS_ASSIGN_OR_RETURN(auto stored, read_created(appended, header_id_taken(h.id), same,
-                                                    [&] { return find_header(org_id, h.id); }));
-  return stored.header;
+  return public_value<McpAuthHeader>(
+      cmd.append_create(header_id_taken(h.id), same, [&] { return find_header(org_id, h.id); }));
 }
 
 Result<McpAuthHeader> SqlMcpAuthRepository::get_auth_header(std::string_view org_id,
                                                             std::string_view id) {
   ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
   ANNALS_RETURN_IF_ERROR(validate_id("id", id));
-  ANNALS_ASSIGN_OR_RETURN(auto stored, find_header(org_id, id));
-  return stored.header;
+  return public_value<McpAuthHeader>(find_header(org_id, id));
 }
 
 Result<McpAuthHeader> SqlMcpAuthRepository::update_auth_header(std::string_view org_id,
@@ -140,20 +132,17 @@ Result<McpAuthHeader> SqlMcpAuthRepository::update_auth_header(std::string_view 
       validate_secret_change("value", u.value, Clearable::kNo, validate_header_value));
   ANNALS_ASSIGN_OR_RETURN(auto stored, find_header(org_id, id));
 
-  Command cmd(ctx_, org_id, header_stream(id), "system");
-  cmd.expect_version(stored.version);
+  auto cmd = Command::change(ctx_, org_id, header_stream(id), "system", stored.version);
   // A rename: the old name is freed and the new one claimed in the same append.
-  cmd.rename(kHeaderNameRule, name_reservation(stored.header.mcp_server_id, stored.header.name),
-             name_reservation(stored.header.mcp_server_id, u.name));
+  cmd.rename(kHeaderNameRule, name_reservation(stored.mcp_server_id, stored.name),
+             name_reservation(stored.mcp_server_id, u.name));
   auto p = cmd.add_event().initMcpAuth().initAuthHeaderUpdated();
   p.setId(std::string(id));
   p.setName(u.name);
   p.setHeaderKey(u.header_key);
   ANNALS_RETURN_IF_ERROR(
       write_secret_change(ctx_, org_id, header_value_purpose(id), u.value, p.initHeaderValue()));
-  ANNALS_RETURN_IF_ERROR(cmd.append().status());
-  ANNALS_ASSIGN_OR_RETURN(auto updated, find_header(org_id, id));
-  return updated.header;
+  return public_value<McpAuthHeader>(cmd.append_then([&] { return find_header(org_id, id); }));
 }
 
 Status SqlMcpAuthRepository::delete_auth_header(std::string_view org_id, std::string_view id) {
@@ -161,9 +150,8 @@ Status SqlMcpAuthRepository::delete_auth_header(std::string_view org_id, std::st
   ANNALS_RETURN_IF_ERROR(validate_id("id", id));
   ANNALS_ASSIGN_OR_RETURN(auto stored, find_header(org_id, id));
 
-  Command cmd(ctx_, org_id, header_stream(id), "system");
-  cmd.expect_version(stored.version);
-  cmd.release(kHeaderNameRule, name_reservation(stored.header.mcp_server_id, stored.header.name));
+  auto cmd = Command::change(ctx_, org_id, header_stream(id), "system", stored.version);
+  cmd.release(kHeaderNameRule, name_reservation(stored.mcp_server_id, stored.name));
   cmd.add_event().initMcpAuth().initAuthHeaderDeleted().setId(std::string(id));
   return cmd.append().status();
 }
@@ -172,12 +160,11 @@ Result<std::vector<McpAuthHeader>> SqlMcpAuthRepository::list_auth_headers(
     std::string_view org_id, std::string_view mcp_server_id) {
   ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
   ANNALS_RETURN_IF_ERROR(validate_id("mcp_server_id", mcp_server_id));
-  return select_all(ctx_, org_id,
-                    std::string("SELECT ") + kHeaderColumns +
-                        " FROM mcp_auth_headers WHERE org_id = $1 AND mcp_server_id = $2"
-                        " ORDER BY created_at DESC, created_position DESC",
-                    {std::string(org_id), std::string(mcp_server_id)},
-                    [](const db::Row& row) { return header_from_row(row).header; });
+  return select_all(
+      ctx_, org_id,
+      kHeaderColumns.select("FROM mcp_auth_headers WHERE org_id = $1 AND mcp_server_id = $2"
+                            " ORDER BY created_at DESC, created_position DESC"),
+      {std::string(org_id), std::string(mcp_server_id)}, kHeaderColumns.reader<McpAuthHeader>());
 }
 
 Result<std::pair<std::string, std::string>> SqlMcpAuthRepository::get_auth_header_value(
@@ -187,26 +174,22 @@ Result<std::pair<std::string, std::string>> SqlMcpAuthRepository::get_auth_heade
   ANNALS_ASSIGN_OR_RETURN(auto stored, find_header(org_id, id));
   ANNALS_ASSIGN_OR_RETURN(std::string value,
                           open(org_id, header_value_purpose(id), stored.sealed_value));
-  return std::make_pair(stored.header.header_key, std::move(value));
+  return std::make_pair(stored.header_key, std::move(value));
 }
 
 Result<StoredHeader> SqlMcpAuthRepository::find_header(std::string_view org_id,
                                                        std::string_view id) {
-  return select_one(ctx_, org_id,
-                    std::string("SELECT ") + kHeaderColumns +
-                        " FROM mcp_auth_headers WHERE org_id = $1 AND id = $2",
-                    {std::string(org_id), std::string(id)},
-                    "auth header '" + std::string(id) + "' not found", header_from_row);
+  return select_by_id(ctx_, org_id, id, kHeaderColumns,
+                      "FROM mcp_auth_headers WHERE org_id = $1 AND id = $2", "auth header");
 }
 
 Result<bool> SqlMcpAuthRepository::header_same_as_created(std::string_view org_id,
                                                           uint64_t position,
                                                           const NewMcpAuthHeader& h) {
-  ANNALS_ASSIGN_OR_RETURN(auto event, mcp_auth_event_at(position));
+  ANNALS_ASSIGN_OR_RETURN(auto event,
+                          mcp_auth_event_at(position, schema::McpAuthEvent::AUTH_HEADER_CREATED));
   if (!event.has_value()) return false;
-  auto e = event->payload().getMcpAuth();
-  if (e.which() != schema::McpAuthEvent::AUTH_HEADER_CREATED) return false;
-  auto c = e.getAuthHeaderCreated();
+  auto c = event->payload().getMcpAuth().getAuthHeaderCreated();
   return same_text(c.getId(), h.id) && same_text(c.getName(), h.name) &&
          same_text(c.getMcpServerId(), h.mcp_server_id) &&
          same_text(c.getHeaderKey(), h.header_key) && same_text(c.getCreatedBy(), h.created_by) &&

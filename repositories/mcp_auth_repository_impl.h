@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/validate.h"
+#include "repositories/columns.h"
 #include "repositories/command.h"
 #include "repositories/common.h"
 #include "repositories/mcp_auth_repository.h"
@@ -29,15 +30,10 @@ inline constexpr const char* kConfigIdRule = "mcp_oauth_config.id";
 inline constexpr const char* kConfigTokensRule = "mcp_oauth_config.tokens";
 inline constexpr const char* kTokenIdRule = "mcp_oauth_token.id";
 
-inline std::string header_stream(std::string_view id) {
-  return "mcp_auth_header/" + std::string(id);
-}
-inline std::string config_stream(std::string_view id) {
-  return "mcp_oauth_config/" + std::string(id);
-}
-inline std::string token_stream(std::string_view id) {
-  return "mcp_oauth_token/" + std::string(id);
-}
+// Streams.
+inline constexpr Prefixed header_stream{"mcp_auth_header/"};
+inline constexpr Prefixed config_stream{"mcp_oauth_config/"};
+inline constexpr Prefixed token_stream{"mcp_oauth_token/"};
 
 // The reserved value of a per-server name: server ids cannot hold '/', so
 // the pair is unambiguous.
@@ -46,21 +42,12 @@ inline std::string name_reservation(std::string_view server_id, std::string_view
 }
 
 // Secret purposes: the field and the row the sealed value belongs to.
-inline std::string header_value_purpose(std::string_view id) {
-  return "mcp_auth_headers.value/" + std::string(id);
-}
-inline std::string client_secret_purpose(std::string_view id) {
-  return "mcp_oauth_configs.client_secret/" + std::string(id);
-}
-inline std::string registration_token_purpose(std::string_view id) {
-  return "mcp_oauth_configs.registration_access_token/" + std::string(id);
-}
-inline std::string access_token_purpose(std::string_view id) {
-  return "mcp_oauth_tokens.access_token/" + std::string(id);
-}
-inline std::string refresh_token_purpose(std::string_view id) {
-  return "mcp_oauth_tokens.refresh_token/" + std::string(id);
-}
+inline constexpr Prefixed header_value_purpose{"mcp_auth_headers.value/"};
+inline constexpr Prefixed client_secret_purpose{"mcp_oauth_configs.client_secret/"};
+inline constexpr Prefixed registration_token_purpose{
+    "mcp_oauth_configs.registration_access_token/"};
+inline constexpr Prefixed access_token_purpose{"mcp_oauth_tokens.access_token/"};
+inline constexpr Prefixed refresh_token_purpose{"mcp_oauth_tokens.refresh_token/"};
 
 inline std::string text(capnp::Text::Reader t) { return std::string(t.begin(), t.size()); }
 inline bool same_text(capnp::Text::Reader a, std::string_view b) {
@@ -85,41 +72,20 @@ inline Status validate_secret(std::string_view field, std::string_view value) {
   return validate_text(field, value, {kMaxSecretBytes});
 }
 
-// The row of a create, read back after its append: a retry (a replayed
-// append) must have asked for what the first create did
-// (`same_as_created(position of the first)`), and a retry of a create whose
-// row was deleted since leaves the id used; otherwise the id is `taken`.
-// (Without a retry, a row deleted right after its create is kNotFound.)
-template <typename SameAsCreated, typename Find>
-auto read_created(const journal::AppendResult& appended, const Status& taken,
-                  SameAsCreated same_as_created, Find find) -> decltype(find()) {
-  if (appended.replayed) {
-    ANNALS_ASSIGN_OR_RETURN(bool same, same_as_created(appended.first_position));
-    if (!same) return taken;
-  }
-  auto stored = find();
-  if (!stored.is_ok() && stored.status().code() == Code::kNotFound && appended.replayed) {
-    return taken;
-  }
-  return stored;
-}
-
-// Row versions and the sealed secrets they carry, as read from the tables.
-struct StoredHeader {
-  McpAuthHeader header;
+// The rows as read from the tables: the value, the sealed secrets it
+// carries and the version of its stream.
+struct StoredHeader : McpAuthHeader {
   std::string sealed_value;
   uint64_t version = 0;
 };
 
-struct StoredConfig {
-  McpOAuthConfig config;
+struct StoredConfig : McpOAuthConfig {
   std::optional<std::string> sealed_client_secret;
   std::optional<std::string> sealed_registration_access_token;
   uint64_t version = 0;
 };
 
-struct StoredToken {
-  McpOAuthToken token;
+struct StoredToken : McpOAuthToken {
   std::string sealed_access_token;
   std::optional<std::string> sealed_refresh_token;
   uint64_t version = 0;
@@ -188,8 +154,9 @@ class SqlMcpAuthRepository final : public McpAuthRepository {
   // Whether `sealed` opens to `plaintext` (false when it does not open).
   bool opens_to(std::string_view org_id, const std::string& purpose, std::string_view sealed,
                 std::string_view plaintext);
-  // The mcpAuth event at `position`, if it is one.
-  Result<std::optional<events::Event>> mcp_auth_event_at(uint64_t position);
+  // The event at `position`, if it is an mcpAuth event of kind `which`.
+  Result<std::optional<events::Event>> mcp_auth_event_at(uint64_t position,
+                                                         schema::McpAuthEvent::Which which);
 
   Result<StoredHeader> find_header(std::string_view org_id, std::string_view id);
   Result<bool> header_same_as_created(std::string_view org_id, uint64_t position,

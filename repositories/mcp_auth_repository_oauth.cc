@@ -4,37 +4,27 @@
 namespace annals::repositories::mcp_auth_detail {
 namespace {
 
-constexpr const char* kConfigColumns =
-    "org_id, id, name, mcp_server_id, registration_type, client_id, authorization_endpoint,"
-    " token_endpoint, registration_endpoint, client_id_issued_at, token_endpoint_auth_method,"
-    " scopes, created_by, created_at, updated_at, sealed_client_secret,"
-    " sealed_registration_access_token, version";
-
-StoredConfig config_from_row(const db::Row& row) {
-  StoredConfig s;
-  McpOAuthConfig& c = s.config;
-  c.org_id = row.text(0);
-  c.id = row.text(1);
-  c.name = row.text(2);
-  c.mcp_server_id = row.text(3);
-  c.registration_type = row.text(4);
-  c.client_id = row.text(5);
-  c.authorization_endpoint = row.text(6);
-  c.token_endpoint = row.text(7);
-  c.registration_endpoint = optional_text(row, 8);
-  if (!row.is_null(9)) c.client_id_issued_at = from_micros(row.i64(9));
-  c.token_endpoint_auth_method = optional_text(row, 10);
-  c.scopes = optional_text(row, 11);
-  c.created_by = row.text(12);
-  c.created_at = from_micros(row.i64(13));
-  c.updated_at = from_micros(row.i64(14));
-  s.sealed_client_secret = optional_text(row, 15);
-  s.sealed_registration_access_token = optional_text(row, 16);
-  c.has_client_secret = s.sealed_client_secret.has_value();
-  c.has_registration_access_token = s.sealed_registration_access_token.has_value();
-  s.version = static_cast<uint64_t>(row.i64(17));
-  return s;
-}
+using C = McpOAuthConfig;
+const Columns<StoredConfig> kConfigColumns{
+    {"org_id", &C::org_id},
+    {"id", &C::id},
+    {"name", &C::name},
+    {"mcp_server_id", &C::mcp_server_id},
+    {"registration_type", &C::registration_type},
+    {"client_id", &C::client_id},
+    {"authorization_endpoint", &C::authorization_endpoint},
+    {"token_endpoint", &C::token_endpoint},
+    {"registration_endpoint", &C::registration_endpoint},
+    {"client_id_issued_at", &C::client_id_issued_at},
+    {"token_endpoint_auth_method", &C::token_endpoint_auth_method},
+    {"scopes", &C::scopes},
+    {"created_by", &C::created_by},
+    {"created_at", &C::created_at},
+    {"updated_at", &C::updated_at},
+    {"sealed_client_secret", &StoredConfig::sealed_client_secret, &C::has_client_secret},
+    {"sealed_registration_access_token", &StoredConfig::sealed_registration_access_token,
+     &C::has_registration_access_token},
+    {"version", &StoredConfig::version}};
 
 Status config_id_taken(std::string_view id) {
   return Status::conflict(
@@ -87,8 +77,7 @@ Result<McpOAuthConfig> SqlMcpAuthRepository::create_oauth_config(std::string_vie
         sealed_rat, seal(org_id, registration_token_purpose(c.id), *c.registration_access_token));
   }
 
-  Command cmd(ctx_, org_id, config_stream(c.id), c.created_by);
-  cmd.expect_new();
+  auto cmd = Command::create(ctx_, org_id, config_stream(c.id), c.created_by);
   // Creating the same config twice (a retry) appends it once.
   cmd.idempotency_key("mcp_oauth_config.create/" + c.id);
   cmd.claim(kConfigNameRule, name_reservation(c.mcp_server_id, c.name));
@@ -112,31 +101,27 @@ Result<McpOAuthConfig> SqlMcpAuthRepository::create_oauth_config(std::string_vie
   if (c.scopes) p.setScopes(*c.scopes);
   p.setCreatedBy(c.created_by);
 
-  ANNALS_ASSIGN_OR_RETURN(auto appended, cmd.append_or_taken(config_id_taken(c.id)));
   auto same = [&](uint64_t position) { return config_same_as_created(org_id, position, c); };
-  ANNALS_ASSIGN_OR_RETURN(auto stored, read_created(appended, config_id_taken(c.id), same,
-                                                    [&] { return find_config(org_id, c.id); }));
-  return stored.config;
+  return public_value<McpOAuthConfig>(
+      cmd.append_create(config_id_taken(c.id), same, [&] { return find_config(org_id, c.id); }));
 }
 
 Result<McpOAuthConfig> SqlMcpAuthRepository::get_oauth_config(std::string_view org_id,
                                                               std::string_view id) {
   ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
   ANNALS_RETURN_IF_ERROR(validate_id("id", id));
-  ANNALS_ASSIGN_OR_RETURN(auto stored, find_config(org_id, id));
-  return stored.config;
+  return public_value<McpOAuthConfig>(find_config(org_id, id));
 }
 
 Result<std::vector<McpOAuthConfig>> SqlMcpAuthRepository::list_oauth_configs(
     std::string_view org_id, std::string_view mcp_server_id) {
   ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
   ANNALS_RETURN_IF_ERROR(validate_id("mcp_server_id", mcp_server_id));
-  return select_all(ctx_, org_id,
-                    std::string("SELECT ") + kConfigColumns +
-                        " FROM mcp_oauth_configs WHERE org_id = $1 AND mcp_server_id = $2"
-                        " ORDER BY created_at DESC, created_position DESC",
-                    {std::string(org_id), std::string(mcp_server_id)},
-                    [](const db::Row& row) { return config_from_row(row).config; });
+  return select_all(
+      ctx_, org_id,
+      kConfigColumns.select("FROM mcp_oauth_configs WHERE org_id = $1 AND mcp_server_id = $2"
+                            " ORDER BY created_at DESC, created_position DESC"),
+      {std::string(org_id), std::string(mcp_server_id)}, kConfigColumns.reader<McpOAuthConfig>());
 }
 
 Status SqlMcpAuthRepository::delete_oauth_config(std::string_view org_id, std::string_view id) {
@@ -171,9 +156,8 @@ Status SqlMcpAuthRepository::delete_config(std::string_view org_id, std::string_
   // One event deletes the config and (in its projection) every token of
   // it. Token commands expect the config's stream at the version they read,
   // so none can follow this one.
-  Command cmd(ctx_, org_id, config_stream(id), "system");
-  cmd.expect_version(stored.version);
-  cmd.release(kConfigNameRule, name_reservation(stored.config.mcp_server_id, stored.config.name));
+  auto cmd = Command::change(ctx_, org_id, config_stream(id), "system", stored.version);
+  cmd.release(kConfigNameRule, name_reservation(stored.mcp_server_id, stored.name));
   auto p = cmd.add_event().initMcpAuth().initOauthConfigDeleted();
   p.setId(std::string(id));
   p.setWithTokens(with_tokens);
@@ -186,7 +170,7 @@ Result<McpOAuthClientCredentials> SqlMcpAuthRepository::get_oauth_client_credent
   ANNALS_RETURN_IF_ERROR(validate_id("id", id));
   ANNALS_ASSIGN_OR_RETURN(auto stored, find_config(org_id, id));
   McpOAuthClientCredentials out;
-  out.client_id = stored.config.client_id;
+  out.client_id = stored.client_id;
   if (stored.sealed_client_secret) {
     ANNALS_ASSIGN_OR_RETURN(out.client_secret,
                             open(org_id, client_secret_purpose(id), *stored.sealed_client_secret));
@@ -207,21 +191,17 @@ Result<std::optional<std::string>> SqlMcpAuthRepository::get_oauth_registration_
 
 Result<StoredConfig> SqlMcpAuthRepository::find_config(std::string_view org_id,
                                                        std::string_view id) {
-  return select_one(ctx_, org_id,
-                    std::string("SELECT ") + kConfigColumns +
-                        " FROM mcp_oauth_configs WHERE org_id = $1 AND id = $2",
-                    {std::string(org_id), std::string(id)},
-                    "OAuth config '" + std::string(id) + "' not found", config_from_row);
+  return select_by_id(ctx_, org_id, id, kConfigColumns,
+                      "FROM mcp_oauth_configs WHERE org_id = $1 AND id = $2", "OAuth config");
 }
 
 Result<bool> SqlMcpAuthRepository::config_same_as_created(std::string_view org_id,
                                                           uint64_t position,
                                                           const NewMcpOAuthConfig& c) {
-  ANNALS_ASSIGN_OR_RETURN(auto event, mcp_auth_event_at(position));
+  ANNALS_ASSIGN_OR_RETURN(auto event,
+                          mcp_auth_event_at(position, schema::McpAuthEvent::OAUTH_CONFIG_CREATED));
   if (!event.has_value()) return false;
-  auto e = event->payload().getMcpAuth();
-  if (e.which() != schema::McpAuthEvent::OAUTH_CONFIG_CREATED) return false;
-  auto p = e.getOauthConfigCreated();
+  auto p = event->payload().getMcpAuth().getOauthConfigCreated();
   auto same_optional = [](bool has, capnp::Text::Reader t, const std::optional<std::string>& v) {
     return has == v.has_value() && (!has || same_text(t, *v));
   };

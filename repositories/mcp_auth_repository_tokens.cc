@@ -10,36 +10,35 @@
 namespace annals::repositories::mcp_auth_detail {
 namespace {
 
-constexpr const char* kTokenColumns =
-    "t.org_id, t.id, t.mcp_oauth_config_id, t.scopes_granted, t.expires_at, t.created_by,"
-    " t.created_at, t.updated_at, t.sealed_access_token, t.sealed_refresh_token, t.version,"
-    " c.version";
+// A token's row "t" joined with its config's "c" (for the config's version).
+const Columns<StoredToken> kTokenColumns{
+    {"t.org_id", &McpOAuthToken::org_id},
+    {"t.id", &McpOAuthToken::id},
+    {"t.mcp_oauth_config_id", &McpOAuthToken::mcp_oauth_config_id},
+    {"t.scopes_granted", &McpOAuthToken::scopes_granted},
+    {"t.expires_at", &McpOAuthToken::expires_at},
+    {"t.created_by", &McpOAuthToken::created_by},
+    {"t.created_at", &McpOAuthToken::created_at},
+    {"t.updated_at", &McpOAuthToken::updated_at},
+    {"t.sealed_access_token", &StoredToken::sealed_access_token},
+    {"t.sealed_refresh_token", &StoredToken::sealed_refresh_token,
+     &McpOAuthToken::has_refresh_token},
+    {"t.version", &StoredToken::version},
+    {"c.version", &StoredToken::config_version}};
 constexpr const char* kTokenFrom =
-    " FROM mcp_oauth_tokens t JOIN mcp_oauth_configs c"
+    "FROM mcp_oauth_tokens t JOIN mcp_oauth_configs c"
     " ON c.org_id = t.org_id AND c.id = t.mcp_oauth_config_id";
-
-StoredToken token_from_row(const db::Row& row) {
-  StoredToken s;
-  McpOAuthToken& t = s.token;
-  t.org_id = row.text(0);
-  t.id = row.text(1);
-  t.mcp_oauth_config_id = row.text(2);
-  t.scopes_granted = optional_text(row, 3);
-  if (!row.is_null(4)) t.expires_at = from_micros(row.i64(4));
-  t.created_by = row.text(5);
-  t.created_at = from_micros(row.i64(6));
-  t.updated_at = from_micros(row.i64(7));
-  s.sealed_access_token = row.text(8);
-  s.sealed_refresh_token = optional_text(row, 9);
-  t.has_refresh_token = s.sealed_refresh_token.has_value();
-  s.version = static_cast<uint64_t>(row.i64(10));
-  s.config_version = static_cast<uint64_t>(row.i64(11));
-  return s;
-}
 
 Status token_id_taken(std::string_view id) {
   return Status::conflict(kTokenIdRule,
                           "OAuth token id '" + std::string(id) + "' holds, or held, another token");
+}
+
+// The arguments that name a user's token.
+Status validate_token_key(std::string_view org_id, std::string_view user_id, std::string_view id) {
+  ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
+  ANNALS_RETURN_IF_ERROR(validate_user("user_id", user_id));
+  return validate_id("id", id);
 }
 
 Status validate_scopes_granted(const std::optional<std::string>& scopes) {
@@ -75,8 +74,7 @@ Result<McpOAuthToken> SqlMcpAuthRepository::create_oauth_token(std::string_view 
                             seal(org_id, refresh_token_purpose(t.id), *t.refresh_token));
   }
 
-  Command cmd(ctx_, org_id, token_stream(t.id), t.created_by);
-  cmd.expect_new();
+  auto cmd = Command::create(ctx_, org_id, token_stream(t.id), t.created_by);
   cmd.expect_version(config_stream(t.mcp_oauth_config_id), config.version);
   // Creating the same token twice (a retry) appends it once.
   cmd.idempotency_key("mcp_oauth_token.create/" + t.id);
@@ -99,19 +97,15 @@ Result<McpOAuthToken> SqlMcpAuthRepository::create_oauth_token(std::string_view 
     return appended.status();
   }
   auto same = [&](uint64_t position) { return token_same_as_created(org_id, position, t); };
-  ANNALS_ASSIGN_OR_RETURN(auto stored, read_created(*appended, token_id_taken(t.id), same,
-                                                    [&] { return find_token(org_id, t.id); }));
-  return stored.token;
+  return public_value<McpOAuthToken>(read_created(*appended, token_id_taken(t.id), same,
+                                                  [&] { return find_token(org_id, t.id); }));
 }
 
 Result<McpOAuthToken> SqlMcpAuthRepository::get_oauth_token(std::string_view org_id,
                                                             std::string_view user_id,
                                                             std::string_view id) {
-  ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
-  ANNALS_RETURN_IF_ERROR(validate_user("user_id", user_id));
-  ANNALS_RETURN_IF_ERROR(validate_id("id", id));
-  ANNALS_ASSIGN_OR_RETURN(auto stored, find_token_for_user(org_id, user_id, id));
-  return stored.token;
+  ANNALS_RETURN_IF_ERROR(validate_token_key(org_id, user_id, id));
+  return public_value<McpOAuthToken>(find_token_for_user(org_id, user_id, id));
 }
 
 Result<McpOAuthToken> SqlMcpAuthRepository::latest_oauth_token(
@@ -122,8 +116,8 @@ Result<McpOAuthToken> SqlMcpAuthRepository::latest_oauth_token(
   if (user_id) ANNALS_RETURN_IF_ERROR(validate_user("user_id", *user_id));
   ANNALS_ASSIGN_OR_RETURN(auto txn, ctx_.read(org_id));
   std::vector<db::Value> params = {std::string(org_id), std::string(mcp_oauth_config_id)};
-  std::string sql = std::string("SELECT ") + kTokenColumns + kTokenFrom +
-                    " WHERE t.org_id = $1 AND t.mcp_oauth_config_id = $2";
+  std::string sql = kTokenColumns.select(std::string(kTokenFrom) +
+                                         " WHERE t.org_id = $1 AND t.mcp_oauth_config_id = $2");
   if (user_id) {
     sql += " AND t.created_by = $3";
     params.push_back(*user_id);
@@ -134,16 +128,14 @@ Result<McpOAuthToken> SqlMcpAuthRepository::latest_oauth_token(
     return Status::not_found("OAuth config '" + std::string(mcp_oauth_config_id) +
                              "' has no token" + (user_id ? " of that user" : ""));
   }
-  return token_from_row(rows.front()).token;
+  return McpOAuthToken(kTokenColumns.read(rows.front()));
 }
 
 Result<McpOAuthToken> SqlMcpAuthRepository::update_oauth_token(std::string_view org_id,
                                                                std::string_view user_id,
                                                                std::string_view id,
                                                                const McpOAuthTokenUpdate& u) {
-  ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
-  ANNALS_RETURN_IF_ERROR(validate_user("user_id", user_id));
-  ANNALS_RETURN_IF_ERROR(validate_id("id", id));
+  ANNALS_RETURN_IF_ERROR(validate_token_key(org_id, user_id, id));
   ANNALS_RETURN_IF_ERROR(validate_secret_change(
       "access_token", u.access_token, Clearable::kNo,
       [](std::string_view token) { return validate_secret("access_token", token); }));
@@ -153,9 +145,8 @@ Result<McpOAuthToken> SqlMcpAuthRepository::update_oauth_token(std::string_view 
   ANNALS_RETURN_IF_ERROR(validate_scopes_granted(u.scopes_granted));
   ANNALS_ASSIGN_OR_RETURN(auto stored, find_token_for_user(org_id, user_id, id));
 
-  Command cmd(ctx_, org_id, token_stream(id), user_id);
-  cmd.expect_version(stored.version);
-  cmd.expect_version(config_stream(stored.token.mcp_oauth_config_id), stored.config_version);
+  auto cmd = Command::change(ctx_, org_id, token_stream(id), user_id, stored.version);
+  cmd.expect_version(config_stream(stored.mcp_oauth_config_id), stored.config_version);
   auto p = cmd.add_event().initMcpAuth().initOauthTokenUpdated();
   p.setId(std::string(id));
   ANNALS_RETURN_IF_ERROR(write_secret_change(ctx_, org_id, access_token_purpose(id), u.access_token,
@@ -164,24 +155,19 @@ Result<McpOAuthToken> SqlMcpAuthRepository::update_oauth_token(std::string_view 
                                              u.refresh_token, p.initRefreshToken()));
   if (u.scopes_granted) p.setScopesGranted(*u.scopes_granted);
   set_optional_time(p.initExpiresAt(), u.expires_at);
-  ANNALS_RETURN_IF_ERROR(cmd.append().status());
-  ANNALS_ASSIGN_OR_RETURN(auto updated, find_token(org_id, id));
-  return updated.token;
+  return public_value<McpOAuthToken>(cmd.append_then([&] { return find_token(org_id, id); }));
 }
 
 Status SqlMcpAuthRepository::delete_oauth_token(std::string_view org_id, std::string_view user_id,
                                                 std::string_view id) {
-  ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
-  ANNALS_RETURN_IF_ERROR(validate_user("user_id", user_id));
-  ANNALS_RETURN_IF_ERROR(validate_id("id", id));
+  ANNALS_RETURN_IF_ERROR(validate_token_key(org_id, user_id, id));
   ANNALS_ASSIGN_OR_RETURN(auto stored, find_token_for_user(org_id, user_id, id));
 
-  Command cmd(ctx_, org_id, token_stream(id), user_id);
-  cmd.expect_version(stored.version);
-  cmd.expect_version(config_stream(stored.token.mcp_oauth_config_id), stored.config_version);
+  auto cmd = Command::change(ctx_, org_id, token_stream(id), user_id, stored.version);
+  cmd.expect_version(config_stream(stored.mcp_oauth_config_id), stored.config_version);
   auto p = cmd.add_event().initMcpAuth().initOauthTokenDeleted();
   p.setId(std::string(id));
-  p.setMcpOauthConfigId(stored.token.mcp_oauth_config_id);
+  p.setMcpOauthConfigId(stored.mcp_oauth_config_id);
   return cmd.append().status();
 }
 
@@ -240,9 +226,7 @@ Result<std::pair<std::string, std::string>> SqlMcpAuthRepository::get_oauth_bear
 Result<McpOAuthTokenSecrets> SqlMcpAuthRepository::get_oauth_token_secrets(std::string_view org_id,
                                                                            std::string_view user_id,
                                                                            std::string_view id) {
-  ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
-  ANNALS_RETURN_IF_ERROR(validate_user("user_id", user_id));
-  ANNALS_RETURN_IF_ERROR(validate_id("id", id));
+  ANNALS_RETURN_IF_ERROR(validate_token_key(org_id, user_id, id));
   ANNALS_ASSIGN_OR_RETURN(auto stored, find_token_for_user(org_id, user_id, id));
   McpOAuthTokenSecrets out;
   ANNALS_ASSIGN_OR_RETURN(out.access_token,
@@ -255,30 +239,24 @@ Result<McpOAuthTokenSecrets> SqlMcpAuthRepository::get_oauth_token_secrets(std::
 }
 
 Result<StoredToken> SqlMcpAuthRepository::find_token(std::string_view org_id, std::string_view id) {
-  return select_one(
-      ctx_, org_id,
-      std::string("SELECT ") + kTokenColumns + kTokenFrom + " WHERE t.org_id = $1 AND t.id = $2",
-      {std::string(org_id), std::string(id)}, "OAuth token '" + std::string(id) + "' not found",
-      token_from_row);
+  return select_by_id(ctx_, org_id, id, kTokenColumns,
+                      std::string(kTokenFrom) + " WHERE t.org_id = $1 AND t.id = $2",
+                      "OAuth token");
 }
 
 Result<StoredToken> SqlMcpAuthRepository::find_token_for_user(std::string_view org_id,
                                                               std::string_view user_id,
                                                               std::string_view id) {
-  auto stored = find_token(org_id, id);
-  if (stored.is_ok() && stored->token.created_by != user_id) {
-    return Status::not_found("OAuth token '" + std::string(id) + "' not found");
-  }
-  return stored;
+  return owned_by(find_token(org_id, id), &McpOAuthToken::created_by, user_id,
+                  "OAuth token '" + std::string(id) + "' not found");
 }
 
 Result<bool> SqlMcpAuthRepository::token_same_as_created(std::string_view org_id, uint64_t position,
                                                          const NewMcpOAuthToken& t) {
-  ANNALS_ASSIGN_OR_RETURN(auto event, mcp_auth_event_at(position));
+  ANNALS_ASSIGN_OR_RETURN(auto event,
+                          mcp_auth_event_at(position, schema::McpAuthEvent::OAUTH_TOKEN_CREATED));
   if (!event.has_value()) return false;
-  auto e = event->payload().getMcpAuth();
-  if (e.which() != schema::McpAuthEvent::OAUTH_TOKEN_CREATED) return false;
-  auto p = e.getOauthTokenCreated();
+  auto p = event->payload().getMcpAuth().getOauthTokenCreated();
   std::optional<Timestamp> expires;
   if (p.getExpiresAt().isMicros()) expires = from_micros(p.getExpiresAt().getMicros());
   const bool same_scopes =

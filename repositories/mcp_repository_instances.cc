@@ -1,5 +1,6 @@
 // McpServerRepository: instances (a user's instances of a server).
 #include "core/validate.h"
+#include "repositories/columns.h"
 #include "repositories/command.h"
 #include "repositories/common.h"
 #include "repositories/enum_names.h"
@@ -12,17 +13,18 @@ namespace {
 
 constexpr const char* kSlugRule = rules::kMcpSlug;
 constexpr const char* kIdRule = "mcp.id";
-constexpr const char* kColumns =
-    "m.id, m.created_by, m.mcp_server_id, m.name, m.slug, m.description, m.enabled,"
-    " m.tools_cache, m.tools_filter, m.auth_type, m.auth_uuid, m.created_at, m.updated_at,"
-    " m.version";
-constexpr size_t kColumnCount = 14;
 
 using rules::slug_value;
 
 Status validate_id(std::string_view id) { return validate_identifier("id", id, kMaxMcpIdBytes); }
 Status validate_user(std::string_view user_id) {
   return validate_text("user_id", user_id, {kMaxMcpUserIdBytes});
+}
+// The arguments that name a user's instance.
+Status validate_key(std::string_view org_id, std::string_view user_id, std::string_view id) {
+  ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
+  ANNALS_RETURN_IF_ERROR(validate_user(user_id));
+  return validate_id(id);
 }
 Status validate_slug(std::string_view slug) {
   return validate_identifier("slug", slug, kMaxMcpSlugBytes);
@@ -57,39 +59,23 @@ Status validate_fields(std::string_view name, std::string_view slug,
   return Status::ok();
 }
 
-schema::McpInstanceAuthType to_schema(McpAuthType type) {
-  switch (type) {
-    case McpAuthType::kHeader:
-      return schema::McpInstanceAuthType::HEADER;
-    case McpAuthType::kOauth:
-      return schema::McpInstanceAuthType::OAUTH;
-    case McpAuthType::kPublic:
-      break;
-  }
-  return schema::McpInstanceAuthType::PUBLIC;
-}
-
-McpAuthType auth_type_of(const std::string& name) {
-  return parse(kMcpAuthTypeNames, name, McpAuthType::kPublic);
-}
-
-StoredInstance from_row(const db::Row& row) {
-  McpInstance m;
-  m.id = row.text(0);
-  m.created_by = row.text(1);
-  m.mcp_server_id = row.text(2);
-  m.name = row.text(3);
-  m.slug = row.text(4);
-  m.description = optional_text(row, 5);
-  m.enabled = row.boolean(6);
-  m.tools_cache = optional_text(row, 7);
-  m.tools_filter = optional_text(row, 8);
-  m.auth_type = auth_type_of(row.text(9));
-  m.auth_uuid = optional_text(row, 10);
-  m.created_at = from_micros(row.i64(11));
-  m.updated_at = from_micros(row.i64(12));
-  return {std::move(m), static_cast<uint64_t>(row.i64(13))};
-}
+// The columns of mcps, as "m" (the queries may join its server).
+const Columns<StoredInstance> kColumns{
+    {"m.id", &McpInstance::id},
+    {"m.created_by", &McpInstance::created_by},
+    {"m.mcp_server_id", &McpInstance::mcp_server_id},
+    {"m.name", &McpInstance::name},
+    {"m.slug", &McpInstance::slug},
+    {"m.description", &McpInstance::description},
+    {"m.enabled", &McpInstance::enabled},
+    {"m.tools_cache", &McpInstance::tools_cache},
+    {"m.tools_filter", &McpInstance::tools_filter},
+    {"m.auth_type", &McpInstance::auth_type},
+    {"m.auth_uuid", &McpInstance::auth_uuid},
+    {"m.created_at", &McpInstance::created_at},
+    {"m.updated_at", &McpInstance::updated_at},
+    {"m.version", &StoredInstance::version},
+};
 
 void set_optional(auto group, const std::optional<std::string>& v) {
   if (v.has_value()) group.setValue(*v);
@@ -110,7 +96,7 @@ void fill(schema::McpInstanceFields::Builder p, std::string_view id, std::string
   p.setEnabled(f.enabled);
   set_json(p.getToolsCache(), f.tools_cache);
   set_json(p.getToolsFilter(), f.tools_filter);
-  p.setAuthType(to_schema(f.auth_type));
+  p.setAuthType(schema_of(kMcpAuthTypeNames, f.auth_type));
   set_optional(p.getAuthUuid(), f.auth_uuid);
 }
 
@@ -134,27 +120,21 @@ Result<McpInstance> SqlMcpServerRepository::create_instance(std::string_view org
 
   const McpInstanceUpdate fields{m.name,        m.slug,         m.description, m.enabled,
                                  m.tools_cache, m.tools_filter, m.auth_type,   m.auth_uuid};
-  Command cmd(ctx_, org_id, instance_stream(m.id), m.created_by);
-  cmd.expect_new();
+  auto cmd = Command::create(ctx_, org_id, instance_stream(m.id), m.created_by);
   cmd.claim(kSlugRule, slug_value(m.slug, m.created_by));
   fill(cmd.add_event().initMcp().initInstanceCreated(), m.id, m.created_by, m.mcp_server_id,
        fields);
 
-  ANNALS_RETURN_IF_ERROR(cmd.append_or_taken(Status::conflict(kIdRule, "MCP instance id '" + m.id +
-                                                                           "' is already used"))
-                             .status());
-  ANNALS_ASSIGN_OR_RETURN(auto stored, find_instance(org_id, m.id));
-  return stored.instance;
+  return public_value<McpInstance>(cmd.append_or_taken_then(
+      Status::conflict(kIdRule, "MCP instance id '" + m.id + "' is already used"),
+      [&] { return find_instance(org_id, m.id); }));
 }
 
 Result<McpInstance> SqlMcpServerRepository::get_instance(std::string_view org_id,
                                                          std::string_view user_id,
                                                          std::string_view id) {
-  ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
-  ANNALS_RETURN_IF_ERROR(validate_user(user_id));
-  ANNALS_RETURN_IF_ERROR(validate_id(id));
-  ANNALS_ASSIGN_OR_RETURN(auto stored, find_instance_for_user(org_id, user_id, id));
-  return stored.instance;
+  ANNALS_RETURN_IF_ERROR(validate_key(org_id, user_id, id));
+  return public_value<McpInstance>(find_instance_for_user(org_id, user_id, id));
 }
 
 Result<McpInstance> SqlMcpServerRepository::get_instance_by_slug(std::string_view org_id,
@@ -164,12 +144,11 @@ Result<McpInstance> SqlMcpServerRepository::get_instance_by_slug(std::string_vie
   ANNALS_RETURN_IF_ERROR(validate_user(user_id));
   ANNALS_RETURN_IF_ERROR(validate_slug(slug));
   return select_one(ctx_, org_id,
-                    std::string("SELECT ") + kColumns +
-                        " FROM mcps m WHERE m.org_id = $1 AND m.created_by = $2"
-                        " AND m.slug_key = $3",
+                    kColumns.select("FROM mcps m WHERE m.org_id = $1 AND m.created_by = $2"
+                                    " AND m.slug_key = $3"),
                     {std::string(org_id), std::string(user_id), slug_key(slug)},
                     "no MCP instance with slug '" + std::string(slug) + "'",
-                    [](const db::Row& row) { return from_row(row).instance; });
+                    kColumns.reader<McpInstance>());
 }
 
 Result<std::vector<McpInstanceWithServer>> SqlMcpServerRepository::list_instances(
@@ -178,7 +157,7 @@ Result<std::vector<McpInstanceWithServer>> SqlMcpServerRepository::list_instance
   ANNALS_RETURN_IF_ERROR(validate_user(user_id));
   ANNALS_ASSIGN_OR_RETURN(auto txn, ctx_.read(org_id));
   ANNALS_ASSIGN_OR_RETURN(auto rows,
-                          txn->query(std::string("SELECT ") + kColumns +
+                          txn->query("SELECT " + kColumns.list() +
                                          ", s.url, s.name, s.enabled FROM mcps m JOIN mcp_servers s"
                                          " ON s.org_id = m.org_id AND s.id = m.mcp_server_id"
                                          " WHERE m.org_id = $1 AND m.created_by = $2"
@@ -186,9 +165,10 @@ Result<std::vector<McpInstanceWithServer>> SqlMcpServerRepository::list_instance
                                      {std::string(org_id), std::string(user_id)}));
   std::vector<McpInstanceWithServer> out;
   out.reserve(rows.size());
+  const size_t server = kColumns.size();  // the server's columns follow the instance's
   for (const auto& row : rows) {
-    out.push_back({from_row(row).instance, row.text(kColumnCount), row.text(kColumnCount + 1),
-                   row.boolean(kColumnCount + 2)});
+    out.push_back({McpInstance(kColumns.read(row)), row.text(server), row.text(server + 1),
+                   row.boolean(server + 2)});
   }
   return out;
 }
@@ -197,57 +177,42 @@ Result<McpInstance> SqlMcpServerRepository::update_instance(std::string_view org
                                                             std::string_view user_id,
                                                             std::string_view id,
                                                             const McpInstanceUpdate& u) {
-  ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
-  ANNALS_RETURN_IF_ERROR(validate_user(user_id));
-  ANNALS_RETURN_IF_ERROR(validate_id(id));
+  ANNALS_RETURN_IF_ERROR(validate_key(org_id, user_id, id));
   ANNALS_RETURN_IF_ERROR(validate_fields(u.name, u.slug, u.description, u.tools_cache,
                                          u.tools_filter, u.auth_type, u.auth_uuid));
   ANNALS_ASSIGN_OR_RETURN(auto stored, find_instance_for_user(org_id, user_id, id));
 
-  Command cmd(ctx_, org_id, instance_stream(id), user_id);
-  cmd.expect_version(stored.version);
-  cmd.rename(kSlugRule, slug_value(stored.instance.slug, user_id), slug_value(u.slug, user_id));
-  fill(cmd.add_event().initMcp().initInstanceUpdated(), id, user_id, stored.instance.mcp_server_id,
-       u);
-  ANNALS_RETURN_IF_ERROR(cmd.append().status());
-  ANNALS_ASSIGN_OR_RETURN(auto updated, find_instance(org_id, id));
-  return updated.instance;
+  auto cmd = Command::change(ctx_, org_id, instance_stream(id), user_id, stored.version);
+  cmd.rename(kSlugRule, slug_value(stored.slug, user_id), slug_value(u.slug, user_id));
+  fill(cmd.add_event().initMcp().initInstanceUpdated(), id, user_id, stored.mcp_server_id, u);
+  return public_value<McpInstance>(cmd.append_then([&] { return find_instance(org_id, id); }));
 }
 
 Status SqlMcpServerRepository::delete_instance(std::string_view org_id, std::string_view user_id,
                                                std::string_view id) {
-  ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
-  ANNALS_RETURN_IF_ERROR(validate_user(user_id));
-  ANNALS_RETURN_IF_ERROR(validate_id(id));
+  ANNALS_RETURN_IF_ERROR(validate_key(org_id, user_id, id));
   ANNALS_ASSIGN_OR_RETURN(auto stored, find_instance_for_user(org_id, user_id, id));
 
-  Command cmd(ctx_, org_id, instance_stream(id), user_id);
-  cmd.expect_version(stored.version);
-  cmd.release(kSlugRule, slug_value(stored.instance.slug, user_id));
+  auto cmd = Command::change(ctx_, org_id, instance_stream(id), user_id, stored.version);
+  cmd.release(kSlugRule, slug_value(stored.slug, user_id));
   auto p = cmd.add_event().initMcp().initInstanceDeleted();
   p.setId(std::string(id));
   p.setCreatedBy(std::string(user_id));
-  p.setSlug(stored.instance.slug);
+  p.setSlug(stored.slug);
   return cmd.append().status();
 }
 
 Result<StoredInstance> SqlMcpServerRepository::find_instance(std::string_view org_id,
                                                              std::string_view id) {
-  return select_one(
-      ctx_, org_id,
-      std::string("SELECT ") + kColumns + " FROM mcps m WHERE m.org_id = $1 AND m.id = $2",
-      {std::string(org_id), std::string(id)}, "MCP instance '" + std::string(id) + "' not found",
-      from_row);
+  return select_by_id(ctx_, org_id, id, kColumns, "FROM mcps m WHERE m.org_id = $1 AND m.id = $2",
+                      "MCP instance");
 }
 
 Result<StoredInstance> SqlMcpServerRepository::find_instance_for_user(std::string_view org_id,
                                                                       std::string_view user_id,
                                                                       std::string_view id) {
-  auto stored = find_instance(org_id, id);
-  if (stored.is_ok() && stored->instance.created_by != user_id) {
-    return Status::not_found("MCP instance '" + std::string(id) + "' not found");
-  }
-  return stored;
+  return owned_by(find_instance(org_id, id), &McpInstance::created_by, user_id,
+                  "MCP instance '" + std::string(id) + "' not found");
 }
 
 }  // namespace annals::repositories::mcp_internal

@@ -5,22 +5,17 @@
 #include <string>
 #include <string_view>
 
+#include "repositories/columns.h"
+#include "repositories/common.h"
 #include "repositories/mcp_repository.h"
 
 namespace annals::repositories::mcp_internal {
 
-struct StoredServer {
-  McpServer server;
-  uint64_t version;
-};
+using StoredServer = Versioned<McpServer>;
+using StoredInstance = Versioned<McpInstance>;
 
-struct StoredInstance {
-  McpInstance instance;
-  uint64_t version;
-};
-
-inline std::string server_stream(std::string_view id) { return "mcp-server/" + std::string(id); }
-inline std::string instance_stream(std::string_view id) { return "mcp/" + std::string(id); }
+inline constexpr Prefixed server_stream{"mcp-server/"};
+inline constexpr Prefixed instance_stream{"mcp/"};
 
 class SqlMcpServerRepository final : public McpServerRepository {
  public:

@@ -1,5 +1,6 @@
 // McpServerRepository: servers (the org's allow-list).
 #include "core/validate.h"
+#include "repositories/columns.h"
 #include "repositories/command.h"
 #include "repositories/common.h"
 #include "repositories/enum_names.h"
@@ -13,9 +14,18 @@ namespace {
 
 constexpr const char* kUrlRule = rules::kMcpServerUrl;
 constexpr const char* kIdRule = "mcp_server.id";
-constexpr const char* kColumns =
-    "id, url, name, description, enabled, created_by, updated_by, created_at, updated_at,"
-    " version";
+const Columns<StoredServer> kColumns{
+    {"id", &McpServer::id},
+    {"url", &McpServer::url},
+    {"name", &McpServer::name},
+    {"description", &McpServer::description},
+    {"enabled", &McpServer::enabled},
+    {"created_by", &McpServer::created_by},
+    {"updated_by", &McpServer::updated_by},
+    {"created_at", &McpServer::created_at},
+    {"updated_at", &McpServer::updated_at},
+    {"version", &StoredServer::version},
+};
 
 Status validate_id(std::string_view id) { return validate_identifier("id", id, kMaxMcpIdBytes); }
 
@@ -29,20 +39,6 @@ Status validate_fields(std::string_view url, std::string_view name,
                                          {kMaxMcpDescriptionBytes, /*allow_empty=*/true}));
   }
   return Status::ok();
-}
-
-StoredServer from_row(const db::Row& row) {
-  McpServer s;
-  s.id = row.text(0);
-  s.url = row.text(1);
-  s.name = row.text(2);
-  s.description = optional_text(row, 3);
-  s.enabled = row.boolean(4);
-  s.created_by = row.text(5);
-  s.updated_by = row.text(6);
-  s.created_at = from_micros(row.i64(7));
-  s.updated_at = from_micros(row.i64(8));
-  return {std::move(s), static_cast<uint64_t>(row.i64(9))};
 }
 
 void fill(schema::McpServerFields::Builder p, std::string_view id, std::string_view url,
@@ -66,17 +62,14 @@ Result<McpServer> SqlMcpServerRepository::create_server(std::string_view org_id,
   ANNALS_RETURN_IF_ERROR(validate_fields(url, s.name, s.description));
   ANNALS_RETURN_IF_ERROR(validate_text("created_by", s.created_by, {kMaxMcpUserIdBytes}));
 
-  Command cmd(ctx_, org_id, server_stream(s.id), s.created_by);
-  cmd.expect_new();
+  auto cmd = Command::create(ctx_, org_id, server_stream(s.id), s.created_by);
   cmd.claim(kUrlRule, rules::url_value(url));
   fill(cmd.add_event().initMcp().initServerCreated(), s.id, url, s.name, s.description, s.enabled,
        s.created_by);
 
-  ANNALS_RETURN_IF_ERROR(
-      cmd.append_or_taken(Status::conflict(kIdRule, "MCP server id '" + s.id + "' is already used"))
-          .status());
-  ANNALS_ASSIGN_OR_RETURN(auto stored, find_server(org_id, s.id));
-  return stored.server;
+  return public_value<McpServer>(cmd.append_or_taken_then(
+      Status::conflict(kIdRule, "MCP server id '" + s.id + "' is already used"),
+      [&] { return find_server(org_id, s.id); }));
 }
 
 Result<McpServer> SqlMcpServerRepository::update_server(std::string_view org_id,
@@ -89,21 +82,17 @@ Result<McpServer> SqlMcpServerRepository::update_server(std::string_view org_id,
   ANNALS_RETURN_IF_ERROR(validate_text("updated_by", u.updated_by, {kMaxMcpUserIdBytes}));
   ANNALS_ASSIGN_OR_RETURN(auto stored, find_server(org_id, id));
 
-  Command cmd(ctx_, org_id, server_stream(id), u.updated_by);
-  cmd.expect_version(stored.version);
-  cmd.rename(kUrlRule, rules::url_value(stored.server.url), rules::url_value(url));
+  auto cmd = Command::change(ctx_, org_id, server_stream(id), u.updated_by, stored.version);
+  cmd.rename(kUrlRule, rules::url_value(stored.url), rules::url_value(url));
   fill(cmd.add_event().initMcp().initServerUpdated(), id, url, u.name, u.description, u.enabled,
        u.updated_by);
-  ANNALS_RETURN_IF_ERROR(cmd.append().status());
-  ANNALS_ASSIGN_OR_RETURN(auto updated, find_server(org_id, id));
-  return updated.server;
+  return public_value<McpServer>(cmd.append_then([&] { return find_server(org_id, id); }));
 }
 
 Result<McpServer> SqlMcpServerRepository::get_server(std::string_view org_id, std::string_view id) {
   ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
   ANNALS_RETURN_IF_ERROR(validate_id(id));
-  ANNALS_ASSIGN_OR_RETURN(auto stored, find_server(org_id, id));
-  return stored.server;
+  return public_value<McpServer>(find_server(org_id, id));
 }
 
 Result<McpServer> SqlMcpServerRepository::get_server_by_url(std::string_view org_id,
@@ -111,25 +100,22 @@ Result<McpServer> SqlMcpServerRepository::get_server_by_url(std::string_view org
   ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
   ANNALS_RETURN_IF_ERROR(validate_text("url", trim(url), {kMaxMcpUrlBytes}));
   return select_one(
-      ctx_, org_id,
-      std::string("SELECT ") + kColumns + " FROM mcp_servers WHERE org_id = $1 AND url_key = $2",
+      ctx_, org_id, kColumns.select("FROM mcp_servers WHERE org_id = $1 AND url_key = $2"),
       {std::string(org_id), url_key(url)},
-      "no MCP server with url '" + std::string(trim(url)) + "'",
-      [](const db::Row& row) { return from_row(row).server; });
+      "no MCP server with url '" + std::string(trim(url)) + "'", kColumns.reader<McpServer>());
 }
 
 Result<std::vector<McpServer>> SqlMcpServerRepository::list_servers(std::string_view org_id,
                                                                     std::optional<bool> enabled) {
   ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
   std::vector<db::Value> params = {std::string(org_id)};
-  std::string sql = std::string("SELECT ") + kColumns + " FROM mcp_servers WHERE org_id = $1";
+  std::string sql = kColumns.select("FROM mcp_servers WHERE org_id = $1");
   if (enabled.has_value()) {
     sql += " AND enabled = $2";
     params.push_back(*enabled);
   }
   sql += " ORDER BY created_at, created_position";
-  return select_all(ctx_, org_id, sql, params,
-                    [](const db::Row& row) { return from_row(row).server; });
+  return select_all(ctx_, org_id, sql, params, kColumns.reader<McpServer>());
 }
 
 Result<McpInstanceCounts> SqlMcpServerRepository::count_instances(std::string_view org_id,
@@ -185,11 +171,8 @@ Result<int64_t> SqlMcpServerRepository::clear_instance_tools(std::string_view or
 
 Result<StoredServer> SqlMcpServerRepository::find_server(std::string_view org_id,
                                                          std::string_view id) {
-  return select_one(
-      ctx_, org_id,
-      std::string("SELECT ") + kColumns + " FROM mcp_servers WHERE org_id = $1 AND id = $2",
-      {std::string(org_id), std::string(id)}, "MCP server '" + std::string(id) + "' not found",
-      from_row);
+  return select_by_id(ctx_, org_id, id, kColumns, "FROM mcp_servers WHERE org_id = $1 AND id = $2",
+                      "MCP server");
 }
 
 }  // namespace mcp_internal

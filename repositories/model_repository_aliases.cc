@@ -13,20 +13,15 @@ namespace {
 
 constexpr const char* kIdRule = rules::kApiAliasId;
 constexpr const char* kPrefixRule = rules::kApiAliasPrefix;
-constexpr const char* kColumns =
-    "id, api_format, base_url, models, prefix, forward_all_with_prefix, models_cache,"
-    " cache_fetched_at, encrypted_api_key, created_at, updated_at, version, created_version";
 
-std::string stream_of(std::string_view id) { return "api_alias/" + std::string(id); }
+constexpr Prefixed stream_of{"api_alias/"};
 
 // The owner of the id reservation of the alias created at `created_version`.
 std::string id_owner(std::string_view id, uint64_t created_version) {
   return rules::alias_id_owner(stream_of(id), created_version);
 }
 
-std::string key_purpose(std::string_view id) {
-  return "api_model_aliases.api_key/" + std::string(id);
-}
+constexpr Prefixed key_purpose{"api_model_aliases.api_key/"};
 
 Status validate_id(std::string_view id) {
   return validate_identifier("id", id, kMaxApiAliasIdBytes);
@@ -58,21 +53,20 @@ bool reserved(const std::optional<std::string>& prefix) {
   return prefix.has_value() && rules::alias_prefix_reserved(true, *prefix);
 }
 
-ApiModelAlias from_row(const db::Row& row) {
-  ApiModelAlias a;
-  a.id = row.text(0);
-  a.api_format = row.text(1);
-  a.base_url = row.text(2);
-  a.models = row.text(3);
-  a.prefix = optional_text(row, 4);
-  a.forward_all_with_prefix = row.boolean(5);
-  a.models_cache = optional_text(row, 6);
-  a.cache_fetched_at = from_micros(row.i64(7));
-  a.has_api_key = !row.is_null(8);
-  a.created_at = from_micros(row.i64(9));
-  a.updated_at = from_micros(row.i64(10));
-  return a;
-}
+const Columns<StoredAlias> kColumns{
+    {"id", &ApiModelAlias::id},
+    {"api_format", &ApiModelAlias::api_format},
+    {"base_url", &ApiModelAlias::base_url},
+    {"models", &ApiModelAlias::models},
+    {"prefix", &ApiModelAlias::prefix},
+    {"forward_all_with_prefix", &ApiModelAlias::forward_all_with_prefix},
+    {"models_cache", &ApiModelAlias::models_cache},
+    {"cache_fetched_at", &ApiModelAlias::cache_fetched_at},
+    {"encrypted_api_key", &StoredAlias::sealed_api_key, &ApiModelAlias::has_api_key},
+    {"created_at", &ApiModelAlias::created_at},
+    {"updated_at", &ApiModelAlias::updated_at},
+    {"version", &StoredAlias::version},
+    {"created_version", &StoredAlias::created_version}};
 
 }  // namespace
 
@@ -94,8 +88,7 @@ Result<ApiModelAlias> SqlModelRepository::create_api_alias(std::string_view org_
   std::string stream = stream_of(alias.id);
   ANNALS_ASSIGN_OR_RETURN(uint64_t version, ctx_.journal().stream_version(org_id, stream));
 
-  Command cmd(ctx_, org_id, stream, "system");
-  cmd.expect_version(version);
+  auto cmd = Command::change(ctx_, org_id, stream, "system", version);
   // Taken by a live alias (whatever the version): conflict.
   cmd.claim_for(id_owner(alias.id, version + 1), kIdRule, alias.id);
   if (reserved(alias.prefix)) cmd.claim(kPrefixRule, *alias.prefix);
@@ -113,20 +106,16 @@ Result<ApiModelAlias> SqlModelRepository::create_api_alias(std::string_view org_
     p.setSealedApiKey(*sealed);
     p.setHasApiKey(true);
   }
-  ANNALS_RETURN_IF_ERROR(
-      cmd.append_or_taken(
-             Status::conflict(kIdRule, "API model alias id '" + alias.id + "' is already taken"))
-          .status());
-  ANNALS_ASSIGN_OR_RETURN(auto stored, find_alias(org_id, alias.id));
-  return stored.alias;
+  return public_value<ApiModelAlias>(cmd.append_or_taken_then(
+      Status::conflict(kIdRule, "API model alias id '" + alias.id + "' is already taken"),
+      [&] { return find_alias(org_id, alias.id); }));
 }
 
 Result<ApiModelAlias> SqlModelRepository::get_api_alias(std::string_view org_id,
                                                         std::string_view id) {
   ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
   ANNALS_RETURN_IF_ERROR(validate_id(id));
-  ANNALS_ASSIGN_OR_RETURN(auto stored, find_alias(org_id, id));
-  return stored.alias;
+  return public_value<ApiModelAlias>(find_alias(org_id, id));
 }
 
 Result<ApiModelAlias> SqlModelRepository::update_api_alias(std::string_view org_id,
@@ -140,9 +129,8 @@ Result<ApiModelAlias> SqlModelRepository::update_api_alias(std::string_view org_
       validate_secret_change("api_key", update.api_key, Clearable::kYes, validate_api_key));
   ANNALS_ASSIGN_OR_RETURN(auto stored, find_alias(org_id, id));
 
-  Command cmd(ctx_, org_id, stream_of(id), "system");
-  cmd.expect_version(stored.version);
-  const auto& old_prefix = stored.alias.prefix;
+  auto cmd = Command::change(ctx_, org_id, stream_of(id), "system", stored.version);
+  const auto& old_prefix = stored.prefix;
   const auto& new_prefix = update.prefix;
   bool renamed = reserved(old_prefix) != reserved(new_prefix) ||
                  (reserved(old_prefix) && *old_prefix != *new_prefix);
@@ -160,9 +148,7 @@ Result<ApiModelAlias> SqlModelRepository::update_api_alias(std::string_view org_
   p.setForwardAllWithPrefix(update.forward_all_with_prefix);
   ANNALS_RETURN_IF_ERROR(
       write_secret_change(ctx_, org_id, key_purpose(id), update.api_key, p.initApiKey()));
-  ANNALS_RETURN_IF_ERROR(cmd.append().status());
-  ANNALS_ASSIGN_OR_RETURN(auto updated, find_alias(org_id, id));
-  return updated.alias;
+  return public_value<ApiModelAlias>(cmd.append_then([&] { return find_alias(org_id, id); }));
 }
 
 Result<ApiModelAlias> SqlModelRepository::update_api_alias_cache(std::string_view org_id,
@@ -174,15 +160,12 @@ Result<ApiModelAlias> SqlModelRepository::update_api_alias_cache(std::string_vie
   ANNALS_RETURN_IF_ERROR(validate_json("models_cache", models_cache, kMaxModelsCacheBytes));
   ANNALS_ASSIGN_OR_RETURN(auto stored, find_alias(org_id, id));
 
-  Command cmd(ctx_, org_id, stream_of(id), "system");
-  cmd.expect_version(stored.version);
+  auto cmd = Command::change(ctx_, org_id, stream_of(id), "system", stored.version);
   auto p = cmd.add_event().initModel().initApiModelAliasModelsCached();
   p.setId(std::string(id));
   p.setModelsCache(std::string(models_cache));
   p.setFetchedAtMicros(to_micros(fetched_at));
-  ANNALS_RETURN_IF_ERROR(cmd.append().status());
-  ANNALS_ASSIGN_OR_RETURN(auto updated, find_alias(org_id, id));
-  return updated.alias;
+  return public_value<ApiModelAlias>(cmd.append_then([&] { return find_alias(org_id, id); }));
 }
 
 Status SqlModelRepository::delete_api_alias(std::string_view org_id, std::string_view id) {
@@ -190,10 +173,9 @@ Status SqlModelRepository::delete_api_alias(std::string_view org_id, std::string
   ANNALS_RETURN_IF_ERROR(validate_id(id));
   ANNALS_ASSIGN_OR_RETURN(auto stored, find_alias(org_id, id));
 
-  Command cmd(ctx_, org_id, stream_of(id), "system");
-  cmd.expect_version(stored.version);
+  auto cmd = Command::change(ctx_, org_id, stream_of(id), "system", stored.version);
   cmd.release_for(id_owner(id, stored.created_version), kIdRule, std::string(id));
-  if (reserved(stored.alias.prefix)) cmd.release(kPrefixRule, *stored.alias.prefix);
+  if (reserved(stored.prefix)) cmd.release(kPrefixRule, *stored.prefix);
   cmd.add_event().initModel().initApiModelAliasDeleted().setId(std::string(id));
   return cmd.append().status();
 }
@@ -201,10 +183,9 @@ Status SqlModelRepository::delete_api_alias(std::string_view org_id, std::string
 Result<std::vector<ApiModelAlias>> SqlModelRepository::list_api_aliases(std::string_view org_id) {
   ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
   return select_all(ctx_, org_id,
-                    std::string("SELECT ") + kColumns +
-                        " FROM api_model_aliases WHERE org_id = $1"
-                        " ORDER BY created_at DESC, created_position DESC",
-                    {std::string(org_id)}, from_row);
+                    kColumns.select("FROM api_model_aliases WHERE org_id = $1"
+                                    " ORDER BY created_at DESC, created_position DESC"),
+                    {std::string(org_id)}, kColumns.reader<ApiModelAlias>());
 }
 
 Result<std::string> SqlModelRepository::get_api_key(std::string_view org_id, std::string_view id) {
@@ -236,16 +217,9 @@ Result<bool> SqlModelRepository::prefix_exists(std::string_view org_id, std::str
   return rows.front().i64(0) > 0;
 }
 
-Result<SqlModelRepository::StoredAlias> SqlModelRepository::find_alias(std::string_view org_id,
-                                                                       std::string_view id) {
-  return select_one(
-      ctx_, org_id,
-      std::string("SELECT ") + kColumns + " FROM api_model_aliases WHERE org_id = $1 AND id = $2",
-      {std::string(org_id), std::string(id)}, "API model alias '" + std::string(id) + "' not found",
-      [](const db::Row& row) {
-        return StoredAlias{from_row(row), optional_text(row, 8), static_cast<uint64_t>(row.i64(11)),
-                           static_cast<uint64_t>(row.i64(12))};
-      });
+Result<StoredAlias> SqlModelRepository::find_alias(std::string_view org_id, std::string_view id) {
+  return select_by_id(ctx_, org_id, id, kColumns,
+                      "FROM api_model_aliases WHERE org_id = $1 AND id = $2", "API model alias");
 }
 
 }  // namespace annals::repositories::model_internal

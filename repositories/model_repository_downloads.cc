@@ -6,11 +6,7 @@ namespace annals::repositories::model_internal {
 namespace {
 
 constexpr const char* kIdRule = "download_request.id";
-constexpr const char* kColumns =
-    "id, repo, filename, status, error, total_bytes, downloaded_bytes, started_at, created_at,"
-    " updated_at, version";
-
-std::string stream_of(std::string_view id) { return "download_request/" + std::string(id); }
+constexpr Prefixed stream_of{"download_request/"};
 
 Status validate_status(DownloadStatus status) {
   return validate_enum("status", kDownloadStatusNames, status);
@@ -41,27 +37,11 @@ Status validate_input(const DownloadRequestInput& r) {
   return Status::ok();
 }
 
-schema::DownloadStatus to_schema(DownloadStatus status) {
-  switch (status) {
-    case DownloadStatus::kPending:
-      return schema::DownloadStatus::PENDING;
-    case DownloadStatus::kCompleted:
-      return schema::DownloadStatus::COMPLETED;
-    case DownloadStatus::kError:
-      return schema::DownloadStatus::ERROR;
-  }
-  return schema::DownloadStatus::PENDING;
-}
-
-DownloadStatus status_from_text(const std::string& s) {
-  return parse(kDownloadStatusNames, s, DownloadStatus::kPending);
-}
-
 void fill(schema::DownloadRequest::Builder p, const DownloadRequestInput& r) {
   p.setId(r.id);
   p.setRepo(r.repo);
   p.setFilename(r.filename);
-  p.setStatus(to_schema(r.status));
+  p.setStatus(schema_of(kDownloadStatusNames, r.status));
   if (r.error.has_value()) {
     p.setError(*r.error);
     p.setHasError(true);
@@ -77,20 +57,19 @@ void fill(schema::DownloadRequest::Builder p, const DownloadRequestInput& r) {
   }
 }
 
-DownloadRequest from_row(const db::Row& row) {
-  DownloadRequest r;
-  r.id = row.text(0);
-  r.repo = row.text(1);
-  r.filename = row.text(2);
-  r.status = status_from_text(row.text(3));
-  r.error = optional_text(row, 4);
-  r.total_bytes = optional_i64(row, 5);
-  r.downloaded_bytes = row.i64(6);
-  if (!row.is_null(7)) r.started_at = from_micros(row.i64(7));
-  r.created_at = from_micros(row.i64(8));
-  r.updated_at = from_micros(row.i64(9));
-  return r;
-}
+const Columns<StoredDownload> kColumns{
+    {"id", &DownloadRequest::id},
+    {"repo", &DownloadRequest::repo},
+    {"filename", &DownloadRequest::filename},
+    {"status", &DownloadRequest::status},
+    {"error", &DownloadRequest::error},
+    {"total_bytes", &DownloadRequest::total_bytes},
+    {"downloaded_bytes", &DownloadRequest::downloaded_bytes},
+    {"started_at", &DownloadRequest::started_at},
+    {"created_at", &DownloadRequest::created_at},
+    {"updated_at", &DownloadRequest::updated_at},
+    {"version", &StoredDownload::version},
+};
 
 }  // namespace
 
@@ -99,23 +78,18 @@ Result<DownloadRequest> SqlModelRepository::create_download_request(
   ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
   ANNALS_RETURN_IF_ERROR(validate_input(request));
 
-  Command cmd(ctx_, org_id, stream_of(request.id), "system");
-  cmd.expect_new();
+  auto cmd = Command::create(ctx_, org_id, stream_of(request.id), "system");
   fill(cmd.add_event().initModel().initDownloadRequestCreated(), request);
-  ANNALS_RETURN_IF_ERROR(
-      cmd.append_or_taken(
-             Status::conflict(kIdRule, "download request id '" + request.id + "' is already taken"))
-          .status());
-  ANNALS_ASSIGN_OR_RETURN(auto stored, find_download(org_id, request.id));
-  return stored.request;
+  return public_value<DownloadRequest>(cmd.append_or_taken_then(
+      Status::conflict(kIdRule, "download request id '" + request.id + "' is already taken"),
+      [&] { return find_download(org_id, request.id); }));
 }
 
 Result<DownloadRequest> SqlModelRepository::get_download_request(std::string_view org_id,
                                                                  std::string_view id) {
   ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
   ANNALS_RETURN_IF_ERROR(validate_id(id));
-  ANNALS_ASSIGN_OR_RETURN(auto stored, find_download(org_id, id));
-  return stored.request;
+  return public_value<DownloadRequest>(find_download(org_id, id));
 }
 
 Result<DownloadRequest> SqlModelRepository::update_download_request(
@@ -124,12 +98,10 @@ Result<DownloadRequest> SqlModelRepository::update_download_request(
   ANNALS_RETURN_IF_ERROR(validate_input(request));
   ANNALS_ASSIGN_OR_RETURN(auto stored, find_download(org_id, request.id));
 
-  Command cmd(ctx_, org_id, stream_of(request.id), "system");
-  cmd.expect_version(stored.version);
+  auto cmd = Command::change(ctx_, org_id, stream_of(request.id), "system", stored.version);
   fill(cmd.add_event().initModel().initDownloadRequestUpdated(), request);
-  ANNALS_RETURN_IF_ERROR(cmd.append().status());
-  ANNALS_ASSIGN_OR_RETURN(auto updated, find_download(org_id, request.id));
-  return updated.request;
+  return public_value<DownloadRequest>(
+      cmd.append_then([&] { return find_download(org_id, request.id); }));
 }
 
 Result<Page<DownloadRequest>> SqlModelRepository::list_download_requests(std::string_view org_id,
@@ -137,33 +109,29 @@ Result<Page<DownloadRequest>> SqlModelRepository::list_download_requests(std::st
                                                                          int64_t per_page) {
   ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
   ANNALS_RETURN_IF_ERROR(validate_page(page, per_page));
-  return select_page(ctx_, org_id, "SELECT COUNT(*) FROM download_requests WHERE org_id = $1",
-                     std::string("SELECT ") + kColumns +
-                         " FROM download_requests WHERE org_id = $1"
-                         " ORDER BY updated_at DESC, updated_position DESC LIMIT $2 OFFSET $3",
-                     {std::string(org_id)}, page, per_page, from_row);
+  return select_page(
+      ctx_, org_id, "SELECT COUNT(*) FROM download_requests WHERE org_id = $1",
+      kColumns.select("FROM download_requests WHERE org_id = $1"
+                      " ORDER BY updated_at DESC, updated_position DESC LIMIT $2 OFFSET $3"),
+      {std::string(org_id)}, page, per_page, kColumns.reader<DownloadRequest>());
 }
 
 Result<std::vector<DownloadRequest>> SqlModelRepository::find_download_requests(
     std::string_view org_id, std::string_view repo, std::string_view filename) {
   ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
   ANNALS_RETURN_IF_ERROR(validate_file(repo, filename));
-  return select_all(ctx_, org_id,
-                    std::string("SELECT ") + kColumns +
-                        " FROM download_requests WHERE org_id = $1 AND repo = $2 AND filename = $3"
-                        " ORDER BY created_at DESC, created_position DESC",
-                    {std::string(org_id), std::string(repo), std::string(filename)}, from_row);
+  return select_all(
+      ctx_, org_id,
+      kColumns.select("FROM download_requests WHERE org_id = $1 AND repo = $2 AND filename = $3"
+                      " ORDER BY created_at DESC, created_position DESC"),
+      {std::string(org_id), std::string(repo), std::string(filename)},
+      kColumns.reader<DownloadRequest>());
 }
 
-Result<SqlModelRepository::StoredDownload> SqlModelRepository::find_download(
-    std::string_view org_id, std::string_view id) {
-  return select_one(
-      ctx_, org_id,
-      std::string("SELECT ") + kColumns + " FROM download_requests WHERE org_id = $1 AND id = $2",
-      {std::string(org_id), std::string(id)},
-      "download request '" + std::string(id) + "' not found", [](const db::Row& row) {
-        return StoredDownload{from_row(row), static_cast<uint64_t>(row.i64(10))};
-      });
+Result<StoredDownload> SqlModelRepository::find_download(std::string_view org_id,
+                                                         std::string_view id) {
+  return select_by_id(ctx_, org_id, id, kColumns,
+                      "FROM download_requests WHERE org_id = $1 AND id = $2", "download request");
 }
 
 }  // namespace annals::repositories::model_internal

@@ -6,11 +6,21 @@
 #include <string_view>
 
 #include "core/validate.h"
+#include "repositories/columns.h"
 #include "repositories/command.h"
 #include "repositories/common.h"
 #include "repositories/model_repository.h"
 
 namespace annals::repositories::model_internal {
+
+// The rows as read from the tables: the value, the version of its stream
+// and what else the repository needs.
+using StoredDownload = Versioned<DownloadRequest>;
+struct StoredAlias : ApiModelAlias {
+  std::optional<std::string> sealed_api_key;
+  uint64_t version = 0;
+  uint64_t created_version = 0;  // stream version of the alias's create
+};
 
 class SqlModelRepository final : public ModelRepository {
  public:
@@ -55,16 +65,6 @@ class SqlModelRepository final : public ModelRepository {
   Result<std::vector<ModelMetadata>> list_model_metadata(std::string_view org_id) override;
 
  private:
-  struct StoredDownload {
-    DownloadRequest request;
-    uint64_t version = 0;
-  };
-  struct StoredAlias {
-    ApiModelAlias alias;
-    std::optional<std::string> sealed_api_key;
-    uint64_t version = 0;
-    uint64_t created_version = 0;  // stream version of the alias's create
-  };
   Result<StoredDownload> find_download(std::string_view org_id, std::string_view id);
   Result<StoredAlias> find_alias(std::string_view org_id, std::string_view id);
   Result<std::optional<ModelMetadata>> find_metadata(std::string_view org_id,

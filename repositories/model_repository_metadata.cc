@@ -19,11 +19,6 @@ namespace annals::repositories::model_internal {
 namespace {
 
 constexpr const char* kIdentityRule = rules::kModelMetadataIdentity;
-constexpr const char* kColumns =
-    "id, source, repo, filename, snapshot, api_model_id, capabilities_vision, capabilities_audio,"
-    " capabilities_thinking, capabilities_function_calling, capabilities_structured_output,"
-    " max_input_tokens, max_output_tokens, architecture, additional_metadata, chat_template,"
-    " extracted_at, created_at, updated_at";
 // A local file's row: no api_model_id.
 constexpr const char* kLocalFile = "source = 'model' AND api_model_key = ''";
 
@@ -91,33 +86,29 @@ schema::Flag to_flag(const std::optional<bool>& b) {
   return *b ? schema::Flag::YES : schema::Flag::NO;
 }
 
-std::optional<bool> optional_bool(const db::Row& row, size_t i) {
-  return row.is_null(i) ? std::nullopt : std::optional<bool>(row.boolean(i));
-}
-
-ModelMetadata from_row(const db::Row& row) {
-  ModelMetadata m;
-  m.id = row.i64(0);
-  m.source = row.text(1) == "api" ? ModelSource::kApi : ModelSource::kModel;
-  m.repo = row.text(2);
-  m.filename = row.text(3);
-  m.snapshot = row.text(4);
-  m.api_model_id = optional_text(row, 5);
-  m.capabilities.vision = optional_bool(row, 6);
-  m.capabilities.audio = optional_bool(row, 7);
-  m.capabilities.thinking = optional_bool(row, 8);
-  m.capabilities.function_calling = optional_bool(row, 9);
-  m.capabilities.structured_output = optional_bool(row, 10);
-  m.max_input_tokens = optional_i64(row, 11);
-  m.max_output_tokens = optional_i64(row, 12);
-  m.architecture = optional_text(row, 13);
-  m.additional_metadata = optional_text(row, 14);
-  m.chat_template = optional_text(row, 15);
-  m.extracted_at = from_micros(row.i64(16));
-  m.created_at = from_micros(row.i64(17));
-  m.updated_at = from_micros(row.i64(18));
-  return m;
-}
+using M = ModelMetadata;
+using Capabilities = ModelCapabilities;
+const Columns<ModelMetadata> kColumns{
+    {"id", &M::id},
+    {"source", &M::source},
+    {"repo", &M::repo},
+    {"filename", &M::filename},
+    {"snapshot", &M::snapshot},
+    {"api_model_id", &M::api_model_id},
+    {"capabilities_vision", &M::capabilities, &Capabilities::vision},
+    {"capabilities_audio", &M::capabilities, &Capabilities::audio},
+    {"capabilities_thinking", &M::capabilities, &Capabilities::thinking},
+    {"capabilities_function_calling", &M::capabilities, &Capabilities::function_calling},
+    {"capabilities_structured_output", &M::capabilities, &Capabilities::structured_output},
+    {"max_input_tokens", &M::max_input_tokens},
+    {"max_output_tokens", &M::max_output_tokens},
+    {"architecture", &M::architecture},
+    {"additional_metadata", &M::additional_metadata},
+    {"chat_template", &M::chat_template},
+    {"extracted_at", &M::extracted_at},
+    {"created_at", &M::created_at},
+    {"updated_at", &M::updated_at},
+};
 
 }  // namespace
 
@@ -132,8 +123,7 @@ Result<ModelMetadata> SqlModelRepository::upsert_model_metadata(std::string_view
   // identity lands on the same row.
   cmd.claim(kIdentityRule, digest);
   auto p = cmd.add_event().initModel().initModelMetadataUpserted();
-  p.setSource(m.source == ModelSource::kApi ? schema::ModelSource::API
-                                            : schema::ModelSource::MODEL);
+  p.setSource(schema_of(kModelSourceNames, m.source));
   p.setRepo(m.repo);
   p.setFilename(m.filename);
   p.setSnapshot(m.snapshot);
@@ -226,11 +216,12 @@ Result<std::map<ModelFileKey, ModelMetadata>> SqlModelRepository::get_model_meta
   ANNALS_ASSIGN_OR_RETURN(auto txn, ctx_.read(org_id));
   ANNALS_ASSIGN_OR_RETURN(
       auto rows,
-      txn->query(std::string("SELECT ") + kColumns + " FROM model_metadata WHERE org_id = $1 AND " +
-                     kLocalFile + " AND (repo, filename, snapshot) IN (VALUES " + values + ")",
-                 params));
+      txn->query(
+          kColumns.select("FROM model_metadata WHERE org_id = $1 AND " + std::string(kLocalFile) +
+                          " AND (repo, filename, snapshot) IN (VALUES " + values + ")"),
+          params));
   for (const auto& row : rows) {
-    ModelMetadata m = from_row(row);
+    ModelMetadata m = kColumns.read(row);
     ModelFileKey key{m.repo, m.filename, m.snapshot};
     out.emplace(std::move(key), std::move(m));
   }
@@ -241,25 +232,23 @@ Result<std::vector<ModelMetadata>> SqlModelRepository::list_model_metadata(
     std::string_view org_id) {
   ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
   return select_all(ctx_, org_id,
-                    std::string("SELECT ") + kColumns +
-                        " FROM model_metadata WHERE org_id = $1"
-                        " ORDER BY source, repo, filename, snapshot, api_model_key",
-                    {std::string(org_id)}, from_row);
+                    kColumns.select("FROM model_metadata WHERE org_id = $1"
+                                    " ORDER BY source, repo, filename, snapshot, api_model_key"),
+                    {std::string(org_id)}, kColumns.reader());
 }
 
 Result<std::optional<ModelMetadata>> SqlModelRepository::find_metadata(
     std::string_view org_id, const ModelMetadataInput& identity) {
   ANNALS_ASSIGN_OR_RETURN(auto txn, ctx_.read(org_id));
   ANNALS_ASSIGN_OR_RETURN(
-      auto rows, txn->query(std::string("SELECT ") + kColumns +
-                                " FROM model_metadata WHERE org_id = $1 AND source = $2"
-                                " AND repo = $3 AND filename = $4 AND snapshot = $5"
-                                " AND api_model_key = $6",
+      auto rows, txn->query(kColumns.select("FROM model_metadata WHERE org_id = $1 AND source = $2"
+                                            " AND repo = $3 AND filename = $4 AND snapshot = $5"
+                                            " AND api_model_key = $6"),
                             {std::string(org_id), std::string(model_source_name(identity.source)),
                              identity.repo, identity.filename, identity.snapshot,
                              identity.api_model_id.value_or("")}));
   if (rows.empty()) return std::optional<ModelMetadata>();
-  return std::optional<ModelMetadata>(from_row(rows.front()));
+  return std::optional<ModelMetadata>(kColumns.read(rows.front()));
 }
 
 }  // namespace annals::repositories::model_internal

@@ -1,6 +1,7 @@
 #include "repositories/settings_repository.h"
 
 #include "core/validate.h"
+#include "repositories/columns.h"
 #include "repositories/command.h"
 #include "repositories/common.h"
 #include "repositories/reservation_rules.h"
@@ -9,23 +10,23 @@ namespace annals::repositories {
 namespace {
 
 constexpr const char* kKeyRule = rules::kSettingKey;
-constexpr const char* kColumns = "key, value, value_type, created_at, updated_at, version";
 
-std::string stream_of(std::string_view key) { return "setting/" + std::string(key); }
+constexpr Prefixed stream_of{"setting/"};
 
 Status validate_key(std::string_view key) {
   return validate_text("key", key, {kMaxSettingKeyBytes});
 }
 
-struct StoredSetting {
-  Setting setting;
-  uint64_t version;
-};
+using StoredSetting = Versioned<Setting>;
 
-StoredSetting from_row(const db::Row& row) {
-  return {{row.text(0), row.text(1), row.text(2), from_micros(row.i64(3)), from_micros(row.i64(4))},
-          static_cast<uint64_t>(row.i64(5))};
-}
+const Columns<StoredSetting> kColumns{
+    {"key", &Setting::key},
+    {"value", &Setting::value},
+    {"value_type", &Setting::value_type},
+    {"created_at", &Setting::created_at},
+    {"updated_at", &Setting::updated_at},
+    {"version", &StoredSetting::version},
+};
 
 class SqlSettingsRepository final : public SettingsRepository {
  public:
@@ -34,8 +35,7 @@ class SqlSettingsRepository final : public SettingsRepository {
   Result<Setting> get(std::string_view org_id, std::string_view key) override {
     ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
     ANNALS_RETURN_IF_ERROR(validate_key(key));
-    ANNALS_ASSIGN_OR_RETURN(auto stored, find(org_id, key));
-    return stored.setting;
+    return public_value<Setting>(find(org_id, key));
   }
 
   Result<Setting> upsert(std::string_view org_id, std::string_view key, std::string_view value,
@@ -61,8 +61,7 @@ class SqlSettingsRepository final : public SettingsRepository {
     ANNALS_RETURN_IF_ERROR(validate_key(key));
     ANNALS_ASSIGN_OR_RETURN(auto stored, find(org_id, key));
 
-    Command cmd(ctx_, org_id, stream_of(key), "system");
-    cmd.expect_version(stored.version);
+    auto cmd = Command::change(ctx_, org_id, stream_of(key), "system", stored.version);
     cmd.release(kKeyRule, std::string(key));
     cmd.add_event().initSettingDeleted().setKey(std::string(key));
     return cmd.append().status();
@@ -70,19 +69,14 @@ class SqlSettingsRepository final : public SettingsRepository {
 
   Result<std::vector<Setting>> list(std::string_view org_id) override {
     ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
-    return select_all(
-        ctx_, org_id,
-        std::string("SELECT ") + kColumns + " FROM settings WHERE org_id = $1 ORDER BY key",
-        {std::string(org_id)}, [](const db::Row& row) { return from_row(row).setting; });
+    return select_all(ctx_, org_id, kColumns.select("FROM settings WHERE org_id = $1 ORDER BY key"),
+                      {std::string(org_id)}, kColumns.reader<Setting>());
   }
 
  private:
   Result<StoredSetting> find(std::string_view org_id, std::string_view key) {
-    return select_one(
-        ctx_, org_id,
-        std::string("SELECT ") + kColumns + " FROM settings WHERE org_id = $1 AND key = $2",
-        {std::string(org_id), std::string(key)}, "setting '" + std::string(key) + "' not found",
-        from_row);
+    return select_by_id(ctx_, org_id, key, kColumns, "FROM settings WHERE org_id = $1 AND key = $2",
+                        "setting");
   }
 
   RepositoryContext& ctx_;

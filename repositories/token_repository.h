@@ -5,10 +5,14 @@
 #include <memory>
 
 #include "annals/tokens.h"
+#include "events/event.h"
 #include "repositories/context.h"
 
 namespace annals::repositories {
 
 std::unique_ptr<TokenRepository> make_token_repository(RepositoryContext& context);
+
+// The event of a token's create, as TokenRepository::create appends it.
+void fill_token_created(schema::TokenCreated::Builder p, const NewApiToken& token);
 
 }  // namespace annals::repositories

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "core/validate.h"
+#include "repositories/columns.h"
 #include "repositories/command.h"
 #include "repositories/common.h"
 #include "repositories/reservation_rules.h"
@@ -15,19 +16,13 @@ namespace {
 constexpr const char* kSlugRule = rules::kToolsetSlug;
 constexpr const char* kIdRule = "toolset.id";
 constexpr const char* kConfigTypeRule = rules::kToolsetConfigType;
-constexpr const char* kColumns =
-    "id, user_id, toolset_type, slug, description, enabled, sealed_api_key, created_at,"
-    " updated_at, version";
-constexpr const char* kConfigColumns = "toolset_type, enabled, updated_by, created_at, updated_at";
 
 // The builtin toolset types, sorted: each has a default config until set.
 constexpr std::string_view kBuiltinTypes[] = {kBuiltinExaSearchType};
 
-std::string stream_of(std::string_view id) { return "toolset/" + std::string(id); }
-std::string config_stream_of(std::string_view type) {
-  return "app-toolset-config/" + std::string(type);
-}
-std::string api_key_purpose(std::string_view id) { return "toolsets.api_key/" + std::string(id); }
+constexpr Prefixed stream_of{"toolset/"};
+constexpr Prefixed config_stream_of{"app-toolset-config/"};
+constexpr Prefixed api_key_purpose{"toolsets.api_key/"};
 using rules::slug_value;
 
 bool is_builtin(std::string_view type) {
@@ -40,6 +35,12 @@ Status validate_user(std::string_view user_id) {
 }
 Status validate_id(std::string_view id) {
   return validate_identifier("id", id, kMaxToolsetIdBytes);
+}
+// The arguments that name a user's toolset.
+Status validate_key(std::string_view org_id, std::string_view user_id, std::string_view id) {
+  ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
+  ANNALS_RETURN_IF_ERROR(validate_user(user_id));
+  return validate_id(id);
 }
 Status validate_slug(std::string_view slug) {
   return validate_identifier("slug", slug, kMaxToolsetSlugBytes);
@@ -55,31 +56,32 @@ Status validate_api_key(std::string_view key) {
   return validate_text("api_key", key, {kMaxToolsetApiKeyBytes});
 }
 
-struct StoredToolset {
-  Toolset toolset;
+// A toolset as its row holds it: the toolset, its sealed API key and the
+// version of its stream.
+struct StoredToolset : Toolset {
   std::optional<std::string> sealed_api_key;
-  uint64_t version;
+  uint64_t version = 0;
 };
 
-StoredToolset from_row(const db::Row& row) {
-  Toolset t;
-  t.id = row.text(0);
-  t.user_id = row.text(1);
-  t.toolset_type = row.text(2);
-  t.slug = row.text(3);
-  t.description = optional_text(row, 4);
-  t.enabled = row.boolean(5);
-  auto sealed = optional_text(row, 6);
-  t.has_api_key = sealed.has_value();
-  t.created_at = from_micros(row.i64(7));
-  t.updated_at = from_micros(row.i64(8));
-  return {std::move(t), std::move(sealed), static_cast<uint64_t>(row.i64(9))};
-}
+const Columns<StoredToolset> kColumns{
+    {"id", &Toolset::id},
+    {"user_id", &Toolset::user_id},
+    {"toolset_type", &Toolset::toolset_type},
+    {"slug", &Toolset::slug},
+    {"description", &Toolset::description},
+    {"enabled", &Toolset::enabled},
+    {"sealed_api_key", &StoredToolset::sealed_api_key, &Toolset::has_api_key},
+    {"created_at", &Toolset::created_at},
+    {"updated_at", &Toolset::updated_at},
+    {"version", &StoredToolset::version}};
 
-AppToolsetConfig config_from_row(const db::Row& row) {
-  return {row.text(0), row.boolean(1), row.text(2), from_micros(row.i64(3)),
-          from_micros(row.i64(4))};
-}
+const Columns<AppToolsetConfig> kConfigColumns{
+    {"toolset_type", &AppToolsetConfig::toolset_type},
+    {"enabled", &AppToolsetConfig::enabled},
+    {"updated_by", &AppToolsetConfig::updated_by},
+    {"created_at", &AppToolsetConfig::created_at},
+    {"updated_at", &AppToolsetConfig::updated_at},
+};
 
 class SqlToolsetRepository final : public ToolsetRepository {
  public:
@@ -100,8 +102,7 @@ class SqlToolsetRepository final : public ToolsetRepository {
       ANNALS_ASSIGN_OR_RETURN(sealed, secrets->seal(org_id, api_key_purpose(t.id), *t.api_key));
     }
 
-    Command cmd(ctx_, org_id, stream_of(t.id), t.user_id);
-    cmd.expect_new();
+    auto cmd = Command::create(ctx_, org_id, stream_of(t.id), t.user_id);
     cmd.claim(kSlugRule, slug_value(t.slug, t.user_id));
     auto p = cmd.add_event().initToolset().initToolsetCreated();
     p.setId(t.id);
@@ -112,20 +113,15 @@ class SqlToolsetRepository final : public ToolsetRepository {
     p.setEnabled(t.enabled);
     if (sealed.has_value()) p.getApiKey().setSealed(*sealed);
 
-    ANNALS_RETURN_IF_ERROR(
-        cmd.append_or_taken(Status::conflict(kIdRule, "toolset id '" + t.id + "' is already used"))
-            .status());
-    ANNALS_ASSIGN_OR_RETURN(auto stored, find(org_id, t.id));
-    return stored.toolset;
+    return public_value<Toolset>(cmd.append_or_taken_then(
+        Status::conflict(kIdRule, "toolset id '" + t.id + "' is already used"),
+        [&] { return find(org_id, t.id); }));
   }
 
   Result<Toolset> get(std::string_view org_id, std::string_view user_id,
                       std::string_view id) override {
-    ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
-    ANNALS_RETURN_IF_ERROR(validate_user(user_id));
-    ANNALS_RETURN_IF_ERROR(validate_id(id));
-    ANNALS_ASSIGN_OR_RETURN(auto stored, find_for_user(org_id, user_id, id));
-    return stored.toolset;
+    ANNALS_RETURN_IF_ERROR(validate_key(org_id, user_id, id));
+    return public_value<Toolset>(find_for_user(org_id, user_id, id));
   }
 
   Result<Toolset> get_by_slug(std::string_view org_id, std::string_view user_id,
@@ -134,28 +130,24 @@ class SqlToolsetRepository final : public ToolsetRepository {
     ANNALS_RETURN_IF_ERROR(validate_user(user_id));
     ANNALS_RETURN_IF_ERROR(validate_slug(slug));
     return select_one(ctx_, org_id,
-                      std::string("SELECT ") + kColumns +
-                          " FROM toolsets WHERE org_id = $1 AND user_id = $2"
-                          " AND slug_key = $3",
+                      kColumns.select("FROM toolsets WHERE org_id = $1 AND user_id = $2"
+                                      " AND slug_key = $3"),
                       {std::string(org_id), std::string(user_id), slug_key(slug)},
                       "no toolset with slug '" + std::string(slug) + "'",
-                      [](const db::Row& row) { return from_row(row).toolset; });
+                      kColumns.reader<Toolset>());
   }
 
   Result<Toolset> update(std::string_view org_id, std::string_view user_id, std::string_view id,
                          const ToolsetUpdate& u) override {
-    ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
-    ANNALS_RETURN_IF_ERROR(validate_user(user_id));
-    ANNALS_RETURN_IF_ERROR(validate_id(id));
+    ANNALS_RETURN_IF_ERROR(validate_key(org_id, user_id, id));
     ANNALS_RETURN_IF_ERROR(validate_slug(u.slug));
     ANNALS_RETURN_IF_ERROR(validate_description(u.description));
     ANNALS_RETURN_IF_ERROR(
         validate_secret_change("api_key", u.api_key, Clearable::kYes, validate_api_key));
     ANNALS_ASSIGN_OR_RETURN(auto stored, find_for_user(org_id, user_id, id));
 
-    Command cmd(ctx_, org_id, stream_of(id), user_id);
-    cmd.expect_version(stored.version);
-    cmd.rename(kSlugRule, slug_value(stored.toolset.slug, user_id), slug_value(u.slug, user_id));
+    auto cmd = Command::change(ctx_, org_id, stream_of(id), user_id, stored.version);
+    cmd.rename(kSlugRule, slug_value(stored.slug, user_id), slug_value(u.slug, user_id));
     auto p = cmd.add_event().initToolset().initToolsetUpdated();
     p.setId(std::string(id));
     p.setUserId(std::string(user_id));
@@ -164,16 +156,14 @@ class SqlToolsetRepository final : public ToolsetRepository {
     p.setEnabled(u.enabled);
     ANNALS_RETURN_IF_ERROR(
         write_secret_change(ctx_, org_id, api_key_purpose(id), u.api_key, p.initApiKey()));
-    ANNALS_RETURN_IF_ERROR(cmd.append().status());
-    ANNALS_ASSIGN_OR_RETURN(auto updated, find(org_id, id));
-    return updated.toolset;
+    return public_value<Toolset>(cmd.append_then([&] { return find(org_id, id); }));
   }
 
   Result<std::vector<Toolset>> list(std::string_view org_id, std::string_view user_id) override {
     ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
     ANNALS_RETURN_IF_ERROR(validate_user(user_id));
     return query_list(org_id,
-                      " FROM toolsets WHERE org_id = $1 AND user_id = $2"
+                      "FROM toolsets WHERE org_id = $1 AND user_id = $2"
                       " ORDER BY created_at, created_position",
                       {std::string(org_id), std::string(user_id)});
   }
@@ -184,32 +174,27 @@ class SqlToolsetRepository final : public ToolsetRepository {
     ANNALS_RETURN_IF_ERROR(validate_user(user_id));
     ANNALS_RETURN_IF_ERROR(validate_type(toolset_type));
     return query_list(org_id,
-                      " FROM toolsets WHERE org_id = $1 AND user_id = $2 AND toolset_type = $3"
+                      "FROM toolsets WHERE org_id = $1 AND user_id = $2 AND toolset_type = $3"
                       " ORDER BY created_at, created_position",
                       {std::string(org_id), std::string(user_id), std::string(toolset_type)});
   }
 
   Status remove(std::string_view org_id, std::string_view user_id, std::string_view id) override {
-    ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
-    ANNALS_RETURN_IF_ERROR(validate_user(user_id));
-    ANNALS_RETURN_IF_ERROR(validate_id(id));
+    ANNALS_RETURN_IF_ERROR(validate_key(org_id, user_id, id));
     ANNALS_ASSIGN_OR_RETURN(auto stored, find_for_user(org_id, user_id, id));
 
-    Command cmd(ctx_, org_id, stream_of(id), user_id);
-    cmd.expect_version(stored.version);
-    cmd.release(kSlugRule, slug_value(stored.toolset.slug, user_id));
+    auto cmd = Command::change(ctx_, org_id, stream_of(id), user_id, stored.version);
+    cmd.release(kSlugRule, slug_value(stored.slug, user_id));
     auto p = cmd.add_event().initToolset().initToolsetDeleted();
     p.setId(std::string(id));
     p.setUserId(std::string(user_id));
-    p.setSlug(stored.toolset.slug);
+    p.setSlug(stored.slug);
     return cmd.append().status();
   }
 
   Result<std::optional<std::string>> get_api_key(std::string_view org_id, std::string_view user_id,
                                                  std::string_view id) override {
-    ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
-    ANNALS_RETURN_IF_ERROR(validate_user(user_id));
-    ANNALS_RETURN_IF_ERROR(validate_id(id));
+    ANNALS_RETURN_IF_ERROR(validate_key(org_id, user_id, id));
     ANNALS_ASSIGN_OR_RETURN(auto stored, find_for_user(org_id, user_id, id));
     if (!stored.sealed_api_key.has_value()) return std::optional<std::string>();
     ANNALS_ASSIGN_OR_RETURN(Secrets * secrets, ctx_.secrets());
@@ -244,13 +229,13 @@ class SqlToolsetRepository final : public ToolsetRepository {
   Result<std::vector<AppToolsetConfig>> list_app_configs(std::string_view org_id) override {
     ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
     ANNALS_ASSIGN_OR_RETURN(auto txn, ctx_.read(org_id));
-    ANNALS_ASSIGN_OR_RETURN(auto rows, txn->query(std::string("SELECT ") + kConfigColumns +
-                                                      " FROM app_toolset_configs WHERE org_id = $1"
-                                                      " ORDER BY toolset_type",
-                                                  {std::string(org_id)}));
+    ANNALS_ASSIGN_OR_RETURN(
+        auto rows, txn->query(kConfigColumns.select("FROM app_toolset_configs WHERE org_id = $1"
+                                                    " ORDER BY toolset_type"),
+                              {std::string(org_id)}));
     std::vector<AppToolsetConfig> out;
     out.reserve(rows.size() + std::size(kBuiltinTypes));
-    for (const auto& row : rows) out.push_back(config_from_row(row));
+    for (const auto& row : rows) out.push_back(kConfigColumns.read(row));
     for (std::string_view type : kBuiltinTypes) {
       auto at = std::lower_bound(
           out.begin(), out.end(), type,
@@ -275,37 +260,30 @@ class SqlToolsetRepository final : public ToolsetRepository {
  private:
   Result<std::vector<Toolset>> query_list(std::string_view org_id, const std::string& from_where,
                                           const std::vector<db::Value>& params) {
-    return select_all(ctx_, org_id, std::string("SELECT ") + kColumns + from_where, params,
-                      [](const db::Row& row) { return from_row(row).toolset; });
+    return select_all(ctx_, org_id, kColumns.select(from_where), params,
+                      kColumns.reader<Toolset>());
   }
 
   Result<StoredToolset> find(std::string_view org_id, std::string_view id) {
-    return select_one(
-        ctx_, org_id,
-        std::string("SELECT ") + kColumns + " FROM toolsets WHERE org_id = $1 AND id = $2",
-        {std::string(org_id), std::string(id)}, "toolset '" + std::string(id) + "' not found",
-        from_row);
+    return select_by_id(ctx_, org_id, id, kColumns, "FROM toolsets WHERE org_id = $1 AND id = $2",
+                        "toolset");
   }
 
   Result<StoredToolset> find_for_user(std::string_view org_id, std::string_view user_id,
                                       std::string_view id) {
-    auto stored = find(org_id, id);
-    if (stored.is_ok() && stored->toolset.user_id != user_id) {
-      return Status::not_found("toolset '" + std::string(id) + "' not found");
-    }
-    return stored;
+    return owned_by(find(org_id, id), &Toolset::user_id, user_id,
+                    "toolset '" + std::string(id) + "' not found");
   }
 
   Result<std::optional<AppToolsetConfig>> find_config(std::string_view org_id,
                                                       std::string_view toolset_type) {
     ANNALS_ASSIGN_OR_RETURN(auto txn, ctx_.read(org_id));
-    ANNALS_ASSIGN_OR_RETURN(auto rows,
-                            txn->query(std::string("SELECT ") + kConfigColumns +
-                                           " FROM app_toolset_configs WHERE org_id = $1"
-                                           " AND toolset_type = $2",
-                                       {std::string(org_id), std::string(toolset_type)}));
+    ANNALS_ASSIGN_OR_RETURN(
+        auto rows, txn->query(kConfigColumns.select("FROM app_toolset_configs"
+                                                    " WHERE org_id = $1 AND toolset_type = $2"),
+                              {std::string(org_id), std::string(toolset_type)}));
     if (rows.empty()) return std::optional<AppToolsetConfig>();
-    return std::optional<AppToolsetConfig>(config_from_row(rows.front()));
+    return std::optional<AppToolsetConfig>(kConfigColumns.read(rows.front()));
   }
 
   RepositoryContext& ctx_;

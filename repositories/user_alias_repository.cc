@@ -1,17 +1,14 @@
 #include "repositories/user_alias_repository.h"
 
 #include "core/validate.h"
+#include "repositories/columns.h"
 #include "repositories/command.h"
 #include "repositories/common.h"
 
 namespace annals::repositories {
 namespace {
 
-constexpr const char* kColumns =
-    "org_id, id, alias, repo, filename, snapshot, request_params, context_params, created_at,"
-    " updated_at, version";
-
-std::string stream_of(std::string_view id) { return "user-alias/" + std::string(id); }
+constexpr Prefixed stream_of{"user-alias/"};
 
 Status validate_id(std::string_view id) {
   return validate_identifier("id", id, kMaxUserAliasIdBytes);
@@ -43,27 +40,21 @@ void fill(schema::UserAlias::Builder p, std::string_view id, const UserAliasFiel
   p.setContextParams(f.context_params);
 }
 
-struct StoredAlias {
-  UserAlias alias;
-  uint64_t version;
+using StoredAlias = Versioned<UserAlias>;
+
+const Columns<StoredAlias> kColumns{
+    {"org_id", &UserAlias::org_id},
+    {"id", &UserAlias::id},
+    {"alias", &UserAlias::alias},
+    {"repo", &UserAlias::repo},
+    {"filename", &UserAlias::filename},
+    {"snapshot", &UserAlias::snapshot},
+    {"request_params", &UserAlias::request_params},
+    {"context_params", &UserAlias::context_params},
+    {"created_at", &UserAlias::created_at},
+    {"updated_at", &UserAlias::updated_at},
+    {"version", &StoredAlias::version},
 };
-
-StoredAlias from_row(const db::Row& row) {
-  UserAlias a;
-  a.org_id = row.text(0);
-  a.id = row.text(1);
-  a.alias = row.text(2);
-  a.repo = row.text(3);
-  a.filename = row.text(4);
-  a.snapshot = row.text(5);
-  a.request_params = row.text(6);
-  a.context_params = row.text(7);
-  a.created_at = from_micros(row.i64(8));
-  a.updated_at = from_micros(row.i64(9));
-  return {std::move(a), static_cast<uint64_t>(row.i64(10))};
-}
-
-UserAlias alias_of(const db::Row& row) { return from_row(row).alias; }
 
 class SqlUserAliasRepository final : public UserAliasRepository {
  public:
@@ -75,34 +66,28 @@ class SqlUserAliasRepository final : public UserAliasRepository {
     ANNALS_RETURN_IF_ERROR(validate_id(id));
     ANNALS_RETURN_IF_ERROR(validate_fields(f));
 
-    Command cmd(ctx_, org_id, stream_of(id), "system");
     // A stream that exists (even of a deleted alias) refuses the create.
-    cmd.expect_new();
+    auto cmd = Command::create(ctx_, org_id, stream_of(id), "system");
     cmd.claim(kUserAliasAliasRule, f.alias);
     fill(cmd.add_event().initAccess().initUserAliasCreated(), id, f);
-    ANNALS_RETURN_IF_ERROR(
-        cmd.append_or_taken(Status::conflict(kUserAliasIdRule,
-                                             "user alias id '" + std::string(id) + "' is taken"))
-            .status());
-    ANNALS_ASSIGN_OR_RETURN(auto stored, find(org_id, id));
-    return stored.alias;
+    return public_value<UserAlias>(cmd.append_or_taken_then(
+        Status::conflict(kUserAliasIdRule, "user alias id '" + std::string(id) + "' is taken"),
+        [&] { return find(org_id, id); }));
   }
 
   Result<UserAlias> get(std::string_view org_id, std::string_view id) override {
     ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
     ANNALS_RETURN_IF_ERROR(validate_id(id));
-    ANNALS_ASSIGN_OR_RETURN(auto stored, find(org_id, id));
-    return stored.alias;
+    return public_value<UserAlias>(find(org_id, id));
   }
 
   Result<UserAlias> get_by_alias(std::string_view org_id, std::string_view alias) override {
     ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
     ANNALS_RETURN_IF_ERROR(validate_alias(alias));
     return select_one(
-        ctx_, org_id,
-        std::string("SELECT ") + kColumns + " FROM user_aliases WHERE org_id = $1 AND alias = $2",
+        ctx_, org_id, kColumns.select("FROM user_aliases WHERE org_id = $1 AND alias = $2"),
         {std::string(org_id), std::string(alias)},
-        "user alias '" + std::string(alias) + "' not found", alias_of);
+        "user alias '" + std::string(alias) + "' not found", kColumns.reader<UserAlias>());
   }
 
   Result<UserAlias> update(std::string_view org_id, std::string_view id,
@@ -112,14 +97,11 @@ class SqlUserAliasRepository final : public UserAliasRepository {
     ANNALS_RETURN_IF_ERROR(validate_fields(f));
     ANNALS_ASSIGN_OR_RETURN(auto stored, find(org_id, id));
 
-    Command cmd(ctx_, org_id, stream_of(id), "system");
-    cmd.expect_version(stored.version);
+    auto cmd = Command::change(ctx_, org_id, stream_of(id), "system", stored.version);
     // A rename: the old name is free and the new one taken in one append.
-    cmd.rename(kUserAliasAliasRule, stored.alias.alias, f.alias);
+    cmd.rename(kUserAliasAliasRule, stored.alias, f.alias);
     fill(cmd.add_event().initAccess().initUserAliasUpdated(), id, f);
-    ANNALS_RETURN_IF_ERROR(cmd.append().status());
-    ANNALS_ASSIGN_OR_RETURN(auto updated, find(org_id, id));
-    return updated.alias;
+    return public_value<UserAlias>(cmd.append_then([&] { return find(org_id, id); }));
   }
 
   Status remove(std::string_view org_id, std::string_view id) override {
@@ -127,9 +109,8 @@ class SqlUserAliasRepository final : public UserAliasRepository {
     ANNALS_RETURN_IF_ERROR(validate_id(id));
     ANNALS_ASSIGN_OR_RETURN(auto stored, find(org_id, id));
 
-    Command cmd(ctx_, org_id, stream_of(id), "system");
-    cmd.expect_version(stored.version);
-    cmd.release(kUserAliasAliasRule, stored.alias.alias);
+    auto cmd = Command::change(ctx_, org_id, stream_of(id), "system", stored.version);
+    cmd.release(kUserAliasAliasRule, stored.alias);
     cmd.add_event().initAccess().initUserAliasDeleted().setId(std::string(id));
     return cmd.append().status();
   }
@@ -137,18 +118,14 @@ class SqlUserAliasRepository final : public UserAliasRepository {
   Result<std::vector<UserAlias>> list(std::string_view org_id) override {
     ANNALS_RETURN_IF_ERROR(validate_org_id(org_id));
     return select_all(ctx_, org_id,
-                      std::string("SELECT ") + kColumns +
-                          " FROM user_aliases WHERE org_id = $1 ORDER BY alias, id",
-                      {std::string(org_id)}, alias_of);
+                      kColumns.select("FROM user_aliases WHERE org_id = $1 ORDER BY alias, id"),
+                      {std::string(org_id)}, kColumns.reader<UserAlias>());
   }
 
  private:
   Result<StoredAlias> find(std::string_view org_id, std::string_view id) {
-    return select_one(
-        ctx_, org_id,
-        std::string("SELECT ") + kColumns + " FROM user_aliases WHERE org_id = $1 AND id = $2",
-        {std::string(org_id), std::string(id)}, "user alias '" + std::string(id) + "' not found",
-        from_row);
+    return select_by_id(ctx_, org_id, id, kColumns,
+                        "FROM user_aliases WHERE org_id = $1 AND id = $2", "user alias");
   }
 
   RepositoryContext& ctx_;
