@@ -213,41 +213,30 @@ void BM_PgBaseline(benchmark::State& state, projections::ProjectorMode mode) {
 }
 
 using projections::ProjectorMode;
-const int64_t kSqliteIterations = scaled(2000, 200);
-const int64_t kPgIterations = scaled(1000, 100);
 
-BENCHMARK_CAPTURE(BM_Annals, sqlite_inline, Backend::kSqlite, ProjectorMode::kInline)
-    ->Iterations(kSqliteIterations)
-    ->UseRealTime()
-    ->Unit(benchmark::kMicrosecond);
-BENCHMARK_CAPTURE(BM_SqliteBaseline, sqlite, ProjectorMode::kInline)
-    ->Iterations(kSqliteIterations)
-    ->UseRealTime()
-    ->Unit(benchmark::kMicrosecond);
-BENCHMARK_CAPTURE(BM_Annals, sqlite_background, Backend::kSqlite, ProjectorMode::kBackground)
-    ->Iterations(kSqliteIterations)
-    ->UseRealTime()
-    ->Unit(benchmark::kMicrosecond);
-BENCHMARK_CAPTURE(BM_SqliteBaseline, sqlite_for_background, ProjectorMode::kBackground)
-    ->Iterations(kSqliteIterations)
-    ->UseRealTime()
-    ->Unit(benchmark::kMicrosecond);
-BENCHMARK_CAPTURE(BM_Annals, postgres_inline, Backend::kPostgres, ProjectorMode::kInline)
-    ->Iterations(kPgIterations)
-    ->UseRealTime()
-    ->Unit(benchmark::kMicrosecond);
-BENCHMARK_CAPTURE(BM_PgBaseline, postgres, ProjectorMode::kInline)
-    ->Iterations(kPgIterations)
-    ->UseRealTime()
-    ->Unit(benchmark::kMicrosecond);
-BENCHMARK_CAPTURE(BM_Annals, postgres_background, Backend::kPostgres, ProjectorMode::kBackground)
-    ->Iterations(kPgIterations)
-    ->UseRealTime()
-    ->Unit(benchmark::kMicrosecond);
-BENCHMARK_CAPTURE(BM_PgBaseline, postgres_for_background, ProjectorMode::kBackground)
-    ->Iterations(kPgIterations)
-    ->UseRealTime()
-    ->Unit(benchmark::kMicrosecond);
+// Each pair as the Annals side, then its baseline, the same number of times:
+// BM_Annals/sqlite_inline beside BM_SqliteBaseline/sqlite, ...
+const bool registered = [] {
+  for (Backend backend : {Backend::kSqlite, Backend::kPostgres}) {
+    const bool sqlite = backend == Backend::kSqlite;
+    const int64_t iterations = sqlite ? scaled(2000, 200) : scaled(1000, 100);
+    for (ProjectorMode mode : {ProjectorMode::kInline, ProjectorMode::kBackground}) {
+      const bool inline_mode = mode == ProjectorMode::kInline;
+      const std::string annals_name = std::string("BM_Annals/") + backend_name(backend) +
+                                      (inline_mode ? "_inline" : "_background");
+      const std::string baseline_name =
+          std::string(sqlite ? "BM_SqliteBaseline/" : "BM_PgBaseline/") + backend_name(backend) +
+          (inline_mode ? "" : "_for_background");
+      for (benchmark::internal::Benchmark* b :
+           {benchmark::RegisterBenchmark(annals_name.c_str(), BM_Annals, backend, mode),
+            sqlite ? benchmark::RegisterBenchmark(baseline_name.c_str(), BM_SqliteBaseline, mode)
+                   : benchmark::RegisterBenchmark(baseline_name.c_str(), BM_PgBaseline, mode)}) {
+        b->Iterations(iterations)->UseRealTime()->Unit(benchmark::kMicrosecond);
+      }
+    }
+  }
+  return true;
+}();
 
 }  // namespace
 }  // namespace annals::bench
