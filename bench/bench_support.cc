@@ -25,6 +25,16 @@ void set_pair(benchmark::State& state, std::string_view pair, Side side, std::st
                  (side == Side::kAnnals ? "annals" : "baseline") + ";what=" + std::string(what));
 }
 
+void register_latency_pair(const std::string& annals_name, BenchmarkBody annals,
+                           const std::string& baseline_name, BenchmarkBody baseline,
+                           int64_t iterations) {
+  for (benchmark::internal::Benchmark* b :
+       {benchmark::RegisterBenchmark(annals_name.c_str(), std::move(annals)),
+        benchmark::RegisterBenchmark(baseline_name.c_str(), std::move(baseline))}) {
+    b->Iterations(iterations)->UseRealTime()->Unit(benchmark::kMicrosecond);
+  }
+}
+
 void skip(benchmark::State& state, const std::string& why) { state.SkipWithError(why.c_str()); }
 
 const char* backend_name(Backend backend) {

@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -30,6 +31,13 @@ int64_t scaled(int64_t full, int64_t small);
 
 enum class Side { kAnnals, kBaseline };
 void set_pair(benchmark::State& state, std::string_view pair, Side side, std::string_view what);
+
+// Registers the two sides of a latency pair, in report order: `annals`, then
+// `baseline`, each run `iterations` times, in real time and microseconds.
+using BenchmarkBody = std::function<void(benchmark::State&)>;
+void register_latency_pair(const std::string& annals_name, BenchmarkBody annals,
+                           const std::string& baseline_name, BenchmarkBody baseline,
+                           int64_t iterations);
 
 // Ends the benchmark with `why` as its error: the report says it was skipped.
 void skip(benchmark::State& state, const std::string& why);

@@ -227,12 +227,13 @@ const bool registered = [] {
       const std::string baseline_name =
           std::string(sqlite ? "BM_SqliteBaseline/" : "BM_PgBaseline/") + backend_name(backend) +
           (inline_mode ? "" : "_for_background");
-      for (benchmark::internal::Benchmark* b :
-           {benchmark::RegisterBenchmark(annals_name.c_str(), BM_Annals, backend, mode),
-            sqlite ? benchmark::RegisterBenchmark(baseline_name.c_str(), BM_SqliteBaseline, mode)
-                   : benchmark::RegisterBenchmark(baseline_name.c_str(), BM_PgBaseline, mode)}) {
-        b->Iterations(iterations)->UseRealTime()->Unit(benchmark::kMicrosecond);
-      }
+      register_latency_pair(
+          annals_name, [=](benchmark::State& state) { BM_Annals(state, backend, mode); },
+          baseline_name,
+          [=](benchmark::State& state) {
+            sqlite ? BM_SqliteBaseline(state, mode) : BM_PgBaseline(state, mode);
+          },
+          iterations);
     }
   }
   return true;

@@ -459,12 +459,14 @@ const bool registered = [] {
       const int64_t iterations = sqlite ? scaled(20000, 2000) : scaled(5000, 500);
       const std::string suffix = std::string("/") + label + "_" + backend_name(backend);
       const std::string baseline_name = (sqlite ? "BM_SqliteBaseline" : "BM_PgBaseline") + suffix;
-      for (benchmark::internal::Benchmark* b :
-           {benchmark::RegisterBenchmark(("BM_Annals" + suffix).c_str(), BM_Annals, query, backend),
-            sqlite ? benchmark::RegisterBenchmark(baseline_name.c_str(), BM_SqliteBaseline, query)
-                   : benchmark::RegisterBenchmark(baseline_name.c_str(), BM_PgBaseline, query)}) {
-        b->Iterations(iterations)->UseRealTime()->Unit(benchmark::kMicrosecond);
-      }
+      const Query q = query;
+      register_latency_pair(
+          "BM_Annals" + suffix, [=](benchmark::State& state) { BM_Annals(state, q, backend); },
+          baseline_name,
+          [=](benchmark::State& state) {
+            sqlite ? BM_SqliteBaseline(state, q) : BM_PgBaseline(state, q);
+          },
+          iterations);
     }
   }
   return true;
