@@ -21,9 +21,30 @@ bool quick() {
 int64_t scaled(int64_t full, int64_t small) { return quick() ? small : full; }
 
 void set_pair(benchmark::State& state, std::string_view pair, Side side, std::string_view what) {
-  state.SetLabel("pair=" + std::string(pair) +
-                 ";side=" + (side == Side::kAnnals ? "annals" : "baseline") +
-                 ";what=" + std::string(what));
+  state.SetLabel("pair=" + std::string(pair) + ";side=" +
+                 (side == Side::kAnnals ? "annals" : "baseline") + ";what=" + std::string(what));
+}
+
+void register_latency_pair(const std::string& annals_name, BenchmarkBody annals,
+                           const std::string& baseline_name, BenchmarkBody baseline,
+                           int64_t iterations) {
+  for (benchmark::internal::Benchmark* b :
+       {benchmark::RegisterBenchmark(annals_name.c_str(), std::move(annals)),
+        benchmark::RegisterBenchmark(baseline_name.c_str(), std::move(baseline))}) {
+    b->Iterations(iterations)->UseRealTime()->Unit(benchmark::kMicrosecond);
+  }
+}
+
+void skip(benchmark::State& state, const std::string& why) { state.SkipWithError(why.c_str()); }
+
+const char* backend_name(Backend backend) {
+  return backend == Backend::kSqlite ? "sqlite" : "postgres";
+}
+
+int64_t now_micros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 void Latencies::add(std::chrono::nanoseconds d) {
@@ -102,5 +123,55 @@ PgDatabase::~PgDatabase() {
 }
 
 std::string bench_master_key() { return std::string(32, '\x5a'); }
+
+std::string pg_durability_note(const std::string& url) {
+  try {
+    pqxx::connection conn(url);
+    pqxx::nontransaction tx(conn);
+    auto r = tx.exec("SHOW fsync");
+    if (!r.empty() && std::string(r[0][0].c_str()) == "off") {
+      return " (server fsync=off: not durable)";
+    }
+  } catch (const std::exception&) {
+  }
+  return "";
+}
+
+std::unique_ptr<PgDatabase> pg_database_for(benchmark::State& state, const std::string& pair,
+                                            Side side, const std::string& what) {
+  set_pair(state, pair, side, what);
+  auto pg = PgDatabase::create();
+  if (!pg) {
+    skip(state, "no PostgreSQL: set ANNALS_BENCH_PG_URL");
+    return nullptr;
+  }
+  set_pair(state, pair, side, what + pg_durability_note(pg->url()));
+  return pg;
+}
+
+std::unique_ptr<BenchStore> open_bench_store(benchmark::State& state, Backend backend,
+                                             projections::ProjectorMode mode,
+                                             const std::string& pair, const std::string& what) {
+  set_pair(state, pair, Side::kAnnals, what);
+  auto bench = std::make_unique<BenchStore>();
+  repositories::StoreOptions options;
+  if (backend == Backend::kPostgres) {
+    bench->pg = pg_database_for(state, pair, Side::kAnnals, what);
+    if (!bench->pg) return nullptr;
+    options.database_url = bench->pg->url();
+    options.setup_database = true;  // a superuser URL: set it up first
+  }
+  options.data_dir = bench->dir.path();
+  options.master_key = bench_master_key();
+  options.durability = journal::Durability::kSync;
+  options.projector_mode = mode;
+  auto opened = repositories::Store::open(options);
+  if (!opened.is_ok()) {
+    skip(state, "cannot open the store: " + opened.status().to_string());
+    return nullptr;
+  }
+  bench->store = std::move(*opened);
+  return bench;
+}
 
 }  // namespace annals::bench

@@ -29,39 +29,11 @@ namespace {
 using repositories::Store;
 using Clock = std::chrono::steady_clock;
 
-enum class Backend { kSqlite, kPostgres };
-
-const char* backend_name(Backend backend) {
-  return backend == Backend::kSqlite ? "sqlite" : "postgres";
-}
-
 constexpr int kCallsPerMix = 5;
 
 std::string org_of(int64_t n) { return n % 2 == 0 ? "org-a" : "org-b"; }
 std::string user_of(int64_t n) { return "user-" + std::to_string(n % 8); }
 std::string num(int64_t n) { return std::to_string(n); }
-
-// " (server fsync=off: not durable)" when the PostgreSQL server does not
-// flush its commits (a throwaway test server), else empty: the figure is
-// then not the durable one and the label says so.
-std::string pg_durability_note(const std::string& url) {
-  try {
-    pqxx::connection conn(url);
-    pqxx::nontransaction tx(conn);
-    auto r = tx.exec("SHOW fsync");
-    if (!r.empty() && std::string(r[0][0].c_str()) == "off") {
-      return " (server fsync=off: not durable)";
-    }
-  } catch (const std::exception&) {
-  }
-  return "";
-}
-
-int64_t now_micros() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // One writer thread's connection. Not thread-safe; one per thread.
 class Session {
@@ -187,31 +159,12 @@ void BM_Annals(benchmark::State& state, Backend backend) {
   const std::string what =
       std::string("Store repositories, durability sync, inline projector, read DB ") +
       (backend == Backend::kSqlite ? "SQLite" : "PostgreSQL under RLS");
-  set_pair(state, pair_of(backend, threads), Side::kAnnals, what);
-  std::unique_ptr<PgDatabase> pg;
-  repositories::StoreOptions options;
-  if (backend == Backend::kPostgres) {
-    pg = PgDatabase::create();
-    if (!pg) {
-      state.SkipWithError("no PostgreSQL: set ANNALS_BENCH_PG_URL");
-      return;
-    }
-    options.database_url = pg->url();
-    options.setup_database = true;  // a superuser URL: set it up first
-    set_pair(state, pair_of(backend, threads), Side::kAnnals, what + pg_durability_note(pg->url()));
-  }
-  TempDir dir;
-  options.data_dir = dir.path();
-  options.master_key = bench_master_key();
-  options.durability = journal::Durability::kSync;
-  auto opened = Store::open(options);
-  if (!opened.is_ok()) {
-    state.SkipWithError(("cannot open the store: " + opened.status().to_string()).c_str());
-    return;
-  }
-  std::unique_ptr<Store> store = std::move(*opened);
+  auto bench = open_bench_store(state, backend, projections::ProjectorMode::kInline,
+                                pair_of(backend, threads), what);
+  if (!bench) return;
   std::vector<std::unique_ptr<Session>> sessions;
-  for (int t = 0; t < threads; ++t) sessions.push_back(std::make_unique<AnnalsSession>(*store));
+  for (int t = 0; t < threads; ++t)
+    sessions.push_back(std::make_unique<AnnalsSession>(*bench->store));
   run(state, sessions);
 }
 
@@ -456,14 +409,8 @@ void BM_PgDirect(benchmark::State& state) {
   const std::string what =
       "straight into PostgreSQL tables: one transaction per call, synchronous_commit on, "
       "pqxx prepared statements, unique constraints, no RLS";
-  set_pair(state, pair_of(Backend::kPostgres, threads), Side::kBaseline, what);
-  auto pg = PgDatabase::create();
-  if (!pg) {
-    state.SkipWithError("no PostgreSQL: set ANNALS_BENCH_PG_URL");
-    return;
-  }
-  set_pair(state, pair_of(Backend::kPostgres, threads), Side::kBaseline,
-           what + pg_durability_note(pg->url()));
+  auto pg = pg_database_for(state, pair_of(Backend::kPostgres, threads), Side::kBaseline, what);
+  if (!pg) return;
   std::vector<std::unique_ptr<Session>> sessions;
   try {
     {

@@ -21,12 +21,6 @@ namespace {
 using repositories::Store;
 using Clock = std::chrono::steady_clock;
 
-enum class Backend { kSqlite, kPostgres };
-
-const char* backend_name(Backend backend) {
-  return backend == Backend::kSqlite ? "sqlite" : "postgres";
-}
-
 std::string pair_of(Backend backend, projections::ProjectorMode mode) {
   std::string pair = std::string("end to end/") + backend_name(backend);
   if (mode == projections::ProjectorMode::kBackground) pair += "/background projector";
@@ -44,22 +38,6 @@ repositories::NewApiToken token_number(int64_t i) {
   return t;
 }
 
-// " (server fsync=off: not durable)" when the PostgreSQL server does not
-// flush its commits (a throwaway test server), else empty: the figure is
-// then not the durable one and the label says so.
-std::string pg_durability_note(const std::string& url) {
-  try {
-    pqxx::connection conn(url);
-    pqxx::nontransaction tx(conn);
-    auto r = tx.exec("SHOW fsync");
-    if (!r.empty() && std::string(r[0][0].c_str()) == "off") {
-      return " (server fsync=off: not durable)";
-    }
-  } catch (const std::exception&) {
-  }
-  return "";
-}
-
 void finish(benchmark::State& state, Latencies& latencies) {
   state.SetItemsProcessed(state.iterations());
   latencies.report(state);
@@ -71,31 +49,9 @@ void BM_Annals(benchmark::State& state, Backend backend, projections::ProjectorM
                            (inline_mode ? "inline" : "background") +
                            " projector) then get_by_prefix" +
                            (backend == Backend::kPostgres ? ", PostgreSQL under RLS" : "");
-  set_pair(state, pair_of(backend, mode), Side::kAnnals, what);
-  std::unique_ptr<PgDatabase> pg;
-  repositories::StoreOptions options;
-  if (backend == Backend::kPostgres) {
-    pg = PgDatabase::create();
-    if (!pg) {
-      state.SkipWithError("no PostgreSQL: set ANNALS_BENCH_PG_URL");
-      return;
-    }
-    options.database_url = pg->url();
-    options.setup_database = true;  // a superuser URL: set it up first
-    set_pair(state, pair_of(backend, mode), Side::kAnnals, what + pg_durability_note(pg->url()));
-  }
-  TempDir dir;
-  options.data_dir = dir.path();
-  options.master_key = bench_master_key();
-  options.durability = journal::Durability::kSync;
-  options.projector_mode = mode;
-  auto opened = Store::open(options);
-  if (!opened.is_ok()) {
-    state.SkipWithError(("cannot open the store: " + opened.status().to_string()).c_str());
-    return;
-  }
-  std::unique_ptr<Store> store = std::move(*opened);
-  auto& tokens = store->tokens();
+  auto bench = open_bench_store(state, backend, mode, pair_of(backend, mode), what);
+  if (!bench) return;
+  auto& tokens = bench->store->tokens();
   // Warm up (statements prepared, connections open); not timed.
   int64_t next = 0;
   for (int i = 0; i < 20; ++i) {
@@ -142,12 +98,6 @@ constexpr const char* kInsertSqlite =
 constexpr const char* kSelectSqlite =
     "SELECT org_id, id, user_id, name, token_prefix, token_hash, scopes, status, created_at,"
     " updated_at FROM api_tokens WHERE token_prefix = ?1";
-
-int64_t now_micros() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // Owns a connection and its two statements.
 struct SqliteTable {
@@ -216,14 +166,8 @@ void BM_PgBaseline(benchmark::State& state, projections::ProjectorMode mode) {
   const std::string what =
       "one INSERT (autocommit, synchronous_commit on) then SELECT by prefix, superuser, "
       "pqxx prepared";
-  set_pair(state, pair_of(Backend::kPostgres, mode), Side::kBaseline, what);
-  auto pg = PgDatabase::create();
-  if (!pg) {
-    state.SkipWithError("no PostgreSQL: set ANNALS_BENCH_PG_URL");
-    return;
-  }
-  set_pair(state, pair_of(Backend::kPostgres, mode), Side::kBaseline,
-           what + pg_durability_note(pg->url()));
+  auto pg = pg_database_for(state, pair_of(Backend::kPostgres, mode), Side::kBaseline, what);
+  if (!pg) return;
   Latencies latencies;
   try {
     pqxx::connection conn(pg->url());
@@ -269,41 +213,31 @@ void BM_PgBaseline(benchmark::State& state, projections::ProjectorMode mode) {
 }
 
 using projections::ProjectorMode;
-const int64_t kSqliteIterations = scaled(2000, 200);
-const int64_t kPgIterations = scaled(1000, 100);
 
-BENCHMARK_CAPTURE(BM_Annals, sqlite_inline, Backend::kSqlite, ProjectorMode::kInline)
-    ->Iterations(kSqliteIterations)
-    ->UseRealTime()
-    ->Unit(benchmark::kMicrosecond);
-BENCHMARK_CAPTURE(BM_SqliteBaseline, sqlite, ProjectorMode::kInline)
-    ->Iterations(kSqliteIterations)
-    ->UseRealTime()
-    ->Unit(benchmark::kMicrosecond);
-BENCHMARK_CAPTURE(BM_Annals, sqlite_background, Backend::kSqlite, ProjectorMode::kBackground)
-    ->Iterations(kSqliteIterations)
-    ->UseRealTime()
-    ->Unit(benchmark::kMicrosecond);
-BENCHMARK_CAPTURE(BM_SqliteBaseline, sqlite_for_background, ProjectorMode::kBackground)
-    ->Iterations(kSqliteIterations)
-    ->UseRealTime()
-    ->Unit(benchmark::kMicrosecond);
-BENCHMARK_CAPTURE(BM_Annals, postgres_inline, Backend::kPostgres, ProjectorMode::kInline)
-    ->Iterations(kPgIterations)
-    ->UseRealTime()
-    ->Unit(benchmark::kMicrosecond);
-BENCHMARK_CAPTURE(BM_PgBaseline, postgres, ProjectorMode::kInline)
-    ->Iterations(kPgIterations)
-    ->UseRealTime()
-    ->Unit(benchmark::kMicrosecond);
-BENCHMARK_CAPTURE(BM_Annals, postgres_background, Backend::kPostgres, ProjectorMode::kBackground)
-    ->Iterations(kPgIterations)
-    ->UseRealTime()
-    ->Unit(benchmark::kMicrosecond);
-BENCHMARK_CAPTURE(BM_PgBaseline, postgres_for_background, ProjectorMode::kBackground)
-    ->Iterations(kPgIterations)
-    ->UseRealTime()
-    ->Unit(benchmark::kMicrosecond);
+// Each pair as the Annals side, then its baseline, the same number of times:
+// BM_Annals/sqlite_inline beside BM_SqliteBaseline/sqlite, ...
+const bool registered = [] {
+  for (Backend backend : {Backend::kSqlite, Backend::kPostgres}) {
+    const bool sqlite = backend == Backend::kSqlite;
+    const int64_t iterations = sqlite ? scaled(2000, 200) : scaled(1000, 100);
+    for (ProjectorMode mode : {ProjectorMode::kInline, ProjectorMode::kBackground}) {
+      const bool inline_mode = mode == ProjectorMode::kInline;
+      const std::string annals_name = std::string("BM_Annals/") + backend_name(backend) +
+                                      (inline_mode ? "_inline" : "_background");
+      const std::string baseline_name =
+          std::string(sqlite ? "BM_SqliteBaseline/" : "BM_PgBaseline/") + backend_name(backend) +
+          (inline_mode ? "" : "_for_background");
+      register_latency_pair(
+          annals_name, [=](benchmark::State& state) { BM_Annals(state, backend, mode); },
+          baseline_name,
+          [=](benchmark::State& state) {
+            sqlite ? BM_SqliteBaseline(state, mode) : BM_PgBaseline(state, mode);
+          },
+          iterations);
+    }
+  }
+  return true;
+}();
 
 }  // namespace
 }  // namespace annals::bench

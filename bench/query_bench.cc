@@ -16,6 +16,7 @@
 #include <pqxx/pqxx>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "bench/bench_support.h"
@@ -27,8 +28,6 @@ namespace {
 
 using repositories::Store;
 using Clock = std::chrono::steady_clock;
-
-enum class Backend { kSqlite, kPostgres };
 
 constexpr int kOrgs = 4;
 constexpr int kTokenUsersPerOrg = 10;  // so a user holds tokens / 40 tokens
@@ -185,10 +184,6 @@ Fixture& fixture(Backend backend) {
   return *f;
 }
 
-std::string backend_name(Backend backend) {
-  return backend == Backend::kSqlite ? "sqlite" : "postgres";
-}
-
 // Spreads consecutive iterations over the keys.
 size_t pick(size_t i, size_t n) { return (i * 7919) % n; }
 
@@ -199,11 +194,11 @@ enum class Query { kTokenByPrefix, kMcpInstances, kTokenPage };
 std::string pair_of(Query q, Backend backend) {
   switch (q) {
     case Query::kTokenByPrefix:
-      return "query/token by prefix/" + backend_name(backend);
+      return "query/token by prefix/" + std::string(backend_name(backend));
     case Query::kMcpInstances:
-      return "query/MCP instances of a user/" + backend_name(backend);
+      return "query/MCP instances of a user/" + std::string(backend_name(backend));
     case Query::kTokenPage:
-      return "query/token list page 1 of 20/" + backend_name(backend);
+      return "query/token list page 1 of 20/" + std::string(backend_name(backend));
   }
   return "";
 }
@@ -451,30 +446,31 @@ void BM_PgBaseline(benchmark::State& state, Query q) {
   finish(state, latencies);
 }
 
-const int64_t kSqliteIterations = scaled(20000, 2000);
-const int64_t kPgIterations = scaled(5000, 500);
-
-#define ANNALS_QUERY_BENCH(query, label)                                    \
-  BENCHMARK_CAPTURE(BM_Annals, label##_sqlite, query, Backend::kSqlite)     \
-      ->Iterations(kSqliteIterations)                                       \
-      ->UseRealTime()                                                       \
-      ->Unit(benchmark::kMicrosecond);                                      \
-  BENCHMARK_CAPTURE(BM_SqliteBaseline, label##_sqlite, query)               \
-      ->Iterations(kSqliteIterations)                                       \
-      ->UseRealTime()                                                       \
-      ->Unit(benchmark::kMicrosecond);                                      \
-  BENCHMARK_CAPTURE(BM_Annals, label##_postgres, query, Backend::kPostgres) \
-      ->Iterations(kPgIterations)                                           \
-      ->UseRealTime()                                                       \
-      ->Unit(benchmark::kMicrosecond);                                      \
-  BENCHMARK_CAPTURE(BM_PgBaseline, label##_postgres, query)                 \
-      ->Iterations(kPgIterations)                                           \
-      ->UseRealTime()                                                       \
-      ->Unit(benchmark::kMicrosecond)
-
-ANNALS_QUERY_BENCH(Query::kTokenByPrefix, token_by_prefix);
-ANNALS_QUERY_BENCH(Query::kMcpInstances, mcp_instances);
-ANNALS_QUERY_BENCH(Query::kTokenPage, token_page);
+// Each query on each backend as the Annals side, then its baseline, the same
+// number of times: BM_Annals/token_by_prefix_sqlite beside
+// BM_SqliteBaseline/token_by_prefix_sqlite, ...
+const bool registered = [] {
+  const std::pair<Query, const char*> queries[] = {{Query::kTokenByPrefix, "token_by_prefix"},
+                                                   {Query::kMcpInstances, "mcp_instances"},
+                                                   {Query::kTokenPage, "token_page"}};
+  for (const auto& [query, label] : queries) {
+    for (Backend backend : {Backend::kSqlite, Backend::kPostgres}) {
+      const bool sqlite = backend == Backend::kSqlite;
+      const int64_t iterations = sqlite ? scaled(20000, 2000) : scaled(5000, 500);
+      const std::string suffix = std::string("/") + label + "_" + backend_name(backend);
+      const std::string baseline_name = (sqlite ? "BM_SqliteBaseline" : "BM_PgBaseline") + suffix;
+      const Query q = query;
+      register_latency_pair(
+          "BM_Annals" + suffix, [=](benchmark::State& state) { BM_Annals(state, q, backend); },
+          baseline_name,
+          [=](benchmark::State& state) {
+            sqlite ? BM_SqliteBaseline(state, q) : BM_PgBaseline(state, q);
+          },
+          iterations);
+    }
+  }
+  return true;
+}();
 
 }  // namespace
 }  // namespace annals::bench

@@ -234,6 +234,13 @@ CLI::App* command(CLI::App& parent, const std::string& name, const std::string& 
   return app;
 }
 
+// A command whose work is done by exactly one of its subcommands ("org forget").
+CLI::App& command_group(CLI::App& root, const std::string& name, const std::string& description) {
+  CLI::App* group = root.add_subcommand(name, description);
+  group->require_subcommand(1);
+  return *group;
+}
+
 void define(CLI::App& root, Commands& commands, const Runners& run) {
   {
     CLI::App* app =
@@ -322,10 +329,9 @@ void define(CLI::App& root, Commands& commands, const Runners& run) {
     number_option(app, "--from", args.from, 1, INT64_MAX, "the first position applied (default 1)");
   }
   {
-    CLI::App* org = root.add_subcommand("org", "what can be done to one org as a whole");
-    org->require_subcommand(1);
+    CLI::App& org = command_group(root, "org", "what can be done to one org as a whole");
     CLI::App* app =
-        command(*org, "forget", "crypto-shred an org: destroy its data key (irreversible)",
+        command(org, "forget", "crypto-shred an org: destroy its data key (irreversible)",
                 kOrgForgetFooter);
     OrgForgetArgs& args = commands.add(app, run.org_forget);
     app->add_option("ORG", args.org, "the org to forget")->required()->check(option_value());
@@ -333,10 +339,9 @@ void define(CLI::App& root, Commands& commands, const Runners& run) {
     flag(app, "--yes", args.yes, "confirm without asking (required when stdin is not a terminal)");
   }
   {
-    CLI::App* keys = root.add_subcommand("keys", "the master key that wraps every org's data key");
-    keys->require_subcommand(1);
+    CLI::App& keys = command_group(root, "keys", "the master key that wraps every org's data key");
     CLI::App* app =
-        command(*keys, "rotate", "re-wrap every org's data key under a new master key, atomically",
+        command(keys, "rotate", "re-wrap every org's data key under a new master key, atomically",
                 kKeysRotateFooter);
     KeysRotateArgs& args = commands.add(app, run.keys_rotate);
     data_option(app, args.data);

@@ -20,19 +20,8 @@ namespace {
 
 using annals::testing::annals;
 using annals::testing::CliRun;
+using annals::testing::file_contents;
 using annals::testing::TempDir;
-
-// The whole contents of a file ("" when it cannot be read).
-std::string slurp(const std::string& path) {
-  std::string out;
-  if (FILE* f = std::fopen(path.c_str(), "rb")) {
-    std::array<char, 4096> buf;
-    size_t n;
-    while ((n = std::fread(buf.data(), 1, buf.size(), f)) > 0) out.append(buf.data(), n);
-    std::fclose(f);
-  }
-  return out;
-}
 
 TEST(Cli, ExportThenImportGivesTheSameJournal) {
   TempDir dir;
@@ -45,9 +34,9 @@ TEST(Cli, ExportThenImportGivesTheSameJournal) {
   ASSERT_EQ(exported.exit_code, 0) << exported.out;
   EXPECT_NE(exported.out.find("annals export: "), std::string::npos) << exported.out;
   EXPECT_NE(exported.out.find(" reservations -> "), std::string::npos) << exported.out;
-  const std::string backup = slurp(dir.sub("backup.jsonl"));
+  const std::string backup = file_contents(dir.sub("backup.jsonl"));
   EXPECT_EQ(backup.rfind("{\"kind\":\"annals-export\",\"format\":1,", 0), 0u);
-  EXPECT_EQ(slurp(dir.sub("backup.jsonl.partial")), "");
+  EXPECT_EQ(file_contents(dir.sub("backup.jsonl.partial")), "");
 
   // From stdin into a new folder; then the new journal verifies and exports
   // to the same text.
@@ -60,7 +49,7 @@ TEST(Cli, ExportThenImportGivesTheSameJournal) {
   CliRun again =
       annals("export --with-keys --data " + target + " --output " + dir.sub("again.jsonl"));
   ASSERT_EQ(again.exit_code, 0) << again.out;
-  EXPECT_EQ(slurp(dir.sub("again.jsonl")), backup);
+  EXPECT_EQ(file_contents(dir.sub("again.jsonl")), backup);
 
   // Importing the same file again adds nothing.
   CliRun twice = annals("import --data " + target + " --input " + dir.sub("backup.jsonl"));
@@ -76,7 +65,7 @@ std::vector<std::string> demo_export_lines(const TempDir& dir) {
                    dir.sub("backup.jsonl"))
                 .exit_code,
             0);
-  std::istringstream in(slurp(dir.sub("backup.jsonl")));
+  std::istringstream in(file_contents(dir.sub("backup.jsonl")));
   for (std::string line; std::getline(in, line);) lines.push_back(line);
   return lines;
 }

@@ -8,8 +8,6 @@
 #include <array>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "tests/cli_support.h"
 #include "tests/test_support.h"
@@ -19,20 +17,14 @@ namespace {
 
 using annals::testing::annals;
 using annals::testing::CliRun;
+using annals::testing::file_contents;
 using annals::testing::TempDir;
-
-std::string file_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 TEST(CliRebuild, DryRunChecksRebuildsAndReportsLag) {
   TempDir dir;
   const std::string data = dir.sub("data");
   ASSERT_EQ(annals("demo --data " + data + " --commands 400").exit_code, 0);
-  std::string before = file_bytes(data + "/read.sqlite");
+  std::string before = file_contents(data + "/read.sqlite");
 
   CliRun dry = annals("rebuild --dry-run --data " + data);
   ASSERT_EQ(dry.exit_code, 0) << dry.out;
@@ -40,7 +32,7 @@ TEST(CliRebuild, DryRunChecksRebuildsAndReportsLag) {
   EXPECT_NE(dry.out.find("read.sqlite.rebuild"), std::string::npos) << dry.out;
   EXPECT_NE(dry.out.find("rename"), std::string::npos) << dry.out;
   EXPECT_FALSE(std::filesystem::exists(data + "/read.sqlite.rebuild"));
-  EXPECT_EQ(file_bytes(data + "/read.sqlite"), before);
+  EXPECT_EQ(file_contents(data + "/read.sqlite"), before);
 
   CliRun check = annals("rebuild --check --data " + data);
   ASSERT_EQ(check.exit_code, 0) << check.out;
@@ -92,7 +84,7 @@ TEST(CliRebuild, ARebuildKilledMidwayLeavesTheLiveSchemaAndResumes) {
   TempDir dir;
   const std::string data = dir.sub("data");
   ASSERT_EQ(annals("demo --data " + data + " --commands 3000").exit_code, 0);
-  std::string live_before = file_bytes(data + "/read.sqlite");
+  std::string live_before = file_contents(data + "/read.sqlite");
 
   int out[2];
   ASSERT_EQ(pipe(out), 0);
@@ -133,7 +125,7 @@ TEST(CliRebuild, ARebuildKilledMidwayLeavesTheLiveSchemaAndResumes) {
   ASSERT_TRUE(WIFSIGNALED(status));
 
   EXPECT_TRUE(std::filesystem::exists(data + "/read.sqlite.rebuild"));
-  EXPECT_EQ(file_bytes(data + "/read.sqlite"), live_before);
+  EXPECT_EQ(file_contents(data + "/read.sqlite"), live_before);
   CliRun verify = annals("verify --data " + data);
   ASSERT_EQ(verify.exit_code, 0) << verify.out;
   CliRun check = annals("rebuild --check --data " + data);

@@ -18,8 +18,7 @@ struct CliRun {
 
 // `env` prefixes the command ("NAME=value ..."), empty for none.
 inline CliRun annals(const std::string& args, const std::string& env = "") {
-  std::string cmd =
-      env + (env.empty() ? "" : " ") + std::string(ANNALS_BIN) + " " + args + " 2>&1";
+  std::string cmd = env + (env.empty() ? "" : " ") + std::string(ANNALS_BIN) + " " + args + " 2>&1";
   FILE* pipe = popen(cmd.c_str(), "r");
   EXPECT_NE(pipe, nullptr);
   std::string out;
@@ -29,6 +28,18 @@ inline CliRun annals(const std::string& args, const std::string& env = "") {
   while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) out.append(buf.data(), n);
   int status = pclose(pipe);
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+// The whole contents of a file the CLI wrote ("" when it cannot be read).
+inline std::string file_contents(const std::string& path) {
+  std::string out;
+  if (FILE* f = std::fopen(path.c_str(), "rb")) {
+    std::array<char, 4096> buf;
+    size_t n;
+    while ((n = std::fread(buf.data(), 1, buf.size(), f)) > 0) out.append(buf.data(), n);
+    std::fclose(f);
+  }
+  return out;
 }
 
 }  // namespace annals::testing

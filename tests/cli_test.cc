@@ -25,6 +25,26 @@ using annals::testing::CliRun;
 using annals::testing::RawJournal;
 using annals::testing::TempDir;
 
+// A demo of `commands` commands into `data`, which verify then accepts,
+// saying `verify_says`.
+void verified_demo(const std::string& data, int commands, const std::string& verify_says) {
+  ASSERT_EQ(annals("demo --data " + data + " --commands " + std::to_string(commands)).exit_code, 0);
+  CliRun verify = annals("verify --data " + data);
+  ASSERT_EQ(verify.exit_code, 0) << verify.out;
+  EXPECT_NE(verify.out.find(verify_says), std::string::npos) << verify.out;
+}
+
+// Runs `script` in one write transaction on the SQLite read database of the
+// store in `data`: what a failing projection or a damaged file leaves there.
+void write_read_database(const std::string& data, const std::string& script) {
+  auto database = db::Database::open("sqlite:" + data + "/read.sqlite");
+  ASSERT_OK(database);
+  auto txn = (*database)->begin(db::Access::kWrite);
+  ASSERT_OK(txn);
+  ASSERT_OK((*txn)->execute_script(script));
+  ASSERT_OK((*txn)->commit());
+}
+
 TEST(Cli, DemoThenVerifySucceed) {
   TempDir dir;
   CliRun demo = annals("demo --data " + dir.sub("data") + " --commands 1200");
@@ -52,18 +72,12 @@ TEST(Cli, StatusAndVerifyNameAStoppedProjectionAndReplayResumesIt) {
   TempDir dir;
   std::string data = dir.sub("data");
   ASSERT_EQ(annals("demo --data " + data + " --commands 200").exit_code, 0);
-  {
-    // What the projector records when the settings projection fails on an
-    // event (the projector tests make it happen; here only the record).
-    auto database = db::Database::open("sqlite:" + data + "/read.sqlite");
-    ASSERT_OK(database);
-    auto txn = (*database)->begin(db::Access::kWrite);
-    ASSERT_OK(txn);
-    ASSERT_OK(
-        (*txn)->execute("INSERT INTO projection_failures (projection, position, error)"
-                        " VALUES ('settings', 7, 'Internal: injected for the test')"));
-    ASSERT_OK((*txn)->commit());
-  }
+  // What the projector records when the settings projection fails on an
+  // event (the projector tests make it happen; here only the record).
+  ASSERT_NO_FATAL_FAILURE(
+      write_read_database(data,
+                          "INSERT INTO projection_failures (projection, position, error)"
+                          " VALUES ('settings', 7, 'Internal: injected for the test')"));
   CliRun status = annals("status --data " + data);
   ASSERT_EQ(status.exit_code, 0) << status.out;
   EXPECT_NE(status.out.find("STOPPED"), std::string::npos) << status.out;
@@ -149,10 +163,7 @@ TEST(Cli, VerifyNamesEachDerivedEntryThatDisagreesWithTheEvents) {
 TEST(Cli, VerifyChecksEveryReservationAgainstTheEvents) {
   TempDir dir;
   std::string data = dir.sub("data");
-  ASSERT_EQ(annals("demo --data " + data + " --commands 200").exit_code, 0);
-  CliRun clean = annals("verify --data " + data);
-  ASSERT_EQ(clean.exit_code, 0) << clean.out;
-  EXPECT_NE(clean.out.find(" reservations agree with the events"), std::string::npos) << clean.out;
+  ASSERT_NO_FATAL_FAILURE(verified_demo(data, 200, " reservations agree with the events"));
   {
     // Behind the journal's back: one reservation lost, one given to another
     // stream, and one that no event claims.
@@ -194,20 +205,14 @@ TEST(Cli, VerifyRunsSqliteIntegrityCheckOnTheReadDatabase) {
   TempDir dir;
   std::string data = dir.sub("data");
   ASSERT_EQ(annals("demo --data " + data + " --commands 100").exit_code, 0);
-  {
-    // The token prefix index no longer matches its table, as a damaged
-    // index page would: lookups through it miss rows a scan finds.
-    auto database = db::Database::open("sqlite:" + data + "/read.sqlite");
-    ASSERT_OK(database);
-    auto txn = (*database)->begin(db::Access::kWrite);
-    ASSERT_OK(txn);
-    ASSERT_OK((*txn)->execute_script(
-        "PRAGMA writable_schema = ON;"
-        "UPDATE sqlite_schema SET sql = 'CREATE INDEX api_tokens_prefix ON api_tokens (name)'"
-        " WHERE name = 'api_tokens_prefix';"
-        "PRAGMA writable_schema = OFF;"));
-    ASSERT_OK((*txn)->commit());
-  }
+  // The token prefix index no longer matches its table, as a damaged
+  // index page would: lookups through it miss rows a scan finds.
+  ASSERT_NO_FATAL_FAILURE(write_read_database(
+      data,
+      "PRAGMA writable_schema = ON;"
+      "UPDATE sqlite_schema SET sql = 'CREATE INDEX api_tokens_prefix ON api_tokens (name)'"
+      " WHERE name = 'api_tokens_prefix';"
+      "PRAGMA writable_schema = OFF;"));
   CliRun verify = annals("verify --data " + data);
   EXPECT_EQ(verify.exit_code, 1) << verify.out;
   EXPECT_NE(verify.out.find("is damaged"), std::string::npos) << verify.out;
@@ -270,10 +275,7 @@ std::string stored_key_entry(const std::string& journal_dir, const std::string& 
 TEST(Cli, VerifyFailsWhenAnOrgWithSealedSecretsLostItsKey) {
   TempDir dir;
   const std::string data = dir.sub("data");
-  ASSERT_EQ(annals("demo --data " + data + " --commands 100").exit_code, 0);
-  CliRun before = annals("verify --data " + data);
-  ASSERT_EQ(before.exit_code, 0) << before.out;
-  EXPECT_NE(before.out.find("4 orgs with sealed secrets"), std::string::npos) << before.out;
+  ASSERT_NO_FATAL_FAILURE(verified_demo(data, 100, "4 orgs with sealed secrets"));
   {
     RawJournal raw(data + "/journal");
     ASSERT_TRUE(raw.opened());

@@ -10,6 +10,7 @@
 #include <random>
 #include <sstream>
 
+#include "tests/event_envelope.h"
 #include "tests/test_support.h"
 
 namespace annals::events {
@@ -34,12 +35,7 @@ std::string token_created_bytes(std::string_view org = "acme") {
 TEST(Event, EncodeThenDecodeKeepsEveryField) {
   auto event = Event::decode(token_created_bytes());
   ASSERT_OK(event);
-  EXPECT_EQ(event->position(), 42u);
-  EXPECT_EQ(event->org_id(), "acme");
-  EXPECT_EQ(event->stream_id(), "token/t1");
-  EXPECT_EQ(event->stream_version(), 1u);
-  EXPECT_EQ(event->actor(), "user-1");
-  EXPECT_EQ(event->recorded_at_micros(), 1'700'000'000'000'000);
+  testing::expect_envelope(*event, {42, "acme", "token/t1", 1, "user-1", 1'700'000'000'000'000});
   ASSERT_EQ(event->type(), PayloadType::TOKEN_CREATED);
   EXPECT_EQ(Event::view(event->payload().getTokenCreated().getTokenPrefix()), "bodhiapp_abc");
   EXPECT_EQ(payload_type_name(event->type()), "tokenCreated");

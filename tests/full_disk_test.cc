@@ -46,6 +46,19 @@ Status fill(journal::Journal& journal, uint64_t* acked) {
   return Status::ok();
 }
 
+// The journal holds positions 1..head, every one readable, and its derived
+// entries agree with its events.
+void expect_gap_free_to(journal::Journal& journal, uint64_t head) {
+  EXPECT_EQ(journal.head(), head);
+  auto all = journal.read(1, 100000);
+  ASSERT_OK(all);
+  ASSERT_EQ(all->size(), head);
+  for (size_t i = 0; i < all->size(); ++i) EXPECT_EQ((*all)[i].position(), i + 1);
+  auto differences = journal.verify_families(10);
+  ASSERT_OK(differences);
+  EXPECT_TRUE(differences->empty());
+}
+
 TEST(FullDisk, TheJournalSaysNoSpaceLosesNothingAndGoesOnAfterARestart) {
   TempDir dir;
   SmallDisk disk(dir.sub("disk"), 4);
@@ -83,14 +96,7 @@ TEST(FullDisk, TheJournalSaysNoSpaceLosesNothingAndGoesOnAfterARestart) {
   // And after a restart every acknowledged command is there, gap-free.
   auto reopened = journal::Journal::open_rocksdb(path, journal::Options{});
   ASSERT_OK(reopened);
-  EXPECT_EQ((*reopened)->head(), acked);
-  auto all = (*reopened)->read(1, 100000);
-  ASSERT_OK(all);
-  ASSERT_EQ(all->size(), acked);
-  for (size_t i = 0; i < all->size(); ++i) EXPECT_EQ((*all)[i].position(), i + 1);
-  auto differences = (*reopened)->verify_families(10);
-  ASSERT_OK(differences);
-  EXPECT_TRUE(differences->empty());
+  expect_gap_free_to(**reopened, acked);
 }
 
 TEST(FullDisk, TheSameProcessGoesOnOnceSpaceIsFree) {
@@ -125,14 +131,7 @@ TEST(FullDisk, TheSameProcessGoesOnOnceSpaceIsFree) {
   EXPECT_EQ(after->first_position, acked + 1);
   for (int i = 0; i < 20; ++i) ASSERT_OK(journal.append(big_command(100000 + i)));
   ASSERT_OK(journal.sync());
-  EXPECT_EQ(journal.head(), acked + 21);
-  auto all = journal.read(1, 100000);
-  ASSERT_OK(all);
-  ASSERT_EQ(all->size(), acked + 21);
-  for (size_t i = 0; i < all->size(); ++i) EXPECT_EQ((*all)[i].position(), i + 1);
-  auto differences = journal.verify_families(10);
-  ASSERT_OK(differences);
-  EXPECT_TRUE(differences->empty());
+  expect_gap_free_to(journal, acked + 21);
 }
 
 TEST(FullDisk, DemoOnAFullDiskExitsWithAClearErrorAndRunsAgainOnceSpaceIsFree) {

@@ -262,6 +262,17 @@ class JournalRecordDamage : public ::testing::Test {
     for (uint64_t p = first; p <= last; ++p) EXPECT_EQ((*events)[p - first].position(), p);
   }
 
+  // Reading the whole journal fails as corruption at `position`, saying
+  // `what`; the damage is confined to that record.
+  static void expect_damaged_only_at(Journal* journal, uint64_t position, const std::string& what) {
+    auto events = journal->read(1, 100);
+    EXPECT_CODE(events, Code::kCorruption);
+    EXPECT_EQ(events.status().subject(), "position " + std::to_string(position));
+    EXPECT_NE(events.status().message().find(what), std::string::npos) << events.status().message();
+    expect_readable(journal, 1, position - 1);
+    expect_readable(journal, position + 1, kEvents);
+  }
+
   testing::TempDir tmp_;
   const std::string dir_ = tmp_.sub("journal");
 };
@@ -364,14 +375,7 @@ TEST_F(JournalRecordDamage, ChangedPayloadByteFailsTheRecordChecksum) {
   ASSERT_NE(journal, nullptr);
   EXPECT_EQ(journal->head(), kEvents);
 
-  auto events = journal->read(1, 100);
-  EXPECT_CODE(events, Code::kCorruption);
-  EXPECT_EQ(events.status().subject(), "position 5");
-  EXPECT_NE(events.status().message().find("checksum"), std::string::npos)
-      << events.status().message();
-  // The damage is confined to its record.
-  expect_readable(journal.get(), 1, 4);
-  expect_readable(journal.get(), 6, kEvents);
+  expect_damaged_only_at(journal.get(), 5, "checksum");
 }
 
 TEST_F(JournalRecordDamage, RecordMovedUnderAnotherPositionFailsItsChecksum) {
@@ -386,13 +390,7 @@ TEST_F(JournalRecordDamage, RecordMovedUnderAnotherPositionFailsItsChecksum) {
   auto journal = reopen();
   ASSERT_NE(journal, nullptr);
 
-  auto events = journal->read(1, 100);
-  EXPECT_CODE(events, Code::kCorruption);
-  EXPECT_EQ(events.status().subject(), "position 8");
-  EXPECT_NE(events.status().message().find("checksum"), std::string::npos)
-      << events.status().message();
-  expect_readable(journal.get(), 1, 7);
-  expect_readable(journal.get(), 9, kEvents);
+  expect_damaged_only_at(journal.get(), 8, "checksum");
 }
 
 TEST_F(JournalRecordDamage, DeletedRecordIsReportedAsAGap) {
@@ -406,16 +404,11 @@ TEST_F(JournalRecordDamage, DeletedRecordIsReportedAsAGap) {
   ASSERT_NE(journal, nullptr);
   EXPECT_EQ(journal->head(), kEvents);
 
-  auto events = journal->read(1, 100);
-  EXPECT_CODE(events, Code::kCorruption);
-  EXPECT_EQ(events.status().subject(), "position 10");
-  EXPECT_NE(events.status().message().find("gap"), std::string::npos) << events.status().message();
+  expect_damaged_only_at(journal.get(), 10, "gap");
   // A read that starts on the missing position reports it too.
   auto from_gap = journal->read(10, 5);
   EXPECT_CODE(from_gap, Code::kCorruption);
   EXPECT_EQ(from_gap.status().subject(), "position 10");
-  expect_readable(journal.get(), 1, 9);
-  expect_readable(journal.get(), 11, kEvents);
 }
 
 }  // namespace

@@ -3,32 +3,18 @@
 // whatever the input.
 #include <gtest/gtest.h>
 
-#include <libpq-fe.h>
-
 #include <map>
 #include <optional>
 #include <string>
 
 #include "projections/postgres_url.h"
+#include "tests/libpq_keywords.h"
 
 namespace annals::db {
 namespace {
 
 using Keywords = std::map<std::string, std::string>;
-
-// What libpq makes of a connection string; nullopt when it refuses it.
-std::optional<Keywords> libpq_keywords(const std::string& conninfo) {
-  char* error = nullptr;
-  PQconninfoOption* options = PQconninfoParse(conninfo.c_str(), &error);
-  if (error != nullptr) PQfreemem(error);
-  if (options == nullptr) return std::nullopt;
-  Keywords out;
-  for (const PQconninfoOption* o = options; o->keyword != nullptr; ++o) {
-    if (o->val != nullptr) out[o->keyword] = o->val;
-  }
-  PQconninfoFree(options);
-  return out;
-}
+using annals::testing::libpq_keywords;
 
 void expect_hidden(const std::string& url, const std::string& secret) {
   std::string shown = redact_url(url);
@@ -128,23 +114,23 @@ TEST(PostgresUrl, RebuiltUrlsReadBackAsTheSameConnection) {
       "options=-c%20search_path%3Dx&application_name=a%26b&connect_timeout=3";
   auto with_user = libpq_keywords(url_with_user(url, "annals query", std::string("n:ew@/?")));
   ASSERT_TRUE(with_user.has_value()) << url_with_user(url, "annals query", std::string("n:ew@"));
-  EXPECT_EQ(*with_user, (Keywords{{"user", "annals query"},
-                                  {"password", "n:ew@/?"},
-                                  {"host", "h1,::1"},
-                                  {"port", "5432,5433"},
-                                  {"dbname", "app"},
-                                  {"sslmode", "verify-full"},
-                                  {"options", "-c search_path=x"},
-                                  {"application_name", "a&b"},
-                                  {"connect_timeout", "3"}}));
+  EXPECT_EQ(with_user->values, (Keywords{{"user", "annals query"},
+                                         {"password", "n:ew@/?"},
+                                         {"host", "h1,::1"},
+                                         {"port", "5432,5433"},
+                                         {"dbname", "app"},
+                                         {"sslmode", "verify-full"},
+                                         {"options", "-c search_path=x"},
+                                         {"application_name", "a&b"},
+                                         {"connect_timeout", "3"}}));
 
   auto with_db = libpq_keywords(url_with_database(url, "other db/ü"));
   ASSERT_TRUE(with_db.has_value());
-  EXPECT_EQ(with_db->at("dbname"), "other db/ü");
-  EXPECT_EQ(with_db->at("user"), "root");
-  EXPECT_EQ(with_db->at("password"), "p@ss");
-  EXPECT_EQ(with_db->at("host"), "h1,::1");
-  EXPECT_EQ(with_db->at("options"), "-c search_path=x");
+  EXPECT_EQ(with_db->values.at("dbname"), "other db/ü");
+  EXPECT_EQ(with_db->values.at("user"), "root");
+  EXPECT_EQ(with_db->values.at("password"), "p@ss");
+  EXPECT_EQ(with_db->values.at("host"), "h1,::1");
+  EXPECT_EQ(with_db->values.at("options"), "-c search_path=x");
 
   // Socket directories and a port list that does not pair with the hosts
   // go in the query, where libpq reads them the same way.
@@ -155,9 +141,9 @@ TEST(PostgresUrl, RebuiltUrlsReadBackAsTheSameConnection) {
         std::string("postgres://u@h/d?host=h1,h2&sslmode=")}) {
     auto before = libpq_keywords(odd);
     ASSERT_TRUE(before.has_value()) << odd;
-    auto after = libpq_keywords(url_with_database(odd, (*before)["dbname"]));
+    auto after = libpq_keywords(url_with_database(odd, before->values["dbname"]));
     ASSERT_TRUE(after.has_value()) << url_with_database(odd, "d");
-    EXPECT_EQ(*after, *before) << odd << " -> " << url_with_database(odd, "d");
+    EXPECT_EQ(after->values, before->values) << odd << " -> " << url_with_database(odd, "d");
   }
 
   // Empty values the URL's own places cannot hold (libpq reads "u:@h" as
@@ -167,18 +153,19 @@ TEST(PostgresUrl, RebuiltUrlsReadBackAsTheSameConnection) {
         std::string("postgres://h/d?user=&password=x"), std::string("postgres://u@h?dbname=")}) {
     auto before = libpq_keywords(empty);
     ASSERT_TRUE(before.has_value()) << empty;
-    (*before)["user"] = "annals_query";
+    before->values["user"] = "annals_query";
     auto after = libpq_keywords(url_with_user(empty, "annals_query"));
     ASSERT_TRUE(after.has_value()) << url_with_user(empty, "annals_query");
-    EXPECT_EQ(*after, *before) << empty << " -> " << url_with_user(empty, "annals_query");
+    EXPECT_EQ(after->values, before->values)
+        << empty << " -> " << url_with_user(empty, "annals_query");
   }
 
   // The redacted form reads back the same but for the password.
   auto redacted = libpq_keywords(redact_url(url));
   ASSERT_TRUE(redacted.has_value());
   auto original = libpq_keywords(url);
-  original->at("password") = "***";
-  EXPECT_EQ(*redacted, *original);
+  original->values.at("password") = "***";
+  EXPECT_EQ(redacted->values, original->values);
 }
 
 }  // namespace

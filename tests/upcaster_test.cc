@@ -7,6 +7,7 @@
 
 #include "events/event.h"
 #include "events/versions.h"
+#include "tests/event_envelope.h"
 #include "tests/test_support.h"
 
 namespace annals::events {
@@ -49,12 +50,8 @@ TEST(Upcaster, VersionOneSettingIsReadAsVersionTwo) {
 TEST(Upcaster, UpcastingKeepsTheEnvelope) {
   auto e = Event::decode(setting_v1_bytes("string"));
   ASSERT_OK(e);
-  EXPECT_EQ(e->position(), 7u);
-  EXPECT_EQ(e->org_id(), "acme");
-  EXPECT_EQ(e->stream_id(), "setting/BODHI_PORT");
-  EXPECT_EQ(e->stream_version(), 3u);
-  EXPECT_EQ(e->actor(), "admin");
-  EXPECT_EQ(e->recorded_at_micros(), 1'700'000'000'000'000);
+  testing::expect_envelope(*e,
+                           {7, "acme", "setting/BODHI_PORT", 3, "admin", 1'700'000'000'000'000});
   EXPECT_EQ(Event::view(e->envelope().getIdempotencyKey()), "cmd-1");
   EXPECT_EQ(e->envelope().getCommandIndex(), 1u);
   EXPECT_EQ(e->envelope().getCommandEvents(), 2u);

@@ -1,8 +1,6 @@
 // The PostgreSQL URL functions on any text: never a crash, and redact_url
 // never shows a secret libpq reads from the input. Where libpq reads the
 // input, the redacted and rebuilt URLs read back as the same connection.
-#include <libpq-fe.h>
-
 #include <cctype>
 #include <cstdint>
 #include <map>
@@ -12,28 +10,11 @@
 
 #include "projections/postgres_url.h"
 #include "tests/fuzz/fuzz_check.h"
+#include "tests/libpq_keywords.h"
 
 namespace {
 
-struct Keywords {
-  std::map<std::string, std::string> values;
-  std::map<std::string, bool> secret;
-};
-
-std::optional<Keywords> libpq_keywords(const std::string& conninfo) {
-  char* error = nullptr;
-  PQconninfoOption* options = PQconninfoParse(conninfo.c_str(), &error);
-  if (error != nullptr) PQfreemem(error);
-  if (options == nullptr) return std::nullopt;
-  Keywords out;
-  for (const PQconninfoOption* o = options; o->keyword != nullptr; ++o) {
-    if (o->val == nullptr) continue;
-    out.values[o->keyword] = o->val;
-    out.secret[o->keyword] = o->dispchar != nullptr && o->dispchar[0] == '*';
-  }
-  PQconninfoFree(options);
-  return out;
-}
+using annals::testing::libpq_keywords;
 
 std::string shown(const std::map<std::string, std::string>& m) {
   std::string out;
